@@ -1,0 +1,43 @@
+package dev.stackstream.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * Entry point of {@code ./stackstream}. Each subcommand lives with the feature it drives; this
+ * class only assembles them.
+ */
+@Command(name = "stackstream",
+        mixinStandardHelpOptions = true,
+        versionProvider = Main.Version.class,
+        description = "Continuous native CPU profiling as a streaming pipeline.",
+        subcommands = {CommandLine.HelpCommand.class})
+public final class Main implements Runnable {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    public static void main(String[] args) {
+        System.exit(commandLine().execute(args));
+    }
+
+    /** The fully assembled command line; tests use it to run subcommands in-process. */
+    public static CommandLine commandLine() {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setCaseInsensitiveEnumValuesAllowed(true);
+        return cl;
+    }
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.out);
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Main.class.getPackage().getImplementationVersion();
+            return new String[] {"stackstream " + (v == null ? "development build" : v)};
+        }
+    }
+}
