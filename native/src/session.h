@@ -1,0 +1,115 @@
+/*
+ * session.h - the session object shared by the Linux files (private).
+ *
+ * Ownership and threads: ss_open builds the session and attaches the initial tasks on the caller's
+ * thread, then starts the reader thread. From then on only the reader thread touches the event
+ * set, the process table and the rings; the caller's thread only drains (table and pre/post
+ * buffers under `mu`), reads stats (atomics) and stops the reader.
+ */
+#ifndef SS_SESSION_H
+#define SS_SESSION_H
+
+#ifndef __linux__
+#error "libstackstream samples through perf_event_open: Linux only"
+#endif
+#include <linux/perf_event.h>
+#include <pthread.h>
+
+#include "internal.h"
+#include "intmap.h"
+
+typedef struct ss_pev {
+    int fd;              /* sampling event (the group leader when instructions are counted) */
+    int insn_fd;         /* hardware instructions counter in the group, or -1 */
+    int pid, tid, cpu;   /* per-thread: pid/tid, cpu -1; cgroup: pid/tid 0, cpu */
+    void *ring;          /* metadata page + data pages */
+    size_t ring_len;
+    uint64_t data_size;
+    uint64_t last_insn;  /* group value at the previous sample */
+    int dead;            /* thread exited: close once its ring is drained */
+} ss_pev;
+
+typedef struct ss_process {
+    int pid;
+    int threads;         /* attached live threads (PID target) */
+    int gone;            /* exited */
+    ss_mapset maps;      /* executable mappings (leaf fix-up) */
+} ss_process;
+
+#define VERIFY_CACHE 4096
+
+struct ss_session {
+    ss_options o;
+    int self_pid;
+    int reader_tid;      /* never attached (self-profiling) */
+    int root_pid;        /* PID target: the process asked for */
+    int cgroup_fd;
+    struct perf_event_attr attr;   /* template for every sampling event */
+    int kernel_frames;
+    int insn;            /* 1: open an instructions counter with each event */
+    int can_read_mem;    /* 1 while process_vm_readv works for call verification */
+    uint16_t max_stack;  /* sample_max_stack requested from the kernel */
+    int no_build_id;     /* the kernel refused attr.build_id (before 5.12) */
+    int probe_cpu;       /* cgroup: a CPU to probe permissions on */
+
+    ss_pev **ev;       /* live events */
+    size_t nev, evcap;
+    intmap ev_by_tid;
+    intmap procs;        /* pid -> ss_process */
+
+    pthread_t reader;
+    int reader_started;
+    int wake_fd;         /* eventfd: stop and flush requests */
+    int stop;            /* set by ss_stop (atomic) */
+    int stopped;
+
+    pthread_mutex_t mu;  /* guards table, pre, post, flush_done */
+    pthread_cond_t flushed;
+    stack_table table;
+    ss_bytes pre, post;
+    uint64_t flush_req, flush_done;   /* atomics / under mu */
+
+    ss_stats st;         /* counters updated with atomics */
+    int alive;           /* atomic */
+    uint64_t next_rescan_ns;
+    int sweep_ms;        /* ring sweep period of the reader */
+    unsigned rescans;    /* rescans done (children are scanned every CHILD_SCAN_EVERY) */
+
+    uint8_t *scratch;    /* a wrapped record copied out of the ring (64 KiB) */
+    uint64_t ips[SS_MAX_DEPTH_LIMIT + 2];
+    struct { uint32_t pid; uint64_t addr; int8_t ok; } vcache[VERIFY_CACHE];
+    struct { uint64_t dev, ino; uint8_t len; uint8_t id[20]; } bcache[64];
+    unsigned bcache_next;
+};
+
+#define STAT_ADD(s, field, n) __atomic_add_fetch(&(s)->st.field, (n), __ATOMIC_RELAXED)
+
+/* perf_events_linux.c */
+void pe_init_attr(ss_session *s);
+int pe_open(ss_session *s, int pid_or_cgroup, int cpu, int tid, int pid, ss_pev **out,
+            char *err, size_t err_len);
+void pe_close(ss_session *s, ss_pev *e);
+int pe_probe_instructions(ss_session *s, int tid);
+int pe_choose_mode(ss_session *s, char *err, size_t err_len);
+
+/* targets_linux.c */
+int tg_attach_process(ss_session *s, int pid, int initial, char *err, size_t err_len);
+ss_process *tg_process(ss_session *s, int pid, int create);
+void tg_on_fork(ss_session *s, int pid, int ppid, int tid, int ptid);
+void tg_on_exit(ss_session *s, ss_pev *e, int pid, int tid);
+void tg_on_comm(ss_session *s, int pid, int tid, const char *name, int exec);
+void tg_on_mmap(ss_session *s, int pid, uint64_t start, uint64_t len, uint64_t pgoff,
+                const uint8_t *build_id, int build_id_len, uint32_t maj, uint32_t min,
+                uint64_t ino, const char *path);
+void tg_rescan(ss_session *s);
+void tg_reap_dead(ss_session *s);
+int tg_add_event(ss_session *s, ss_pev *e);
+void tg_free(ss_session *s);
+
+/* ring_reader_linux.c */
+void *rr_thread(void *arg);
+void rr_drain_all(ss_session *s);
+
+uint64_t ss_now_ns(void);
+
+#endif
