@@ -1,5 +1,7 @@
 package dev.stackstream.cli;
 
+import dev.stackstream.aggregator.AggregatorCommand;
+import dev.stackstream.collector.sidecar.CollectorCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -11,7 +13,14 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "Continuous native CPU profiling as a streaming pipeline.",
-        subcommands = {CommandLine.HelpCommand.class})
+        subcommands = {
+            RecordCommand.class,
+            CollectorCommand.class,
+            AggregatorCommand.class,
+            KafkaCommand.class,
+            DemoCommand.class,
+            RenderCommand.class,
+            CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec

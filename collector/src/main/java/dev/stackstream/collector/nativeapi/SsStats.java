@@ -1,0 +1,28 @@
+package dev.stackstream.collector.nativeapi;
+
+import com.sun.jna.Structure;
+import com.sun.jna.Structure.FieldOrder;
+
+/**
+ * JNA mirror of {@code struct ss_stats} (cumulative counters of a session). The uint64 fields are
+ * read as Java longs; they never come near 2^63 in practice.
+ */
+@FieldOrder({"samples", "lost", "throttled", "table_overflow", "truncated", "leaf_fixups",
+        "threads_attached", "threads_exited", "attach_failures", "table_bytes", "open_fds",
+        "kernel_frames", "instructions_available", "reserved"})
+public final class SsStats extends Structure {
+    public long samples;
+    public long lost;
+    public long throttled;
+    public long table_overflow;
+    public long truncated;
+    public long leaf_fixups;
+    public long threads_attached;
+    public long threads_exited;
+    public long attach_failures;
+    public long table_bytes;
+    public int open_fds;
+    public int kernel_frames;
+    public int instructions_available;
+    public int reserved;
+}

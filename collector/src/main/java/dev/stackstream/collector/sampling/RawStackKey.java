@@ -1,0 +1,35 @@
+package dev.stackstream.collector.sampling;
+
+import java.util.Arrays;
+
+/**
+ * Identity of an unsymbolized stack within one window: the same (pid, addresses) symbolizes to the
+ * same frames, so per-thread copies of a stack are symbolized once. Not kept across windows,
+ * because a process may unmap and remap a library between them.
+ */
+final class RawStackKey {
+    private final int pid;
+    private final int kernelDepth;
+    private final long[] ips;
+    private final boolean truncated;
+    private final int hash;
+
+    RawStackKey(int pid, int kernelDepth, long[] ips, boolean truncated) {
+        this.pid = pid;
+        this.kernelDepth = kernelDepth;
+        this.ips = ips;
+        this.truncated = truncated;
+        this.hash = 31 * (31 * pid + kernelDepth) + Arrays.hashCode(ips) + (truncated ? 1 : 0);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof RawStackKey k && k.pid == pid && k.kernelDepth == kernelDepth && k.truncated == truncated
+                && Arrays.equals(k.ips, ips);
+    }
+
+    @Override
+    public int hashCode() {
+        return hash;
+    }
+}

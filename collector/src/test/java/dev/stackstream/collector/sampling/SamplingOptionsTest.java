@@ -1,0 +1,47 @@
+package dev.stackstream.collector.sampling;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+class SamplingOptionsTest {
+
+    @Test
+    void defaultsMatchTheNativeCore() {
+        SamplingOptions o = SamplingOptions.builder().build();
+        assertEquals(0, o.pid());
+        assertNull(o.cgroupPath());
+        assertEquals(999, o.frequencyHz());
+        assertEquals(SamplingOptions.Event.CPU_CLOCK, o.event());
+        assertEquals(SamplingOptions.KernelMode.AUTO, o.kernelMode());
+        assertTrue(o.perThread());
+        assertTrue(o.followChildren());
+        assertEquals(127, o.maxDepth());
+        assertEquals(64L << 20, o.tableBytes());
+    }
+
+    @Test
+    void pidAndCgroupAreExclusiveAndToBuilderCopies() {
+        SamplingOptions cg = SamplingOptions.builder().cgroupPath("/sys/fs/cgroup/x").frequencyHz(99).build();
+        assertTrue(cg.isCgroupTarget());
+        SamplingOptions p = cg.toBuilder().pid(7).build();
+        assertFalse(p.isCgroupTarget());
+        assertEquals(7, p.pid());
+        assertEquals(99, p.frequencyHz());
+    }
+
+    @Test
+    void rejectsOutOfRangeValuesNamingThem() {
+        var e = assertThrows(IllegalArgumentException.class, () -> SamplingOptions.builder().frequencyHz(0).build());
+        assertTrue(e.getMessage().contains("frequency"));
+        e = assertThrows(IllegalArgumentException.class, () -> SamplingOptions.builder().maxDepth(513).build());
+        assertTrue(e.getMessage().contains("maxDepth"));
+        e = assertThrows(IllegalArgumentException.class, () -> SamplingOptions.builder().ringPages(3).build());
+        assertTrue(e.getMessage().contains("power of two"));
+        assertThrows(IllegalArgumentException.class, () -> SamplingOptions.builder().pid(-1));
+    }
+}
