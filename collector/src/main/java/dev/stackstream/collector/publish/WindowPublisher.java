@@ -1,0 +1,345 @@
+package dev.stackstream.collector.publish;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+import dev.stackstream.profile.Profile;
+import dev.stackstream.profile.Sample;
+import dev.stackstream.profile.StackId;
+import dev.stackstream.wire.SampleBatch;
+import dev.stackstream.wire.WireCodec;
+import dev.stackstream.wire.WireModel;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Publishes each window's profile to Kafka: the definitions of stacks not yet (or not recently)
+ * sent to the compacted stacks topic, then one {@code SampleBatch} to the samples topic, keyed by
+ * collector id so a collector's windows stay in order in one partition.
+ *
+ * <p>{@link #publish} never blocks on the broker: it encodes the window and appends it to a buffer
+ * bounded in bytes. One sender thread delivers the buffer strictly in order, one window at a
+ * time, and removes a window only when the broker acknowledged all of its records. While the
+ * broker is unreachable the sender keeps retrying with backoff and the sampler keeps sampling;
+ * when the buffer is full the oldest windows are dropped and counted. A retried window may reach
+ * the topic twice (its first acknowledgement lost); (collector id, sequence) lets readers count it
+ * once.
+ *
+ * <p>Thread-safe. {@link #close(Duration)} delivers what it can within the timeout.
+ */
+public final class WindowPublisher implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(WindowPublisher.class);
+    private static final Duration MIN_BACKOFF = Duration.ofMillis(250);
+    private static final Duration MAX_BACKOFF = Duration.ofSeconds(5);
+    /** How often the "still unreachable" warning repeats during an outage. */
+    private static final Duration OUTAGE_LOG_INTERVAL = Duration.ofSeconds(30);
+    private static final int MAX_TRACKED_DEFINITIONS = 200_000;
+
+    private final PublisherConfig config;
+    private final Clock clock;
+    private final PublishListener listener;
+    private final Producer<byte[], byte[]> producer;
+    private final TopicSetup topics;
+    private final Object lock = new Object();
+    private final WindowBuffer buffer;
+    private final DefinitionTracker definitions;
+    private final Thread sender;
+    private boolean closing;
+    private boolean closed;
+
+    private long publishedWindows;
+    private long droppedWindows;
+    private long droppedBytes;
+    private long sentDefinitions;
+    private long lastDeliveredSequence = -1;
+    private long deliveredBytes;
+    private String lastError;
+
+    /**
+     * Creates the producer (a bad client property fails here, as a Kafka ConfigException) and
+     * starts the sender thread. Does not wait for the broker.
+     *
+     * @param clientId Kafka client id (the collector id is a good one)
+     */
+    public WindowPublisher(PublisherConfig config, String clientId, Clock clock, PublishListener listener) {
+        this(config, clientId, clock, listener,
+                new KafkaProducer<>(KafkaClients.producerProperties(config, clientId)));
+    }
+
+    WindowPublisher(PublisherConfig config, String clientId, Clock clock, PublishListener listener,
+                    Producer<byte[], byte[]> producer) {
+        this.config = Objects.requireNonNull(config, "config");
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.listener = listener == null ? PublishListener.NONE : listener;
+        this.producer = producer;
+        this.topics = new TopicSetup(config, clientId);
+        this.buffer = new WindowBuffer(config.bufferBytes());
+        this.definitions = new DefinitionTracker(config.definitionRefresh(), MAX_TRACKED_DEFINITIONS);
+        this.sender = new Thread(this::sendLoop, "stackstream-publisher");
+        this.sender.setDaemon(true);
+        this.sender.start();
+    }
+
+    /**
+     * Encodes one window and queues it for delivery; returns at once. Unless the config keeps
+     * them, frames that symbolization named lose their instruction offset on the wire and stacks
+     * that become equal are merged (function granularity; see {@link #wireForm(Profile, PublisherConfig)}).
+     *
+     * @param window the window's profile (time range = the window)
+     * @param service service name
+     * @param labels target labels
+     * @param collectorId this collector run's id; also the record key
+     * @param sequence window number, from 0 without gaps
+     * @throws IllegalStateException after close
+     */
+    public void publish(Profile window, String service, Map<String, String> labels, String collectorId,
+                        long sequence) {
+        if (!config.keepResolvedOffsets()) {
+            window = FunctionLevel.of(window);
+        }
+        SampleBatch batch = WireModel.toBatch(window, service, labels, collectorId, sequence);
+        byte[] value = WireCodec.encode(batch);
+        byte[] key = collectorId.getBytes(StandardCharsets.UTF_8);
+        Instant now = clock.instant();
+        synchronized (lock) {
+            if (closing) {
+                throw new IllegalStateException("publisher is closed; window " + sequence + " not accepted");
+            }
+            Map<StackId, byte[]> defs = new LinkedHashMap<>();
+            for (Sample s : window.samples()) {
+                StackId id = s.stack().id();
+                if (s.count() > 0 && !defs.containsKey(id) && definitions.needsDefinition(id, now)) {
+                    defs.put(id, WireCodec.encode(WireModel.toDefinition(s.stack())));
+                }
+            }
+            WindowBuffer.Dropped dropped = buffer.add(new PendingWindow(sequence, key, value, defs, now));
+            if (dropped.windows() > 0) {
+                droppedWindows += dropped.windows();
+                droppedBytes += dropped.bytes();
+                LOG.warn("window buffer full ({} of {} bytes): dropped the {} oldest window(s), {} bytes;"
+                                + " {} windows dropped so far", buffer.bytes(), buffer.capacity(), dropped.windows(),
+                        dropped.bytes(), droppedWindows);
+                listener.windowsDropped(dropped.windows(), dropped.bytes());
+            }
+            lock.notifyAll();
+        }
+    }
+
+    /** The profile exactly as {@link #publish} puts it on the wire (what a reader gets back). */
+    public static Profile wireForm(Profile window, PublisherConfig config) {
+        return config.keepResolvedOffsets() ? window : FunctionLevel.of(window);
+    }
+
+    /**
+     * Waits until every window published so far was acknowledged, or the timeout passed.
+     *
+     * @return true when the buffer is empty
+     */
+    public boolean flush(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        synchronized (lock) {
+            while (!buffer.isEmpty()) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                TimeUnit.NANOSECONDS.timedWait(lock, left);
+            }
+            return true;
+        }
+    }
+
+    /** A snapshot of what the publisher did so far. */
+    public PublisherStats stats() {
+        synchronized (lock) {
+            return new PublisherStats(publishedWindows, droppedWindows, droppedBytes, buffer.size(), buffer.bytes(),
+                    buffer.capacity(), sentDefinitions, lastDeliveredSequence, deliveredBytes, lastError);
+        }
+    }
+
+    private void sendLoop() {
+        Duration backoff = MIN_BACKOFF;
+        Instant outageSince = null;
+        Instant lastOutageLog = null;
+        while (true) {
+            PendingWindow w;
+            synchronized (lock) {
+                while (buffer.isEmpty() && !closed) {
+                    waitQuietly(0);
+                }
+                if (closed) {
+                    return;
+                }
+                w = buffer.startDelivery();
+            }
+            try {
+                topics.ensure();
+                long bytes = deliver(w);
+                Instant now = clock.instant();
+                synchronized (lock) {
+                    buffer.delivered(w);
+                    publishedWindows++;
+                    lastDeliveredSequence = w.sequence();
+                    deliveredBytes += bytes;
+                    lock.notifyAll();
+                }
+                listener.windowPublished(w.sequence(), bytes, Duration.between(w.publishedAt(), now));
+                if (outageSince != null) {
+                    LOG.info("Kafka at {} reachable again after {} s: delivering buffered windows in order",
+                            config.bootstrapServers(), Duration.between(outageSince, now).toSeconds());
+                    outageSince = null;
+                    lastOutageLog = null;
+                }
+                backoff = MIN_BACKOFF;
+            } catch (InterruptedException e) {
+                synchronized (lock) {
+                    buffer.failed(w);
+                    if (closed) {
+                        return;
+                    }
+                }
+                Thread.currentThread().interrupt();
+                return;
+            } catch (Exception e) {
+                Instant now = clock.instant();
+                synchronized (lock) {
+                    buffer.failed(w);
+                    lastError = describe(e);
+                    if (outageSince == null) {
+                        outageSince = now;
+                    }
+                    if (lastOutageLog == null || !now.isBefore(lastOutageLog.plus(OUTAGE_LOG_INTERVAL))) {
+                        LOG.error("cannot deliver window {} to Kafka at {} ({}); still sampling, holding {} window(s),"
+                                        + " {} of {} buffer bytes, retrying every {} s", w.sequence(),
+                                config.bootstrapServers(), lastError, buffer.size(), buffer.bytes(),
+                                buffer.capacity(), MAX_BACKOFF.toSeconds());
+                        lastOutageLog = now;
+                    }
+                    if (closed) {
+                        return;
+                    }
+                    waitQuietly(backoff.toMillis());
+                    if (closed) {
+                        return;
+                    }
+                }
+                listener.deliveryFailed(e);
+                backoff = backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : backoff.multipliedBy(2);
+            }
+        }
+    }
+
+    /** Sends the window's definitions, then its batch, and waits for every acknowledgement. */
+    private long deliver(PendingWindow w) throws Exception {
+        List<Future<RecordMetadata>> acks = new ArrayList<>();
+        List<StackId> sentIds = new ArrayList<>();
+        long bytes = 0;
+        Instant now = clock.instant();
+        for (Map.Entry<StackId, byte[]> d : w.definitions().entrySet()) {
+            boolean needed;
+            synchronized (lock) {
+                needed = definitions.needsDefinition(d.getKey(), now);
+            }
+            if (needed) {
+                acks.add(producer.send(new ProducerRecord<>(config.stacksTopic(), d.getKey().toBytes(), d.getValue())));
+                sentIds.add(d.getKey());
+                bytes += 16 + d.getValue().length;
+            }
+        }
+        acks.add(producer.send(new ProducerRecord<>(config.samplesTopic(), w.key(), w.batch())));
+        bytes += w.key().length + w.batch().length;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        for (Future<RecordMetadata> ack : acks) {
+            long left = deadline - System.nanoTime();
+            try {
+                ack.get(Math.max(1, left), TimeUnit.NANOSECONDS);
+            } catch (java.util.concurrent.ExecutionException e) {
+                throw e.getCause() instanceof Exception cause ? cause : e;
+            } catch (TimeoutException e) {
+                throw new TimeoutException("no acknowledgement within 60 s");
+            }
+        }
+        Instant acked = clock.instant();
+        synchronized (lock) {
+            for (StackId id : sentIds) {
+                definitions.sent(id, acked);
+            }
+            sentDefinitions += sentIds.size();
+        }
+        return bytes;
+    }
+
+    private static String describe(Exception e) {
+        String m = e.getMessage();
+        return e.getClass().getSimpleName() + (m == null ? "" : ": " + m);
+    }
+
+    private void waitQuietly(long millis) {
+        try {
+            lock.wait(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            closed = true;
+        }
+    }
+
+    /**
+     * Stops accepting windows, delivers the buffered ones for up to {@code timeout}, then closes the
+     * producer. Windows not delivered by then are lost; the return value says how many.
+     *
+     * @return windows left undelivered
+     */
+    public int close(Duration timeout) {
+        synchronized (lock) {
+            if (closed) {
+                return buffer.size();
+            }
+            closing = true;
+        }
+        boolean drained;
+        try {
+            drained = flush(timeout);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            drained = false;
+        }
+        int left;
+        synchronized (lock) {
+            closed = true;
+            left = buffer.size();
+            lock.notifyAll();
+        }
+        if (!drained) {
+            LOG.warn("closing the publisher with {} window(s) ({} bytes) not delivered to {}", left, stats().bufferedBytes(),
+                    config.bootstrapServers());
+        }
+        producer.close(Duration.ofSeconds(2));
+        try {
+            sender.join(5000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        topics.close();
+        return left;
+    }
+
+    /** {@link #close(Duration)} with 30 s to deliver. */
+    @Override
+    public void close() {
+        close(Duration.ofSeconds(30));
+    }
+}

@@ -1,0 +1,270 @@
+package dev.stackstream.collector.sidecar;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Supplier;
+import java.util.regex.Pattern;
+
+import dev.stackstream.collector.metrics.CollectorMetrics;
+import dev.stackstream.collector.metrics.SamplingMetrics;
+import dev.stackstream.collector.publish.WindowPublisher;
+import dev.stackstream.collector.sampling.ProfilerException;
+import dev.stackstream.collector.sampling.SamplingOptions;
+import dev.stackstream.collector.sampling.SamplingSession;
+import dev.stackstream.collector.sampling.WindowedSampler;
+import dev.stackstream.profile.Profile;
+import dev.stackstream.symbols.Symbolizer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The sidecar's sampling side: attaches to its targets, runs one {@link WindowedSampler} per
+ * target on its own thread, and hands every window to the {@link WindowPublisher} with the next
+ * sequence number of this collector run.
+ *
+ * <p>Targets: one pid, one cgroup, or every process whose command line matches a regex, found by
+ * a periodic /proc scan. A matching process that exits is dropped after its last window; its
+ * successor (a restart: a new pid) is attached at the next scan.
+ */
+final class Sidecar {
+    private static final Logger LOG = LoggerFactory.getLogger(Sidecar.class);
+    private static final int EPERM = 1;
+    private static final int ESRCH = 3;
+    private static final int ENOENT = 2;
+    private static final int EACCES = 13;
+
+    /** What to attach to. Exactly one of pid, cgroup, regex is set. */
+    record Target(Integer pid, String cgroup, Pattern regex) {
+        String describe() {
+            return pid != null ? "pid " + pid : cgroup != null ? "cgroup " + cgroup : "processes matching /" + regex + "/";
+        }
+    }
+
+    private final Target target;
+    private final SamplingOptions sampling;
+    private final Duration window;
+    private final Duration rescan;
+    private final String service;
+    private final Map<String, String> labels;
+    private final String collectorId;
+    private final WindowPublisher publisher;
+    private final Supplier<Symbolizer> symbolizers;
+    private final CollectorMetrics metrics;
+    private final Clock clock;
+
+    private final Object sequenceLock = new Object();
+    private long nextSequence;
+    private final Map<Integer, Attachment> attached = new ConcurrentHashMap<>();
+    private final List<Attachment> all = new CopyOnWriteArrayList<>();
+    private final Set<Integer> refused = ConcurrentHashMap.newKeySet();
+    private final Object stopLock = new Object();
+    private volatile boolean stopping;
+    private final java.util.concurrent.atomic.AtomicInteger attachments = new java.util.concurrent.atomic.AtomicInteger();
+
+    Sidecar(Target target, SamplingOptions sampling, Duration window, Duration rescan, String service,
+            Map<String, String> labels, String collectorId, WindowPublisher publisher,
+            Supplier<Symbolizer> symbolizers, CollectorMetrics metrics, Clock clock) {
+        this.target = Objects.requireNonNull(target);
+        this.sampling = sampling;
+        this.window = window;
+        this.rescan = rescan;
+        this.service = service;
+        this.labels = Map.copyOf(labels);
+        this.collectorId = collectorId;
+        this.publisher = publisher;
+        this.symbolizers = symbolizers;
+        this.metrics = metrics;
+        this.clock = clock;
+    }
+
+    /** One sampled target and the thread running its sampler. */
+    private final class Attachment {
+        final String name;
+        final Map<String, String> labels;
+        final SamplingSession session;
+        final Symbolizer symbolizer;
+        final WindowedSampler sampler;
+        final SamplingMetrics.Target meter;
+        final Thread thread;
+
+        Attachment(String name, Map<String, String> labels, SamplingSession session, Symbolizer symbolizer) {
+            this.name = name;
+            this.labels = labels;
+            this.session = session;
+            this.symbolizer = symbolizer;
+            this.sampler = new WindowedSampler(session, window, null, clock, this::onWindow);
+            this.meter = metrics == null ? null : metrics.sampling().attach(name, session::stats);
+            this.thread = new Thread(this::run, "stackstream-sampler-" + name.replace(' ', '-'));
+        }
+
+        private void onWindow(Profile p) {
+            if (metrics != null) {
+                metrics.publishing().windowDrained(p);
+            }
+            synchronized (sequenceLock) {
+                publisher.publish(p, service, labels, collectorId, nextSequence++);
+            }
+        }
+
+        private void run() {
+            try {
+                WindowedSampler.StopReason reason = sampler.run();
+                LOG.info("stopped sampling {} ({}) after {} window(s)", name, reason, sampler.windows());
+            } catch (RuntimeException e) {
+                LOG.error("sampling {} failed: {}", name, e.toString());
+                if (metrics != null) {
+                    metrics.publishing().error("sampling");
+                }
+            } finally {
+                if (meter != null) {
+                    meter.close();
+                }
+                session.close();
+                symbolizer.close();
+            }
+        }
+    }
+
+    /**
+     * Samples until {@link #stop()} (or, for a pid or cgroup target, until it ends).
+     *
+     * @return an {@link ExitCodes} value
+     */
+    int run() {
+        if (target.regex() == null) {
+            SamplingOptions o = target.pid() != null
+                    ? sampling.toBuilder().pid(target.pid()).build()
+                    : sampling.toBuilder().cgroupPath(target.cgroup()).build();
+            Attachment a;
+            try {
+                a = attach(target.describe(), o, labels);
+            } catch (ProfilerException e) {
+                LOG.error("{}", e.getMessage());
+                return exitCodeFor(e);
+            }
+            a.thread.start();
+            join(a.thread);
+            return ExitCodes.OK;
+        }
+        ProcScanner scanner = new ProcScanner(java.nio.file.Path.of("/proc"), target.regex());
+        LOG.info("watching for processes matching /{}/ every {} s", target.regex(), rescan.toSeconds());
+        while (!stopping) {
+            attached.values().removeIf(a -> a.thread.getState() == Thread.State.TERMINATED);
+            all.removeIf(a -> a.thread.getState() == Thread.State.TERMINATED);
+            for (ProcScanner.Match m : scanner.scan()) {
+                if (stopping || attached.containsKey(m.pid()) || refused.contains(m.pid())) {
+                    continue;
+                }
+                Map<String, String> l = new TreeMap<>(labels);
+                if (!m.comm().isEmpty()) {
+                    l.putIfAbsent("process", m.comm());
+                }
+                try {
+                    Attachment a = attach("pid " + m.pid(), sampling.toBuilder().pid(m.pid()).build(), l);
+                    attached.put(m.pid(), a);
+                    a.thread.start();
+                    LOG.info("attached to pid {} ({})", m.pid(), abbreviate(m.cmdline()));
+                } catch (ProfilerException e) {
+                    int code = exitCodeFor(e);
+                    if (code == ExitCodes.PERMISSION) {
+                        LOG.error("{}", e.getMessage());
+                        stop();
+                        joinAll();
+                        return code;
+                    }
+                    if (code != ExitCodes.TARGET_MISSING) {
+                        LOG.warn("not attaching to pid {}: {}", m.pid(), e.getMessage());
+                        refused.add(m.pid());
+                    }
+                }
+            }
+            synchronized (stopLock) {
+                if (!stopping) {
+                    try {
+                        stopLock.wait(rescan.toMillis());
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        stopping = true;
+                    }
+                }
+            }
+        }
+        joinAll();
+        return ExitCodes.OK;
+    }
+
+    private Attachment attach(String name, SamplingOptions options, Map<String, String> l) throws ProfilerException {
+        Symbolizer symbolizer = symbolizers.get();
+        SamplingSession session;
+        try {
+            session = SamplingSession.open(options, symbolizer, clock);
+        } catch (ProfilerException | RuntimeException e) {
+            symbolizer.close();
+            throw e;
+        }
+        Attachment a = new Attachment(name, l, session, symbolizer);
+        all.add(a);
+        attachments.incrementAndGet();
+        if (stopping) {
+            a.sampler.stop();
+        }
+        return a;
+    }
+
+    static int exitCodeFor(ProfilerException e) {
+        int errno = -e.errorCode();
+        if (errno == EPERM || errno == EACCES) {
+            return ExitCodes.PERMISSION;
+        }
+        if (errno == ESRCH || errno == ENOENT) {
+            return ExitCodes.TARGET_MISSING;
+        }
+        return ExitCodes.SAMPLING_FAILED;
+    }
+
+    /** Stops every sampler; each delivers its last (partial) window to the publisher. */
+    void stop() {
+        synchronized (stopLock) {
+            stopping = true;
+            stopLock.notifyAll();
+        }
+        for (Attachment a : all) {
+            a.sampler.stop();
+        }
+    }
+
+    /** Targets attached since the start (a restarted process counts again). */
+    int attachments() {
+        return attachments.get();
+    }
+
+    /** Targets sampled right now. */
+    int attachedTargets() {
+        return (int) all.stream().filter(a -> a.thread.isAlive()).count();
+    }
+
+    private void joinAll() {
+        for (Attachment a : all) {
+            join(a.thread);
+        }
+    }
+
+    private static void join(Thread t) {
+        try {
+            t.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static String abbreviate(String s) {
+        return s.length() <= 120 ? s : s.substring(0, 117) + "...";
+    }
+}

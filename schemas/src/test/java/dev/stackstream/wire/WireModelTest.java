@@ -1,0 +1,86 @@
+package dev.stackstream.wire;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+
+import dev.stackstream.profile.Frame;
+import dev.stackstream.profile.FrameKind;
+import dev.stackstream.profile.Profile;
+import dev.stackstream.profile.ProfileStats;
+import dev.stackstream.profile.ProfileType;
+import dev.stackstream.profile.Sample;
+import dev.stackstream.profile.Stack;
+import org.junit.jupiter.api.Test;
+
+class WireModelTest {
+    static final Stack AB = Stack.of(
+            new Frame("main", "/opt/app/calltree", "0a1b2c", 0x1140, FrameKind.USER, "calltree.c", 40),
+            new Frame("a", "/opt/app/calltree", "0a1b2c", 0x1180, FrameKind.USER, null, 0),
+            Frame.unresolved("/usr/lib/x86_64-linux-gnu/libc.so.6", null, 0x2a0f0, FrameKind.USER),
+            new Frame("asm_sysvec_apic_timer_interrupt", "[kernel.kallsyms]", null, 0xffffffff81e00e20L,
+                    FrameKind.KERNEL, null, 0));
+    static final Stack C = new Stack(List.of(Frame.named("main", FrameKind.USER),
+            new Frame("Interpreter::run", "/tmp/perf-42.map", null, 0x7f0010, FrameKind.JIT, null, 0)), true);
+
+    static Profile window() {
+        return Profile.builder(ProfileType.cpu(99))
+                .timeRange(Instant.parse("2026-11-26T10:00:00.123Z"), Instant.parse("2026-11-26T10:00:10.123Z"))
+                .add(AB, "worker-1", 700, -1)
+                .add(C, "worker-2", 300, 12_345)
+                .stats(new ProfileStats(3, 1, 0, 300, OptionalLong.of(9_900_000_000L), OptionalLong.of(50_000_000L),
+                        OptionalLong.empty()))
+                .build();
+    }
+
+    @Test
+    void aWindowSurvivesBatchEncodingAndDecoding() throws Exception {
+        SampleBatch batch = WireModel.toBatch(window(), "checkout", Map.of("pod", "p-1", "service", "ignored"),
+                "collector-1", 5);
+        assertEquals(Map.of("pod", "p-1"), batch.getLabels(), "service travels in its own field");
+        assertNull(batch.getEntries().get(0).getInstructions(), "not measured stays null, not 0");
+        SampleBatch decoded = WireCodec.decodeSampleBatch(WireCodec.encode(batch));
+
+        Map<dev.stackstream.profile.StackId, Stack> dictionary = new HashMap<>();
+        for (Stack s : List.of(AB, C)) {
+            Stack back = WireModel.fromDefinition(
+                    WireCodec.decodeStackDefinition(WireCodec.encode(WireModel.toDefinition(s))));
+            assertEquals(s, back);
+            assertEquals(s.id(), back.id());
+            dictionary.put(back.id(), back);
+        }
+        Profile p = WireModel.toProfile(decoded, dictionary::get);
+        Profile w = window();
+        assertEquals(w.type(), p.type());
+        assertEquals(w.start(), p.start());
+        assertEquals(w.end(), p.end());
+        assertEquals(w.stats(), p.stats());
+        assertEquals(Map.of("pod", "p-1", "service", "checkout"), p.labels());
+        assertEquals(w.samples(), p.samples());
+        assertEquals(1000, p.totalCount());
+    }
+
+    @Test
+    void aMissingDefinitionGivesAnUnknownStackNotALostCount() {
+        SampleBatch batch = WireModel.toBatch(window(), "svc", Map.of(), "c", 0);
+        Profile p = WireModel.toProfile(batch, id -> null);
+        assertEquals(1000, p.totalCount());
+        Sample first = p.samples().get(0);
+        assertEquals("[unknown stack " + AB.id().toHex() + "]", first.stack().collapsed());
+    }
+
+    @Test
+    void aDefinitionWhoseIdDoesNotMatchItsFramesIsRefused() {
+        StackDefinition d = WireModel.toDefinition(AB);
+        d.setStackId(WireModel.toWire(C.id()));
+        WireFormatException e = assertThrows(WireFormatException.class, () -> WireModel.fromDefinition(d));
+        assertTrue(e.getMessage().contains("does not match its frames"), e.getMessage());
+    }
+}
