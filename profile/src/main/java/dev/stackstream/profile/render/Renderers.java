@@ -1,0 +1,43 @@
+package dev.stackstream.profile.render;
+
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+
+/** The registry of renderers: one per output format. */
+public final class Renderers {
+    private static final List<Renderer> ALL = List.of(
+            new CollapsedRenderer(),
+            new JsonRenderer(),
+            new SvgRenderer(),
+            new HtmlRenderer(),
+            new PprofRenderer(),
+            new SpeedscopeRenderer());
+
+    private Renderers() {
+    }
+
+    /** The renderer for a format name (case-insensitive), e.g. {@code svg}; empty when unknown. */
+    public static Optional<Renderer> byFormat(String format) {
+        if (format == null) {
+            return Optional.empty();
+        }
+        String f = format.trim().toLowerCase(Locale.ROOT);
+        for (Renderer r : ALL) {
+            if (r.format().equals(f)) {
+                return Optional.of(r);
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** Every renderer, in the order record writes them. */
+    public static List<Renderer> all() {
+        return ALL;
+    }
+
+    /** The format names, comma separated, for error messages and help. */
+    public static String formatNames() {
+        return String.join(", ", ALL.stream().map(Renderer::format).toList());
+    }
+}
