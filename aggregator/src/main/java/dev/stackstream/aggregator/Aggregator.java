@@ -1,0 +1,230 @@
+package dev.stackstream.aggregator;
+
+import dev.stackstream.aggregator.engine.AggregatorTopology;
+import dev.stackstream.aggregator.engine.BoundedRocksDbConfig;
+import dev.stackstream.aggregator.http.ApiServer;
+import dev.stackstream.aggregator.metrics.StreamsMetrics;
+import dev.stackstream.aggregator.query.ClusterQueries;
+import dev.stackstream.aggregator.query.LocalQueries;
+import dev.stackstream.aggregator.query.QueryService;
+import dev.stackstream.aggregator.query.StackDictionary;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
+import org.apache.kafka.streams.processor.UsePartitionTimeOnInvalidTimestamp;
+import org.apache.kafka.streams.state.HostInfo;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One aggregator instance: the HTTP API (started first, so its port is known and can be advertised
+ * as application.server) and the Kafka Streams application with exactly_once_v2. Several instances
+ * with the same application id share the samples partitions; any of them answers any query.
+ *
+ * <pre>{@code
+ * try (Aggregator a = Aggregator.start(AggregatorConfig.builder("localhost:9092").build(), registry)) {
+ *     a.awaitRunning(Duration.ofMinutes(1));
+ * }
+ * }</pre>
+ */
+public final class Aggregator implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Aggregator.class);
+
+    private final AggregatorConfig config;
+    private final ApiServer api;
+    private final KafkaStreams streams;
+    private final StreamsMetrics streamsMetrics;
+    private final LocalQueries local;
+
+    private Aggregator(AggregatorConfig config, ApiServer api, KafkaStreams streams, StreamsMetrics sm,
+                       LocalQueries local) {
+        this.config = config;
+        this.local = local;
+        this.api = api;
+        this.streams = streams;
+        this.streamsMetrics = sm;
+    }
+
+    /**
+     * Creates missing topics, starts the HTTP API and the Streams application. Returns once both are
+     * started (not necessarily RUNNING: see {@link #awaitRunning(Duration)}).
+     */
+    public static Aggregator start(AggregatorConfig config, MeterRegistry registry) throws Exception {
+        AggregatorMetrics metrics = new AggregatorMetrics(registry, config.clock());
+        ensureTopics(config);
+        KafkaStreams[] holder = new KafkaStreams[1];
+        ApiServer api = new ApiServer(config.httpHost(), config.httpPort(), config.authToken(), metrics,
+                () -> holder[0] == null ? "STARTING" : holder[0].state().name());
+        try {
+            String advertised = config.advertisedHost() != null ? config.advertisedHost()
+                    : config.httpHost().equals("0.0.0.0") ? java.net.InetAddress.getLocalHost().getHostName()
+                    : config.httpHost();
+            HostInfo self = new HostInfo(advertised, api.port());
+            Topology topology = AggregatorTopology.build(config.samplesTopic(), config.stacksTopic(),
+                    config.dlqTopic(), config.tiers(), config.rollupGrace(), config.rollupInterval(),
+                    config.dedupRetention(), config.clock(), metrics);
+            KafkaStreams streams = new KafkaStreams(topology, streamsProperties(config, self));
+            holder[0] = streams;
+            streams.setUncaughtExceptionHandler(e -> {
+                LOG.error("stream thread failed; shutting the aggregator's Kafka Streams client down", e);
+                return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
+            });
+            streams.setStateListener((now, before) -> LOG.info("Kafka Streams state {} -> {}", before, now));
+            StreamsMetrics sm = new StreamsMetrics(streams);
+            sm.bindTo(registry);
+            LocalQueries local = new LocalQueries(streams, config.samplesTopic(), config.tiers(), config.clock());
+            ClusterQueries cluster = new ClusterQueries(streams, local, self, config.authToken());
+            api.attach(new QueryService(cluster, new StackDictionary(streams, metrics), config.tiers(),
+                    config.clock()), cluster);
+            streams.start();
+            LOG.info("aggregator {} started: application.server {}, state dir {}, tiers {}", config.applicationId(),
+                    self, config.stateDir(), config.tiers());
+            return new Aggregator(config, api, streams, sm, local);
+        } catch (Exception | Error e) {
+            api.close();
+            if (holder[0] != null) {
+                holder[0].close(Duration.ofSeconds(10));
+            }
+            throw e;
+        }
+    }
+
+    static Properties streamsProperties(AggregatorConfig c, HostInfo self) {
+        Properties p = new Properties();
+        p.put(StreamsConfig.APPLICATION_ID_CONFIG, c.applicationId());
+        p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, c.bootstrapServers());
+        p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+        p.put(StreamsConfig.APPLICATION_SERVER_CONFIG, self.host() + ":" + self.port());
+        p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, c.streamThreads());
+        p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, c.commitInterval().toMillis());
+        p.put(StreamsConfig.ROCKSDB_CONFIG_SETTER_CLASS_CONFIG, BoundedRocksDbConfig.class);
+        p.put(BoundedRocksDbConfig.TOTAL_BYTES_CONFIG, Long.toString(c.rocksDbMemoryBytes()));
+        // The record cache coalesces repeated writes of the same bucket between commits; it is part of
+        // the memory budget: an eighth of it.
+        p.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, Math.max(1L << 20, c.rocksDbMemoryBytes() / 8));
+        p.put(StreamsConfig.DEFAULT_TIMESTAMP_EXTRACTOR_CLASS_CONFIG, UsePartitionTimeOnInvalidTimestamp.class);
+        if (c.stateDir() != null) {
+            p.put(StreamsConfig.STATE_DIR_CONFIG, c.stateDir().toAbsolutePath().toString());
+        }
+        if (c.instanceId() != null) {
+            // Static membership: a restarted instance takes its partitions back without a rebalance.
+            p.put(StreamsConfig.mainConsumerPrefix(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG), c.instanceId());
+        }
+        p.putAll(c.kafkaProperties());
+        return p;
+    }
+
+    private static void ensureTopics(AggregatorConfig c) throws Exception {
+        Properties p = new Properties();
+        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, c.bootstrapServers());
+        p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 30_000);
+        p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 15_000);
+        c.kafkaProperties().forEach((k, v) -> {
+            if (AdminClientConfig.configNames().contains(k)) {
+                p.put(k, v);
+            }
+        });
+        try (Admin admin = Admin.create(p)) {
+            Set<String> existing;
+            try {
+                existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
+            } catch (TimeoutException | ExecutionException e) {
+                throw new IllegalStateException("cannot reach Kafka at " + c.bootstrapServers()
+                        + " (listing topics failed: " + e + "); is the broker up and the address right?", e);
+            }
+            List<NewTopic> missing = new ArrayList<>();
+            if (!existing.contains(c.samplesTopic())) {
+                missing.add(new NewTopic(c.samplesTopic(), java.util.Optional.of(c.topicPartitions()),
+                        java.util.Optional.empty()));
+            }
+            if (!existing.contains(c.stacksTopic())) {
+                missing.add(new NewTopic(c.stacksTopic(), java.util.Optional.of(c.topicPartitions()),
+                        java.util.Optional.empty()).configs(Map.of(TopicConfig.CLEANUP_POLICY_CONFIG,
+                        TopicConfig.CLEANUP_POLICY_COMPACT)));
+            }
+            if (!existing.contains(c.dlqTopic())) {
+                missing.add(new NewTopic(c.dlqTopic(), java.util.Optional.of(1), java.util.Optional.empty()));
+            }
+            for (NewTopic t : missing) {
+                try {
+                    admin.createTopics(List.of(t)).all().get(30, TimeUnit.SECONDS);
+                    LOG.info("created topic {} ({} partitions)", t.name(), t.numPartitions());
+                } catch (ExecutionException e) {
+                    if (!(e.getCause() instanceof TopicExistsException)) {
+                        throw new IllegalStateException("cannot create topic " + t.name() + ": " + e.getCause(), e);
+                    }
+                }
+            }
+        }
+    }
+
+    /** Waits until Kafka Streams is RUNNING; false on timeout. Throws if it failed. */
+    public boolean awaitRunning(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            KafkaStreams.State s = streams.state();
+            if (s == KafkaStreams.State.RUNNING) {
+                return true;
+            }
+            if (s == KafkaStreams.State.ERROR || s == KafkaStreams.State.NOT_RUNNING
+                    || s == KafkaStreams.State.PENDING_ERROR) {
+                throw new IllegalStateException("the aggregator's Kafka Streams client is " + s);
+            }
+            Thread.sleep(50);
+        }
+        return false;
+    }
+
+    /** Per-tier sample totals of a service on this instance's partitions (see LocalQueries#tierTotals). */
+    public Map<String, Long> tierTotals(String service, java.time.Instant from, java.time.Instant to) {
+        return local.tierTotals(service, from.toEpochMilli(), to.toEpochMilli());
+    }
+
+    /** True when RUNNING now (no waiting, no exception). */
+    public boolean isRunning() {
+        return streams.state() == KafkaStreams.State.RUNNING;
+    }
+
+    /** Samples-topic partitions whose active task runs on this instance. */
+    public java.util.SortedSet<Integer> localPartitions() {
+        return local.localPartitions();
+    }
+
+    public KafkaStreams.State state() {
+        return streams.state();
+    }
+
+    /** Port the HTTP API listens on. */
+    public int httpPort() {
+        return api.port();
+    }
+
+    public AggregatorConfig config() {
+        return config;
+    }
+
+    /** Stops HTTP and Streams (committing the current transaction). */
+    @Override
+    public void close() {
+        api.close();
+        streamsMetrics.close();
+        streams.close(Duration.ofSeconds(30));
+    }
+}

@@ -1,0 +1,160 @@
+package dev.stackstream.aggregator;
+
+import dev.stackstream.aggregator.engine.DurationText;
+import dev.stackstream.aggregator.engine.Tier;
+import dev.stackstream.aggregator.metrics.AggregatorPrometheus;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code stackstream aggregator}: runs one aggregator instance until SIGTERM/SIGINT. Every option
+ * has an environment variable twin ({@code STACKSTREAM_*}) for Kubernetes.
+ *
+ * <p>Exit codes: 0 after a clean stop, 1 when Kafka Streams failed, 2 for bad options (picocli),
+ * 3 when the broker cannot be reached or topics cannot be created at start.
+ */
+@Command(name = "aggregator", mixinStandardHelpOptions = true,
+        description = {"Aggregates stack samples from Kafka into durable profiles (Kafka Streams, exactly-once)",
+                "and serves the query API (/api/v1), the web UI (/), /healthz and /metrics."})
+public final class AggregatorCommand implements Callable<Integer> {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--bootstrap-servers", defaultValue = "${env:STACKSTREAM_BOOTSTRAP_SERVERS}",
+            description = "Kafka bootstrap servers HOST:PORT[,...] (env STACKSTREAM_BOOTSTRAP_SERVERS).")
+    String bootstrapServers;
+
+    @Option(names = "--http-port", defaultValue = "${env:STACKSTREAM_HTTP_PORT:-8080}",
+            description = "HTTP port of the API and UI; 0 picks a free one (default ${DEFAULT-VALUE}).")
+    int httpPort;
+
+    @Option(names = "--http-host", defaultValue = "${env:STACKSTREAM_HTTP_HOST:-127.0.0.1}",
+            description = "Address to bind the HTTP server to (default ${DEFAULT-VALUE}; 0.0.0.0 for all).")
+    String httpHost;
+
+    @Option(names = "--advertised-host", defaultValue = "${env:STACKSTREAM_ADVERTISED_HOST}",
+            description = "Host name other instances use to reach this one (default: the HTTP host, or the"
+                    + " machine's name when bound to 0.0.0.0).")
+    String advertisedHost;
+
+    @Option(names = "--state-dir", defaultValue = "${env:STACKSTREAM_STATE_DIR}",
+            description = "Kafka Streams state directory (default: Kafka Streams' default under java.io.tmpdir).")
+    Path stateDir;
+
+    @Option(names = "--application-id", defaultValue = "${env:STACKSTREAM_APPLICATION_ID:-stackstream-aggregator}",
+            description = "Kafka Streams application.id: instances with the same id share the work"
+                    + " (default ${DEFAULT-VALUE}).")
+    String applicationId;
+
+    @Option(names = "--instance-id", defaultValue = "${env:STACKSTREAM_INSTANCE_ID}",
+            description = "Stable id of this instance (static group membership: a restart takes its partitions"
+                    + " back without a rebalance), e.g. the pod name.")
+    String instanceId;
+
+    @Option(names = "--samples-topic", defaultValue = "${env:STACKSTREAM_SAMPLES_TOPIC:-stackstream-samples}",
+            description = "Topic of sample batches (default ${DEFAULT-VALUE}).")
+    String samplesTopic;
+
+    @Option(names = "--stacks-topic", defaultValue = "${env:STACKSTREAM_STACKS_TOPIC:-stackstream-stacks}",
+            description = "Compacted topic of stack definitions (default ${DEFAULT-VALUE}).")
+    String stacksTopic;
+
+    @Option(names = "--dlq-topic", defaultValue = "${env:STACKSTREAM_DLQ_TOPIC:-stackstream-dlq}",
+            description = "Dead-letter topic for records that cannot be decoded (default ${DEFAULT-VALUE}).")
+    String dlqTopic;
+
+    @Option(names = "--topic-partitions", defaultValue = "${env:STACKSTREAM_TOPIC_PARTITIONS:-6}",
+            description = "Partitions of topics created when missing (default ${DEFAULT-VALUE}).")
+    int topicPartitions;
+
+    @Option(names = "--auth-token", defaultValue = "${env:STACKSTREAM_AUTH_TOKEN}",
+            description = "Require 'Authorization: Bearer TOKEN' on /api routes (env STACKSTREAM_AUTH_TOKEN).")
+    String authToken;
+
+    @Option(names = "--rocksdb-memory", defaultValue = "${env:STACKSTREAM_ROCKSDB_MEMORY:-268435456}",
+            description = "Bytes of RocksDB block cache + memtables shared by all stores (default ${DEFAULT-VALUE}).")
+    long rocksDbMemory;
+
+    @Option(names = "--tiers", defaultValue = "${env:STACKSTREAM_TIERS:-10s:24h,1m:7d,1h:90d}",
+            description = "Bucket tiers SIZE:RETENTION, finest first (default ${DEFAULT-VALUE}).")
+    String tiers;
+
+    @Option(names = "--rollup-grace", defaultValue = "${env:STACKSTREAM_ROLLUP_GRACE:-30s}",
+            description = "How long after a coarse bucket ends it is rolled up (default ${DEFAULT-VALUE}).")
+    String rollupGrace;
+
+    @Option(names = "--commit-interval", defaultValue = "${env:STACKSTREAM_COMMIT_INTERVAL:-100ms}",
+            description = "Kafka Streams commit interval: the freshness/throughput trade-off"
+                    + " (default ${DEFAULT-VALUE}).")
+    String commitInterval;
+
+    @Option(names = "--stream-threads", defaultValue = "${env:STACKSTREAM_STREAM_THREADS:-1}",
+            description = "Kafka Streams processing threads (default ${DEFAULT-VALUE}).")
+    int streamThreads;
+
+    @Option(names = "--kafka-property", paramLabel = "KEY=VALUE",
+            description = "Any Kafka client / Streams property (TLS, SASL, tuning); repeatable.")
+    Map<String, String> kafkaProperties = new LinkedHashMap<>();
+
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new AggregatorCommand()).execute(args));
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        if (bootstrapServers == null || bootstrapServers.isBlank()) {
+            throw new CommandLine.ParameterException(spec.commandLine(),
+                    "Missing --bootstrap-servers (or STACKSTREAM_BOOTSTRAP_SERVERS)");
+        }
+        AggregatorConfig.Builder b = AggregatorConfig.builder(bootstrapServers)
+                .applicationId(applicationId).stateDir(stateDir)
+                .samplesTopic(samplesTopic).stacksTopic(stacksTopic).dlqTopic(dlqTopic)
+                .httpHost(httpHost).httpPort(httpPort).advertisedHost(blankToNull(advertisedHost))
+                .authToken(blankToNull(authToken)).rocksDbMemoryBytes(rocksDbMemory)
+                .tiers(Tier.parseList(tiers)).rollupGrace(DurationText.parse(rollupGrace))
+                .commitInterval(DurationText.parse(commitInterval)).streamThreads(streamThreads)
+                .instanceId(blankToNull(instanceId)).topicPartitions(topicPartitions);
+        kafkaProperties.forEach(b::kafkaProperty);
+        AggregatorConfig config = b.build();
+        AggregatorPrometheus metrics = AggregatorPrometheus.create();
+        Aggregator aggregator;
+        try {
+            aggregator = Aggregator.start(config, metrics.registry());
+        } catch (IllegalStateException e) {
+            System.err.println("stackstream aggregator: " + e.getMessage());
+            metrics.close();
+            return 3;
+        }
+        CountDownLatch stopped = new CountDownLatch(1);
+        Thread hook = new Thread(() -> {
+            aggregator.close();
+            metrics.close();
+            stopped.countDown();
+        }, "aggregator-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        System.out.println("stackstream aggregator: API and UI on http://" + config.httpHost() + ":"
+                + aggregator.httpPort() + "/");
+        while (!stopped.await(1, java.util.concurrent.TimeUnit.SECONDS)) {
+            var s = aggregator.state();
+            if (s == org.apache.kafka.streams.KafkaStreams.State.ERROR) {
+                System.err.println("stackstream aggregator: Kafka Streams failed (see the log); exiting");
+                Runtime.getRuntime().removeShutdownHook(hook);
+                aggregator.close();
+                metrics.close();
+                return 1;
+            }
+        }
+        return 0;
+    }
+
+    private static String blankToNull(String s) {
+        return s == null || s.isBlank() ? null : s;
+    }
+}

@@ -1,0 +1,167 @@
+package dev.stackstream.aggregator;
+
+import dev.stackstream.aggregator.engine.BoundedRocksDbConfig;
+import dev.stackstream.aggregator.engine.Tier;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * Everything an {@link Aggregator} needs. Immutable; build with {@link #builder(String)}.
+ * Defaults: application id {@code stackstream-aggregator}, topics {@code stackstream-samples},
+ * {@code stackstream-stacks}, {@code stackstream-dlq}, HTTP on 127.0.0.1:8080, tiers
+ * 10s:24h,1m:7d,1h:90d, 256 MiB RocksDB memory, rollup grace 30 s.
+ */
+public final class AggregatorConfig {
+    private final String bootstrapServers;
+    private final String applicationId;
+    private final Path stateDir;
+    private final String samplesTopic;
+    private final String stacksTopic;
+    private final String dlqTopic;
+    private final String httpHost;
+    private final int httpPort;
+    private final String advertisedHost;
+    private final String authToken;
+    private final long rocksDbMemoryBytes;
+    private final List<Tier> tiers;
+    private final Duration rollupGrace;
+    private final Duration rollupInterval;
+    private final Duration dedupRetention;
+    private final Duration commitInterval;
+    private final int streamThreads;
+    private final String instanceId;
+    private final int topicPartitions;
+    private final Map<String, String> kafkaProperties;
+    private final Clock clock;
+
+    private AggregatorConfig(Builder b) {
+        bootstrapServers = b.bootstrapServers;
+        applicationId = b.applicationId;
+        stateDir = b.stateDir;
+        samplesTopic = b.samplesTopic;
+        stacksTopic = b.stacksTopic;
+        dlqTopic = b.dlqTopic;
+        httpHost = b.httpHost;
+        httpPort = b.httpPort;
+        advertisedHost = b.advertisedHost;
+        authToken = b.authToken;
+        rocksDbMemoryBytes = b.rocksDbMemoryBytes;
+        tiers = b.tiers;
+        rollupGrace = b.rollupGrace;
+        rollupInterval = b.rollupInterval;
+        dedupRetention = b.dedupRetention;
+        commitInterval = b.commitInterval;
+        streamThreads = b.streamThreads;
+        instanceId = b.instanceId;
+        topicPartitions = b.topicPartitions;
+        kafkaProperties = Map.copyOf(b.kafkaProperties);
+        clock = b.clock;
+    }
+
+    public static Builder builder(String bootstrapServers) {
+        return new Builder(bootstrapServers);
+    }
+
+    public String bootstrapServers() { return bootstrapServers; }
+    public String applicationId() { return applicationId; }
+    /** Kafka Streams state directory; null means Streams' default under java.io.tmpdir. */
+    public Path stateDir() { return stateDir; }
+    public String samplesTopic() { return samplesTopic; }
+    public String stacksTopic() { return stacksTopic; }
+    public String dlqTopic() { return dlqTopic; }
+    public String httpHost() { return httpHost; }
+    /** 0 picks a free port. */
+    public int httpPort() { return httpPort; }
+    /** Host other instances use to reach this one's API (application.server); defaults to the HTTP host. */
+    public String advertisedHost() { return advertisedHost; }
+    /** Bearer token required on /api routes, or null for none. */
+    public String authToken() { return authToken; }
+    public long rocksDbMemoryBytes() { return rocksDbMemoryBytes; }
+    public List<Tier> tiers() { return tiers; }
+    public Duration rollupGrace() { return rollupGrace; }
+    public Duration rollupInterval() { return rollupInterval; }
+    public Duration dedupRetention() { return dedupRetention; }
+    public Duration commitInterval() { return commitInterval; }
+    public int streamThreads() { return streamThreads; }
+    /** Static group membership id (group.instance.id), or null. */
+    public String instanceId() { return instanceId; }
+    /** Partitions of topics the aggregator creates when they are missing. */
+    public int topicPartitions() { return topicPartitions; }
+    /** Extra Kafka client / Streams properties (TLS, SASL, tuning), applied last. */
+    public Map<String, String> kafkaProperties() { return kafkaProperties; }
+    public Clock clock() { return clock; }
+
+    /** Mutable builder; {@link #build()} validates. */
+    public static final class Builder {
+        private final String bootstrapServers;
+        private String applicationId = "stackstream-aggregator";
+        private Path stateDir;
+        private String samplesTopic = "stackstream-samples";
+        private String stacksTopic = "stackstream-stacks";
+        private String dlqTopic = "stackstream-dlq";
+        private String httpHost = "127.0.0.1";
+        private int httpPort = 8080;
+        private String advertisedHost;
+        private String authToken;
+        private long rocksDbMemoryBytes = BoundedRocksDbConfig.DEFAULT_TOTAL_BYTES;
+        private List<Tier> tiers = Tier.DEFAULTS;
+        private Duration rollupGrace = Duration.ofSeconds(30);
+        private Duration rollupInterval = Duration.ofSeconds(5);
+        private Duration dedupRetention = Duration.ofDays(7);
+        private Duration commitInterval = Duration.ofMillis(100);
+        private int streamThreads = 1;
+        private String instanceId;
+        private int topicPartitions = 6;
+        private final Map<String, String> kafkaProperties = new LinkedHashMap<>();
+        private Clock clock = Clock.systemUTC();
+
+        private Builder(String bootstrapServers) {
+            this.bootstrapServers = Objects.requireNonNull(bootstrapServers, "bootstrapServers");
+        }
+
+        public Builder applicationId(String v) { applicationId = Objects.requireNonNull(v); return this; }
+        public Builder stateDir(Path v) { stateDir = v; return this; }
+        public Builder samplesTopic(String v) { samplesTopic = Objects.requireNonNull(v); return this; }
+        public Builder stacksTopic(String v) { stacksTopic = Objects.requireNonNull(v); return this; }
+        public Builder dlqTopic(String v) { dlqTopic = Objects.requireNonNull(v); return this; }
+        public Builder httpHost(String v) { httpHost = Objects.requireNonNull(v); return this; }
+        public Builder httpPort(int v) { httpPort = v; return this; }
+        public Builder advertisedHost(String v) { advertisedHost = v; return this; }
+        public Builder authToken(String v) { authToken = v == null || v.isEmpty() ? null : v; return this; }
+        public Builder rocksDbMemoryBytes(long v) { rocksDbMemoryBytes = v; return this; }
+        public Builder tiers(List<Tier> v) { Tier.validate(v); tiers = List.copyOf(v); return this; }
+        public Builder rollupGrace(Duration v) { rollupGrace = Objects.requireNonNull(v); return this; }
+        public Builder rollupInterval(Duration v) { rollupInterval = Objects.requireNonNull(v); return this; }
+        public Builder dedupRetention(Duration v) { dedupRetention = Objects.requireNonNull(v); return this; }
+        public Builder commitInterval(Duration v) { commitInterval = Objects.requireNonNull(v); return this; }
+        public Builder streamThreads(int v) { streamThreads = v; return this; }
+        public Builder instanceId(String v) { instanceId = v; return this; }
+        public Builder topicPartitions(int v) { topicPartitions = v; return this; }
+        public Builder kafkaProperty(String k, String v) { kafkaProperties.put(k, v); return this; }
+        public Builder clock(Clock v) { clock = Objects.requireNonNull(v); return this; }
+
+        public AggregatorConfig build() {
+            if (httpPort < 0 || httpPort > 65535) {
+                throw new IllegalArgumentException("HTTP port must be 0..65535, got " + httpPort);
+            }
+            if (rocksDbMemoryBytes < 8L << 20) {
+                throw new IllegalArgumentException("RocksDB memory must be at least 8 MiB, got " + rocksDbMemoryBytes);
+            }
+            if (streamThreads < 1) {
+                throw new IllegalArgumentException("stream threads must be >= 1, got " + streamThreads);
+            }
+            if (topicPartitions < 1) {
+                throw new IllegalArgumentException("topic partitions must be >= 1, got " + topicPartitions);
+            }
+            if (rollupInterval.toMillis() < 100) {
+                throw new IllegalArgumentException("rollup interval must be >= 100ms");
+            }
+            return new AggregatorConfig(this);
+        }
+    }
+}

@@ -1,0 +1,102 @@
+package dev.stackstream.aggregator;
+
+import dev.stackstream.aggregator.metrics.RollupLag;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * The aggregator's own meters, registered in the MeterRegistry it is given (the ops layer decides
+ * where they are exported). Names follow Micrometer conventions ({@code stackstream.aggregator.*});
+ * Prometheus sees them as {@code stackstream_aggregator_*}.
+ */
+public final class AggregatorMetrics {
+    private final MeterRegistry registry;
+    private final Counter batches;
+    private final Counter entries;
+    private final Counter samples;
+    private final Counter replays;
+    private final Counter rollups;
+    private final RollupLag rollupLag;
+
+    public AggregatorMetrics(MeterRegistry registry) {
+        this(registry, Clock.systemUTC());
+    }
+
+    /** @param clock the clock rollups run on (the rollup lag gauge measures against it) */
+    public AggregatorMetrics(MeterRegistry registry, Clock clock) {
+        this.registry = Objects.requireNonNull(registry, "registry");
+        this.rollupLag = new RollupLag(clock);
+        rollupLag.bindTo(registry);
+        batches = Counter.builder("stackstream.aggregator.records.consumed")
+                .description("Sample batch records read from the samples topic, valid or not")
+                .tag("topic", "samples").register(registry);
+        entries = Counter.builder("stackstream.aggregator.entries.consumed")
+                .description("Stack-count entries counted (replays excluded)").register(registry);
+        samples = Counter.builder("stackstream.aggregator.samples.consumed")
+                .description("Samples counted (sum of entry counts, replays excluded)").register(registry);
+        replays = Counter.builder("stackstream.aggregator.replays.skipped")
+                .description("Windows skipped because their collector id and sequence were already counted")
+                .register(registry);
+        rollups = Counter.builder("stackstream.aggregator.rollups")
+                .description("Coarse-tier buckets written by the rollup").register(registry);
+    }
+
+    public MeterRegistry registry() {
+        return registry;
+    }
+
+    public void batchConsumed() {
+        batches.increment();
+    }
+
+    public void counted(long entryCount, long sampleCount) {
+        entries.increment(entryCount);
+        samples.increment(sampleCount);
+    }
+
+    public void replaySkipped() {
+        replays.increment();
+    }
+
+    public void rolledUp(int buckets) {
+        rollups.increment(buckets);
+    }
+
+    /** A task loaded or moved its rollup watermark for a tier (end of the newest closed bucket). */
+    public void rollupWatermark(String tier, String task, long watermarkMillis) {
+        rollupLag.watermark(tier, task, watermarkMillis);
+    }
+
+    /** A task left this instance: its rollup watermarks no longer count. */
+    public void taskClosed(String task) {
+        rollupLag.taskClosed(task);
+    }
+
+    /** A record sent to the dead-letter topic, by reason code. */
+    public void deadLettered(String reason) {
+        Counter.builder("stackstream.aggregator.dlq.records")
+                .description("Records sent to the dead-letter topic, by reason")
+                .tag("reason", reason).register(registry).increment();
+    }
+
+    /** A stack definition in the dictionary that does not decode (seen at query time). */
+    public void badStackDefinition() {
+        Counter.builder("stackstream.aggregator.stacks.undecodable")
+                .description("Stack definitions in the dictionary that do not decode; rendered as unknown stacks")
+                .register(registry).increment();
+    }
+
+    /** Query latency per endpoint and outcome. */
+    public void queryTime(String endpoint, int status, long nanos) {
+        Timer.builder("stackstream.aggregator.query")
+                .description("HTTP API request latency per endpoint")
+                .tag("endpoint", endpoint).tag("status", Integer.toString(status))
+                .publishPercentileHistogram()
+                .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(30))
+                .register(registry).record(Duration.ofNanos(nanos));
+    }
+}

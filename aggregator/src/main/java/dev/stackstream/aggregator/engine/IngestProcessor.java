@@ -1,0 +1,279 @@
+package dev.stackstream.aggregator.engine;
+
+import dev.stackstream.aggregator.AggregatorMetrics;
+import dev.stackstream.wire.SampleBatch;
+import dev.stackstream.wire.StackCount;
+import dev.stackstream.wire.WindowStats;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.utils.Bytes;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.processor.PunctuationType;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.state.WindowStore;
+import org.apache.kafka.streams.state.WindowStoreIterator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The ingest step, one instance per samples-topic partition (task). For each record: decode (or
+ * dead-letter it, with the reason in a header, and go on), drop a replayed window (same collector id
+ * and sequence), then add the window's counts to its series' finest bucket and either to the closed
+ * coarser buckets directly or mark the open ones for rollup. Every store write and the DLQ record
+ * belong to the task's Kafka transaction, so a crash never counts a window twice or loses one.
+ *
+ * <p>Rollup: each coarse tier has a watermark (stored); buckets ending at or before it are closed.
+ * When wall-clock time minus the grace period passes a coarse bucket's end, the marked buckets are
+ * summed from the tier below, written, and the watermark moves. A query reads a coarse bucket when
+ * it exists and the finer tier otherwise, so no bucket is read twice and nothing waits for a rollup.
+ */
+public final class IngestProcessor implements Processor<byte[], byte[], byte[], byte[]> {
+    private static final Logger LOG = LoggerFactory.getLogger(IngestProcessor.class);
+    static final byte[] MARK = {1};
+    private static final byte WATERMARK_PREFIX = 0x7F;
+    private static final Duration CLEANUP_INTERVAL = Duration.ofMinutes(10);
+    /** The series store's last-seen time is refreshed at most this often per series (a write per batch is waste). */
+    private static final long SERIES_TOUCH_MILLIS = 60_000;
+
+    private final List<Tier> tiers;
+    private final Duration grace;
+    private final Duration rollupInterval;
+    private final Duration dedupRetention;
+    private final Clock clock;
+    private final AggregatorMetrics metrics;
+
+    private ProcessorContext<byte[], byte[]> context;
+    private KeyValueStore<Bytes, byte[]> sequences;
+    private KeyValueStore<Bytes, byte[]> series;
+    private KeyValueStore<Bytes, byte[]> rollupState;
+    private final List<WindowStore<Bytes, byte[]>> tierStores = new ArrayList<>();
+    private long[] watermarks;
+    private long nextRollupAt;
+    private String task;
+
+    public IngestProcessor(List<Tier> tiers, Duration grace, Duration rollupInterval, Duration dedupRetention,
+                           Clock clock, AggregatorMetrics metrics) {
+        this.tiers = List.copyOf(tiers);
+        this.grace = grace;
+        this.rollupInterval = rollupInterval;
+        this.dedupRetention = dedupRetention;
+        this.clock = clock;
+        this.metrics = metrics;
+    }
+
+    @Override
+    public void init(ProcessorContext<byte[], byte[]> context) {
+        this.context = context;
+        sequences = context.getStateStore(StoreNames.SEQUENCES);
+        series = context.getStateStore(StoreNames.SERIES);
+        rollupState = context.getStateStore(StoreNames.ROLLUP);
+        tierStores.clear();
+        for (Tier t : tiers) {
+            tierStores.add(context.getStateStore(StoreNames.tier(t)));
+        }
+        watermarks = new long[tiers.size()];
+        task = context.taskId().toString();
+        long now = clock.millis();
+        for (int i = 1; i < tiers.size(); i++) {
+            byte[] stored = rollupState.get(watermarkKey(i));
+            // A new task starts with every bucket that ended before (now - grace) closed: data that old
+            // goes straight into every tier, so a backfill never waits on (or outlives) the finer tier.
+            watermarks[i] = stored != null ? ByteBuffer.wrap(stored).getLong()
+                    : tiers.get(i).bucketStart(now - grace.toMillis());
+            metrics.rollupWatermark(tiers.get(i).name(), task, watermarks[i]);
+        }
+        nextRollupAt = now;
+        context.schedule(rollupInterval, PunctuationType.WALL_CLOCK_TIME, ts -> rollup());
+        context.schedule(CLEANUP_INTERVAL, PunctuationType.WALL_CLOCK_TIME, ts -> cleanup());
+    }
+
+    @Override
+    public void process(Record<byte[], byte[]> record) {
+        metrics.batchConsumed();
+        long now = clock.millis();
+        if (now >= nextRollupAt) {
+            rollup();
+        }
+        SampleBatch batch;
+        try {
+            batch = WireDecoding.batch(record.value());
+        } catch (UndecodableRecordException e) {
+            deadLetter(record, e);
+            return;
+        }
+        Bytes collectorKey = Bytes.wrap(batch.getCollectorId().getBytes(StandardCharsets.UTF_8));
+        SequenceTracker tracker = SequenceTracker.decode(sequences.get(collectorKey));
+        if (!tracker.accept(batch.getSequence(), now)) {
+            metrics.replaySkipped();
+            return;
+        }
+        sequences.put(collectorKey, tracker.encode());
+
+        var type = batch.getProfileType();
+        Series s = Series.of(batch.getService(), type.getName(), type.getUnit(), type.getPeriod(), batch.getLabels());
+        byte[] id = s.id();
+        Bytes idKey = Bytes.wrap(id);
+        byte[] known = series.get(idKey);
+        if (known == null || Series.decode(known).lastSeenMillis() < now - SERIES_TOUCH_MILLIS) {
+            series.put(idKey, s.encode(now));
+        }
+
+        StackCounts counts = new StackCounts();
+        long samples = 0;
+        for (StackCount e : batch.getEntries()) {
+            ByteBuffer sid = ByteBuffer.wrap(e.getStackId().bytes());
+            counts.add(sid.getLong(), sid.getLong(), e.getThread(), e.getCount(),
+                    e.getInstructions() == null ? -1 : e.getInstructions());
+            samples += e.getCount();
+        }
+        WindowStats st = batch.getStats();
+        counts.addWindow(st.getLost(), st.getThrottled(), st.getTableOverflow(), st.getTruncatedStacks(),
+                orMinus1(st.getTargetCpuNanos()), orMinus1(st.getTargetMaxRssBytes()), orMinus1(st.getInstructions()));
+
+        long windowStart = batch.getWindowStart().toEpochMilli();
+        addTo(0, idKey, tiers.get(0).bucketStart(windowStart), counts);
+        for (int i = 1; i < tiers.size(); i++) {
+            Tier t = tiers.get(i);
+            long start = t.bucketStart(windowStart);
+            if (start + t.sizeMillis() <= watermarks[i]) {
+                addTo(i, idKey, start, counts);     // closed bucket: late data goes in directly
+            } else {
+                rollupState.put(Bytes.wrap(pendingKey(i, start, id)), MARK);
+            }
+        }
+        metrics.counted(batch.getEntries().size(), samples);
+    }
+
+    private static long orMinus1(Long v) {
+        return v == null ? -1 : v;
+    }
+
+    private void addTo(int tier, Bytes key, long bucketStart, StackCounts counts) {
+        WindowStore<Bytes, byte[]> store = tierStores.get(tier);
+        byte[] existing = store.fetch(key, bucketStart);
+        if (existing == null) {
+            store.put(key, counts.encode(), bucketStart);
+        } else {
+            StackCounts merged = StackCounts.decode(existing);
+            merged.merge(counts, null);
+            store.put(key, merged.encode(), bucketStart);
+        }
+    }
+
+    private void deadLetter(Record<byte[], byte[]> record, UndecodableRecordException e) {
+        String source = context.recordMetadata()
+                .map(m -> m.topic() + "-" + m.partition() + "@" + m.offset()).orElse("unknown");
+        LOG.warn("dead-lettering record {}: {}: {}", source, e.reason(), e.getMessage());
+        RecordHeaders headers = new RecordHeaders(record.headers().toArray());
+        headers.add(DeadLetters.ERROR_HEADER, (e.reason() + ": " + e.getMessage()).getBytes(StandardCharsets.UTF_8));
+        headers.add(DeadLetters.REASON_HEADER, e.reason().getBytes(StandardCharsets.UTF_8));
+        headers.add(DeadLetters.SOURCE_HEADER, source.getBytes(StandardCharsets.UTF_8));
+        context.forward(new Record<>(record.key(), record.value(), record.timestamp(), headers));
+        metrics.deadLettered(e.reason());
+    }
+
+    /** Rolls up every coarse bucket that closed since the last run, finest coarse tier first. */
+    private void rollup() {
+        long now = clock.millis();
+        nextRollupAt = now + rollupInterval.toMillis();
+        int written = 0;
+        for (int i = 1; i < tiers.size(); i++) {
+            Tier t = tiers.get(i);
+            long closeUntil = t.bucketStart(now - grace.toMillis());
+            if (closeUntil <= watermarks[i]) {
+                continue;
+            }
+            List<byte[]> due = new ArrayList<>();
+            try (KeyValueIterator<Bytes, byte[]> it = rollupState.range(
+                    Bytes.wrap(pendingKey(i, 0, new byte[16])), Bytes.wrap(pendingKey(i, closeUntil - 1, ALL_ONES)))) {
+                while (it.hasNext()) {
+                    due.add(it.next().key.get());
+                }
+            }
+            for (byte[] k : due) {
+                long start = ByteBuffer.wrap(k, 1, 8).getLong();
+                Bytes idKey = Bytes.wrap(Arrays.copyOfRange(k, 9, 25));
+                StackCounts sum = new StackCounts();
+                try (WindowStoreIterator<byte[]> it = tierStores.get(i - 1).fetch(idKey, start,
+                        start + t.sizeMillis() - 1)) {
+                    while (it.hasNext()) {
+                        KeyValue<Long, byte[]> kv = it.next();
+                        sum.mergeEncoded(kv.value, null);
+                    }
+                }
+                if (!sum.isEmpty()) {
+                    addTo(i, idKey, start, sum);
+                    written++;
+                }
+                rollupState.delete(Bytes.wrap(k));
+            }
+            watermarks[i] = closeUntil;
+            rollupState.put(watermarkKey(i), ByteBuffer.allocate(8).putLong(closeUntil).array());
+            metrics.rollupWatermark(t.name(), task, closeUntil);
+        }
+        if (written > 0) {
+            metrics.rolledUp(written);
+        }
+    }
+
+    private static final byte[] ALL_ONES = new byte[16];
+
+    static {
+        Arrays.fill(ALL_ONES, (byte) 0xFF);
+    }
+
+    /** Forgets collectors and series that have been silent longer than their retention. */
+    private void cleanup() {
+        long now = clock.millis();
+        long seqHorizon = now - dedupRetention.toMillis();
+        List<Bytes> stale = new ArrayList<>();
+        try (KeyValueIterator<Bytes, byte[]> it = sequences.all()) {
+            while (it.hasNext()) {
+                KeyValue<Bytes, byte[]> kv = it.next();
+                if (SequenceTracker.decode(kv.value).lastSeenMillis() < seqHorizon) {
+                    stale.add(kv.key);
+                }
+            }
+        }
+        stale.forEach(sequences::delete);
+        long seriesHorizon = now - tiers.get(tiers.size() - 1).retentionMillis();
+        List<Bytes> gone = new ArrayList<>();
+        try (KeyValueIterator<Bytes, byte[]> it = series.all()) {
+            while (it.hasNext()) {
+                KeyValue<Bytes, byte[]> kv = it.next();
+                if (Series.decode(kv.value).lastSeenMillis() < seriesHorizon) {
+                    gone.add(kv.key);
+                }
+            }
+        }
+        gone.forEach(series::delete);
+        if (!stale.isEmpty() || !gone.isEmpty()) {
+            LOG.info("forgot {} silent collectors and {} expired series", stale.size(), gone.size());
+        }
+    }
+
+    @Override
+    public void close() {
+        if (task != null) {
+            metrics.taskClosed(task);
+        }
+    }
+
+    static byte[] pendingKey(int tier, long bucketStart, byte[] seriesId) {
+        return ByteBuffer.allocate(25).put((byte) tier).putLong(bucketStart).put(seriesId).array();
+    }
+
+    static Bytes watermarkKey(int tier) {
+        return Bytes.wrap(new byte[] {WATERMARK_PREFIX, (byte) tier});
+    }
+}

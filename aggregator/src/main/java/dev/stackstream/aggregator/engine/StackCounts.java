@@ -1,0 +1,233 @@
+package dev.stackstream.aggregator.engine;
+
+import dev.stackstream.profile.ProfileStats;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.function.Predicate;
+
+/**
+ * Merged sample counts: per (stack id, thread) a count and the instructions retired (when measured),
+ * plus the window statistics and how many collector windows went in. One of these is the value of
+ * every bucket in every tier, and the partial answer one instance gives to a query. Mutable, not
+ * thread-safe; merging is a sum, so buckets, tiers and instances combine in any order.
+ *
+ * <p>Stored form (version 1): a thread-name table, then per entry the 16-byte stack id, the thread
+ * index (0 = none), the count and instructions + 1 (0 = not measured) as varints, then the stats.
+ */
+public final class StackCounts {
+    private static final byte VERSION = 1;
+
+    /** (stack id, thread) of one entry; thread is null when the window was not taken per thread. */
+    public record Key(long stackHigh, long stackLow, String thread) { }
+
+    private final Map<Key, long[]> entries;
+    private long lost;
+    private long throttled;
+    private long tableOverflow;
+    private long truncatedStacks;
+    private long cpuNanos = -1;
+    private long maxRssBytes = -1;
+    private long instructions = -1;
+    private long windows;
+
+    public StackCounts() {
+        this(16);
+    }
+
+    private StackCounts(int expected) {
+        entries = new HashMap<>(Math.max(16, expected * 4 / 3 + 1));
+    }
+
+    /** Adds count samples (and instructions, -1 when not measured) of a stack on a thread. */
+    public void add(long stackHigh, long stackLow, String thread, long count, long instr) {
+        long[] v = entries.computeIfAbsent(new Key(stackHigh, stackLow, thread), k -> new long[] {0, -1});
+        v[0] += count;
+        if (instr >= 0) {
+            v[1] = v[1] < 0 ? instr : v[1] + instr;
+        }
+    }
+
+    /** Adds one collector window's statistics. Absent measurements are passed as -1. */
+    public void addWindow(long lost, long throttled, long tableOverflow, long truncated, long cpuNanos,
+                          long rssBytes, long instructions) {
+        this.lost += lost;
+        this.throttled += throttled;
+        this.tableOverflow += tableOverflow;
+        this.truncatedStacks += truncated;
+        this.cpuNanos = sum(this.cpuNanos, cpuNanos);
+        this.maxRssBytes = Math.max(this.maxRssBytes, rssBytes);
+        this.instructions = sum(this.instructions, instructions);
+        this.windows++;
+    }
+
+    /** Adds everything in other; entries whose thread fails the filter (null = keep all) are skipped. */
+    public void merge(StackCounts other, Predicate<String> threadFilter) {
+        for (Map.Entry<Key, long[]> e : other.entries.entrySet()) {
+            Key k = e.getKey();
+            if (threadFilter == null || threadFilter.test(k.thread())) {
+                add(k.stackHigh(), k.stackLow(), k.thread(), e.getValue()[0], e.getValue()[1]);
+            }
+        }
+        mergeStats(other);
+    }
+
+    /** Adds other's statistics only. */
+    public void mergeStats(StackCounts o) {
+        lost += o.lost;
+        throttled += o.throttled;
+        tableOverflow += o.tableOverflow;
+        truncatedStacks += o.truncatedStacks;
+        cpuNanos = sum(cpuNanos, o.cpuNanos);
+        maxRssBytes = Math.max(maxRssBytes, o.maxRssBytes);
+        instructions = sum(instructions, o.instructions);
+        windows += o.windows;
+    }
+
+    private static long sum(long a, long b) {
+        if (a < 0) {
+            return b;
+        }
+        return b < 0 ? a : a + b;
+    }
+
+    /** Unmodifiable view: key to {count, instructions or -1}. */
+    public Map<Key, long[]> entries() {
+        return java.util.Collections.unmodifiableMap(entries);
+    }
+
+    public boolean isEmpty() {
+        return entries.isEmpty() && windows == 0;
+    }
+
+    /** Sum of all counts. */
+    public long total() {
+        long t = 0;
+        for (long[] v : entries.values()) {
+            t += v[0];
+        }
+        return t;
+    }
+
+    /** Sum of counts of entries whose thread passes the filter (null = all). */
+    public long total(Predicate<String> threadFilter) {
+        if (threadFilter == null) {
+            return total();
+        }
+        long t = 0;
+        for (Map.Entry<Key, long[]> e : entries.entrySet()) {
+            if (threadFilter.test(e.getKey().thread())) {
+                t += e.getValue()[0];
+            }
+        }
+        return t;
+    }
+
+    /** Collector windows merged in. */
+    public long windows() {
+        return windows;
+    }
+
+    public ProfileStats stats() {
+        return new ProfileStats(lost, throttled, tableOverflow, truncatedStacks, opt(cpuNanos), opt(maxRssBytes),
+                opt(instructions));
+    }
+
+    private static OptionalLong opt(long v) {
+        return v < 0 ? OptionalLong.empty() : OptionalLong.of(v);
+    }
+
+    /** The stored form; see the class comment. */
+    public byte[] encode() {
+        Map<String, Integer> threadIndex = new HashMap<>();
+        List<String> threads = new ArrayList<>();
+        for (Key k : entries.keySet()) {
+            if (k.thread() != null && !threadIndex.containsKey(k.thread())) {
+                threadIndex.put(k.thread(), threads.size() + 1);
+                threads.add(k.thread());
+            }
+        }
+        VarCodec.Out out = new VarCodec.Out(32 + entries.size() * 22);
+        out.write(VERSION);
+        out.varLong(threads.size());
+        for (String t : threads) {
+            out.string(t);
+        }
+        out.varLong(entries.size());
+        for (Map.Entry<Key, long[]> e : entries.entrySet()) {
+            Key k = e.getKey();
+            out.fixedLong(k.stackHigh()).fixedLong(k.stackLow());
+            out.varLong(k.thread() == null ? 0 : threadIndex.get(k.thread()));
+            out.varLong(e.getValue()[0]);
+            out.optional(e.getValue()[1], e.getValue()[1] >= 0);
+        }
+        out.varLong(lost).varLong(throttled).varLong(tableOverflow).varLong(truncatedStacks);
+        out.optional(cpuNanos, cpuNanos >= 0).optional(maxRssBytes, maxRssBytes >= 0)
+                .optional(instructions, instructions >= 0);
+        out.varLong(windows);
+        return out.toByteArray();
+    }
+
+    /** Reads the stored form; throws IllegalStateException for bytes this class did not write. */
+    public static StackCounts decode(byte[] bytes) {
+        StackCounts c = new StackCounts(0);
+        c.decodeInto(bytes, null);
+        return c;
+    }
+
+    /**
+     * Adds the stored counts in bytes to this one without an intermediate copy, keeping only entries
+     * whose thread passes the filter (null = all); the window statistics are always added.
+     *
+     * @return the sum of the counts added
+     */
+    public long mergeEncoded(byte[] bytes, Predicate<String> threadFilter) {
+        return decodeInto(bytes, threadFilter);
+    }
+
+    private long decodeInto(byte[] bytes, Predicate<String> threadFilter) {
+        try {
+            ByteBuffer in = ByteBuffer.wrap(bytes);
+            byte version = in.get();
+            if (version != VERSION) {
+                throw new IllegalArgumentException("unknown version " + version);
+            }
+            int nThreads = VarCodec.varInt(in, in.remaining());
+            String[] threads = new String[nThreads + 1];
+            for (int i = 1; i <= nThreads; i++) {
+                threads[i] = VarCodec.string(in);
+            }
+            boolean[] keep = new boolean[nThreads + 1];
+            for (int i = 0; i <= nThreads; i++) {
+                keep[i] = threadFilter == null || threadFilter.test(threads[i]);
+            }
+            int n = VarCodec.varInt(in, in.remaining() / 17);
+            long added = 0;
+            for (int i = 0; i < n; i++) {
+                long hi = in.getLong();
+                long lo = in.getLong();
+                int t = VarCodec.varInt(in, nThreads);
+                long count = VarCodec.varLong(in);
+                long instr = VarCodec.varLong(in) - 1;
+                if (keep[t]) {
+                    add(hi, lo, threads[t], count, instr);
+                    added += count;
+                }
+            }
+            lost += VarCodec.varLong(in);
+            throttled += VarCodec.varLong(in);
+            tableOverflow += VarCodec.varLong(in);
+            truncatedStacks += VarCodec.varLong(in);
+            cpuNanos = sum(cpuNanos, VarCodec.varLong(in) - 1);
+            maxRssBytes = Math.max(maxRssBytes, VarCodec.varLong(in) - 1);
+            instructions = sum(instructions, VarCodec.varLong(in) - 1);
+            windows += VarCodec.varLong(in);
+            return added;
+        } catch (RuntimeException e) {
+            throw VarCodec.corrupt("bucket", e);
+        }
+    }
+}

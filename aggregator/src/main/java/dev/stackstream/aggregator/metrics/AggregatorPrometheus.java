@@ -1,0 +1,102 @@
+package dev.stackstream.aggregator.metrics;
+
+import com.sun.management.OperatingSystemMXBean;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tag;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.core.instrument.config.MeterFilter;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.lang.management.ManagementFactory;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.apache.kafka.streams.KafkaStreams;
+
+/**
+ * Where the aggregator's metrics are exported: one Prometheus registry holding the JVM's own cost
+ * (CPU, memory, GC, threads), the engine's meters (the engine's
+ * {@code dev.stackstream.aggregator.AggregatorMetrics} registers its records, dead letters, rollup
+ * lag ({@link RollupLag}) and query timings in {@link #registry()}) and the Kafka Streams ingest
+ * health ({@link StreamsMetrics}: consumer lag, store sizes, state).
+ *
+ * <p>Every name passes {@code promtool check metrics}: two of Micrometer's processor meters are
+ * renamed (see the constructor), and Kafka's own client metrics are not exported wholesale (see
+ * {@link StreamsMetrics}). One instance per aggregator process; several Streams instances (tests)
+ * may be bound.
+ */
+public final class AggregatorPrometheus implements AutoCloseable {
+    private final PrometheusMeterRegistry registry;
+    private final JvmGcMetrics gc = new JvmGcMetrics();
+    private final List<StreamsMetrics> streams = new CopyOnWriteArrayList<>();
+
+    private AggregatorPrometheus(Map<String, String> commonTags) {
+        registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        registry.config().commonTags(commonTags.entrySet().stream()
+                .map(e -> Tag.of(e.getKey(), e.getValue())).toList());
+        // Two of ProcessorMetrics' names fail `promtool check metrics`: process_cpu_time_ns_total
+        // (abbreviated unit) and system_cpu_count (gauge ending in _count). Replace the first with
+        // Prometheus's standard process_cpu_seconds_total, rename the second.
+        registry.config().meterFilter(MeterFilter.denyNameStartsWith("process.cpu.time"));
+        registry.config().meterFilter(new MeterFilter() {
+            @Override
+            public Meter.Id map(Meter.Id id) {
+                return id.getName().equals("system.cpu.count") ? id.withName("system.cpus") : id;
+            }
+        });
+        if (ManagementFactory.getOperatingSystemMXBean() instanceof OperatingSystemMXBean os) {
+            FunctionCounter.builder("process.cpu", os, o -> o.getProcessCpuTime() / 1e9)
+                    .description("CPU time used by the process (user + system)")
+                    .baseUnit("seconds")
+                    .register(registry);
+        }
+        new ProcessorMetrics().bindTo(registry);
+        new JvmMemoryMetrics().bindTo(registry);
+        new JvmThreadMetrics().bindTo(registry);
+        new UptimeMetrics().bindTo(registry);
+        gc.bindTo(registry);
+    }
+
+    public static AggregatorPrometheus create() {
+        return create(Map.of());
+    }
+
+    /** @param commonTags tags on every meter (e.g. {@code instance} when several run in one JVM) */
+    public static AggregatorPrometheus create(Map<String, String> commonTags) {
+        return new AggregatorPrometheus(Objects.requireNonNull(commonTags, "commonTags"));
+    }
+
+    /** Exports the ingest metrics of a Kafka Streams instance (call before or after {@code start()}). */
+    public void bindStreams(KafkaStreams kafkaStreams) {
+        StreamsMetrics m = new StreamsMetrics(kafkaStreams);
+        m.bindTo(registry);
+        streams.add(m);
+    }
+
+    public MeterRegistry registry() {
+        return registry;
+    }
+
+    /** The Prometheus text exposition of every meter (format 0.0.4). */
+    public String scrape() {
+        for (StreamsMetrics m : streams) {
+            m.refresh();
+        }
+        return registry.scrape();
+    }
+
+    @Override
+    public void close() {
+        streams.forEach(StreamsMetrics::close);
+        gc.close();
+        registry.close();
+    }
+}

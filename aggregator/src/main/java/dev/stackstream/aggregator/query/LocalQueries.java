@@ -1,0 +1,175 @@
+package dev.stackstream.aggregator.query;
+
+import dev.stackstream.aggregator.engine.Series;
+import dev.stackstream.aggregator.engine.StackCounts;
+import dev.stackstream.aggregator.engine.StoreNames;
+import dev.stackstream.aggregator.engine.Tier;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+import java.util.function.Predicate;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.utils.Bytes;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.StoreQueryParameters;
+import org.apache.kafka.streams.TaskMetadata;
+import org.apache.kafka.streams.ThreadMetadata;
+import org.apache.kafka.streams.errors.InvalidStateStoreException;
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.QueryableStoreTypes;
+import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
+import org.apache.kafka.streams.state.ReadOnlyWindowStore;
+
+/**
+ * Answers queries from the partitions this instance owns (active tasks only), partition by
+ * partition: the rollup state is per partition, so each partition's buckets are planned on their
+ * own and the sums are merged.
+ */
+public final class LocalQueries {
+    private final KafkaStreams streams;
+    private final String samplesTopic;
+    private final List<Tier> tiers;
+    private final Clock clock;
+
+    public LocalQueries(KafkaStreams streams, String samplesTopic, List<Tier> tiers, Clock clock) {
+        this.streams = streams;
+        this.samplesTopic = samplesTopic;
+        this.tiers = tiers;
+        this.clock = clock;
+    }
+
+    /** Samples-topic partitions whose active task runs here. */
+    public TreeSet<Integer> localPartitions() {
+        requireRunning();
+        TreeSet<Integer> out = new TreeSet<>();
+        for (ThreadMetadata t : streams.metadataForLocalThreads()) {
+            for (TaskMetadata task : t.activeTasks()) {
+                for (TopicPartition tp : task.topicPartitions()) {
+                    if (tp.topic().equals(samplesTopic)) {
+                        out.add(tp.partition());
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    private void requireRunning() {
+        KafkaStreams.State state = streams.state();
+        if (state != KafkaStreams.State.RUNNING) {
+            throw ApiException.unavailable("the aggregator is " + state + ", not RUNNING; retry shortly", null);
+        }
+    }
+
+    /** Every series known on the local partitions, newest last-seen kept per id. */
+    public List<Series.Stored> series() {
+        Map<Bytes, Series.Stored> out = new LinkedHashMap<>();
+        for (int p : localPartitions()) {
+            for (KeyValue<Bytes, Series.Stored> kv : seriesOf(p)) {
+                out.merge(kv.key, kv.value, (a, b) -> a.lastSeenMillis() >= b.lastSeenMillis() ? a : b);
+            }
+        }
+        return new ArrayList<>(out.values());
+    }
+
+    private List<KeyValue<Bytes, Series.Stored>> seriesOf(int partition) {
+        List<KeyValue<Bytes, Series.Stored>> out = new ArrayList<>();
+        try {
+            ReadOnlyKeyValueStore<Bytes, byte[]> store = streams.store(StoreQueryParameters
+                    .fromNameAndType(StoreNames.SERIES, QueryableStoreTypes.<Bytes, byte[]>keyValueStore())
+                    .withPartition(partition));
+            try (KeyValueIterator<Bytes, byte[]> it = store.all()) {
+                while (it.hasNext()) {
+                    KeyValue<Bytes, byte[]> kv = it.next();
+                    out.add(KeyValue.pair(kv.key, Series.decode(kv.value)));
+                }
+            }
+        } catch (InvalidStateStoreException e) {
+            throw ApiException.unavailable("partition " + partition + " is not queryable right now ("
+                    + e.getMessage() + "); retry shortly", e);
+        }
+        return out;
+    }
+
+    /** The local part of a query's answer. */
+    public PartialResult partial(QuerySpec spec) {
+        PartialResult result = new PartialResult();
+        Predicate<String> threads = spec.selector().threadFilter();
+        long now = clock.millis();
+        for (int p : localPartitions()) {
+            List<Bytes> matching = new ArrayList<>();
+            for (KeyValue<Bytes, Series.Stored> kv : seriesOf(p)) {
+                Series s = kv.value.series();
+                if (!s.service().equals(spec.service())) {
+                    continue;
+                }
+                result.markServiceKnown(s.type() + "/" + s.unit() + "/" + s.period());
+                if ((spec.type() == null || spec.type().equals(s.type())) && spec.selector().matchesSeries(s)) {
+                    matching.add(kv.key);
+                }
+            }
+            if (matching.isEmpty()) {
+                continue;
+            }
+            result.seriesMatched(matching.size());
+            BucketPlanner planner = new BucketPlanner(tiers, tierStores(p), now);
+            StackCounts counts = result.counts();
+            for (Bytes series : matching) {
+                planner.visit(series, spec.fromMillis(), spec.toMillis(), spec.maxTier(), (start, size, value) -> {
+                    long added = counts.mergeEncoded(value, threads);
+                    if (spec.stepMillis() > 0) {
+                        result.addTimeline(Math.floorDiv(start, spec.stepMillis()) * spec.stepMillis(), added);
+                    }
+                });
+            }
+        }
+        return result;
+    }
+
+    /**
+     * Sample totals of one service per tier over [fromMillis, toMillis) (buckets by start time),
+     * each tier read on its own: an operator's check that rollups agree with the finest tier.
+     */
+    public Map<String, Long> tierTotals(String service, long fromMillis, long toMillis) {
+        Map<String, Long> out = new LinkedHashMap<>();
+        tiers.forEach(t -> out.put(t.name(), 0L));
+        for (int p : localPartitions()) {
+            List<ReadOnlyWindowStore<Bytes, byte[]>> stores = tierStores(p);
+            for (KeyValue<Bytes, Series.Stored> kv : seriesOf(p)) {
+                if (!kv.value.series().service().equals(service)) {
+                    continue;
+                }
+                for (int i = 0; i < tiers.size(); i++) {
+                    long sum = 0;
+                    try (var it = stores.get(i).fetch(kv.key, java.time.Instant.ofEpochMilli(fromMillis),
+                            java.time.Instant.ofEpochMilli(toMillis - 1))) {
+                        while (it.hasNext()) {
+                            sum += StackCounts.decode(it.next().value).total();
+                        }
+                    }
+                    out.merge(tiers.get(i).name(), sum, Long::sum);
+                }
+            }
+        }
+        return out;
+    }
+
+    private List<ReadOnlyWindowStore<Bytes, byte[]>> tierStores(int partition) {
+        List<ReadOnlyWindowStore<Bytes, byte[]>> out = new ArrayList<>();
+        try {
+            for (Tier t : tiers) {
+                out.add(streams.store(StoreQueryParameters
+                        .fromNameAndType(StoreNames.tier(t), QueryableStoreTypes.<Bytes, byte[]>windowStore())
+                        .withPartition(partition)));
+            }
+        } catch (InvalidStateStoreException e) {
+            throw ApiException.unavailable("partition " + partition + " is not queryable right now ("
+                    + e.getMessage() + "); retry shortly", e);
+        }
+        return out;
+    }
+}

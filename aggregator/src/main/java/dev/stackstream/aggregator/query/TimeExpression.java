@@ -1,0 +1,38 @@
+package dev.stackstream.aggregator.query;
+
+import dev.stackstream.aggregator.engine.DurationText;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
+
+/**
+ * Times in queries: RFC 3339 ({@code 2026-11-26T21:00:00Z}, {@code 2026-11-26T22:00:00+01:00}),
+ * {@code now}, or {@code now-<duration>} ({@code now-15m}, {@code now-1h}, {@code now-7d}; units ms,
+ * s, m, h, d, w). "now" is the injected clock's.
+ */
+public final class TimeExpression {
+
+    private TimeExpression() {
+    }
+
+    /** Parses text (the value of parameter); a bad value is a 400 naming the parameter. */
+    public static Instant parse(String parameter, String text, Instant now) {
+        String t = text.trim();
+        if (t.equals("now")) {
+            return now;
+        }
+        if (t.startsWith("now-")) {
+            try {
+                return now.minus(DurationText.parse(t.substring(4)));
+            } catch (IllegalArgumentException | ArithmeticException | java.time.DateTimeException e) {
+                throw ApiException.badParameter(parameter, "'" + text + "' is not a relative time: " + e.getMessage());
+            }
+        }
+        try {
+            return OffsetDateTime.parse(t).toInstant();
+        } catch (DateTimeParseException e) {
+            throw ApiException.badParameter(parameter, "'" + text + "' is neither RFC 3339 (e.g. 2026-11-26T21:00:00Z)"
+                    + " nor relative (now, now-15m, now-1h, now-7d)");
+        }
+    }
+}

@@ -1,0 +1,150 @@
+package dev.stackstream.aggregator;
+
+import static dev.stackstream.aggregator.TestKafka.await;
+import static dev.stackstream.aggregator.TestKafka.enc;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.stackstream.broker.EmbeddedKafka;
+import dev.stackstream.broker.SharedKafka;
+import java.io.File;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Random;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The aggregator runs as its own JVM and is killed with SIGKILL several times while a producer keeps
+ * writing windows, some of them twice (replays). After a last restart every window must be counted
+ * exactly once: no loss from the kills, no double count from the replays or from re-processing
+ * after a kill (exactly_once_v2 + the changelogged dedup store).
+ */
+class CrashRecoveryTest {
+    private static final Workload WORK = new Workload(25);
+    private static final int COLLECTORS = 3;
+    private static final int WINDOWS = 120;
+
+    @Test
+    void exactTotalsAfterRepeatedKill9() throws Exception {
+        EmbeddedKafka kafka = SharedKafka.get();
+        {
+            Properties ap = new Properties();
+            ap.put("bootstrap.servers", kafka.bootstrapServers());
+            try (Admin admin = Admin.create(ap)) {
+                admin.createTopics(List.of(new NewTopic("crash-samples", 3, (short) 1),
+                        new NewTopic("crash-stacks", 3, (short) 1), new NewTopic("crash-dlq", 1, (short) 1)))
+                        .all().get(30, TimeUnit.SECONDS);
+            }
+            Path state = Files.createTempDirectory("agg-crash-state");
+            Path log = Files.createTempFile("agg-crash", ".log");
+            int port;
+            try (ServerSocket s = new ServerSocket(0)) {
+                port = s.getLocalPort();
+            }
+            String app = "agg-crash-" + System.nanoTime();
+            List<String> cmd = List.of(
+                    Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
+                    "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
+                    "-cp", System.getProperty("java.class.path"), AggregatorCommand.class.getName(),
+                    "--bootstrap-servers", kafka.bootstrapServers(), "--http-port", Integer.toString(port),
+                    "--state-dir", state.toString(), "--application-id", app, "--instance-id", "crash-test-1",
+                    "--samples-topic", "crash-samples", "--stacks-topic", "crash-stacks", "--dlq-topic", "crash-dlq",
+                    "--rocksdb-memory", Long.toString(32L << 20),
+                    "--kafka-property", "session.timeout.ms=10000");
+
+            Map<String, Long> expected = new TreeMap<>();
+            long now = System.currentTimeMillis();
+            Instant base = Instant.ofEpochMilli(now - now % 10_000 - 30L * 60_000);
+            AtomicBoolean producing = new AtomicBoolean(true);
+            AtomicReference<Throwable> producerError = new AtomicReference<>();
+            Thread producer = new Thread(() -> {
+                try (KafkaProducer<byte[], byte[]> p = TestKafka.producer(kafka.bootstrapServers())) {
+                    TestKafka.sendStacks(p, "crash-stacks", WORK.stacks);
+                    Random random = new Random(42);
+                    for (long seq = 0; seq < WINDOWS; seq++) {
+                        for (int c = 0; c < COLLECTORS; c++) {
+                            Instant s = base.plusSeconds(10 * seq);
+                            TestKafka.sendBatch(p, "crash-samples", WORK.batch("crash", Map.of("pod", "p" + c), c,
+                                    "collector-" + c, seq, s, s.plusSeconds(10)));
+                            synchronized (expected) {
+                                WORK.addExpected(expected, c, seq);
+                            }
+                            if (seq > 3 && random.nextInt(5) == 0) {   // a replay of a recent window
+                                long old = seq - 1 - random.nextInt(3);
+                                Instant os = base.plusSeconds(10 * old);
+                                TestKafka.sendBatch(p, "crash-samples", WORK.batch("crash", Map.of("pod", "p" + c),
+                                        c, "collector-" + c, old, os, os.plusSeconds(10)));
+                            }
+                        }
+                        p.flush();
+                        Thread.sleep(60);
+                    }
+                } catch (Throwable t) {
+                    producerError.set(t);
+                } finally {
+                    producing.set(false);
+                }
+            }, "test-producer");
+            producer.start();
+
+            Random random = new Random(7);
+            int kills = 0;
+            while (kills < 3 || producing.get()) {
+                Process p = start(cmd, log);
+                try {
+                    await(Duration.ofSeconds(90), "forked aggregator healthy",
+                            () -> TestKafka.get(port, "/healthz").statusCode() == 200);
+                    Thread.sleep(500 + random.nextInt(1500));
+                } finally {
+                    p.destroyForcibly();    // SIGKILL: no commit, no leave-group, no flush
+                    p.waitFor(30, TimeUnit.SECONDS);
+                }
+                kills++;
+            }
+            producer.join();
+            assertTrue(producerError.get() == null, "producer failed: " + producerError.get());
+
+            Process last = start(cmd, log);
+            try {
+                String query = "/api/v1/profile?service=crash&format=collapsed&from=" + enc(base.toString())
+                        + "&to=" + enc(base.plusSeconds(10L * WINDOWS).toString());
+                Map<String, Long> want;
+                synchronized (expected) {
+                    want = new TreeMap<>(expected);
+                }
+                long wantTotal = want.values().stream().mapToLong(Long::longValue).sum();
+                await(Duration.ofSeconds(120), "every window counted after " + kills + " kills (log: " + log + ")",
+                        () -> sum(Workload.parseCollapsed(TestKafka.get(port, query).body())) >= wantTotal);
+                assertEquals(want, Workload.parseCollapsed(TestKafka.get(port, query).body()));
+                assertTrue(kills >= 3);
+            } finally {
+                last.destroy();
+                last.waitFor(30, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    private static long sum(Map<String, Long> m) {
+        return m.values().stream().mapToLong(Long::longValue).sum();
+    }
+
+    private static Process start(List<String> cmd, Path log) throws Exception {
+        File f = log.toFile();
+        return new ProcessBuilder(new ArrayList<>(cmd)).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(f)).start();
+    }
+}

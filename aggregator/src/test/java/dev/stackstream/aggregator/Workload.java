@@ -1,0 +1,86 @@
+package dev.stackstream.aggregator;
+
+import dev.stackstream.profile.Frame;
+import dev.stackstream.profile.FrameKind;
+import dev.stackstream.profile.Profile;
+import dev.stackstream.profile.ProfileBuilder;
+import dev.stackstream.profile.ProfileType;
+import dev.stackstream.profile.Stack;
+import dev.stackstream.wire.SampleBatch;
+import dev.stackstream.wire.WireModel;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * A deterministic synthetic workload: a fixed set of stacks, and windows whose counts are a pure
+ * function of (collector, sequence, stack), so a test knows exactly what the aggregator must show.
+ */
+final class Workload {
+    static final ProfileType CPU = ProfileType.cpu(99);
+
+    final List<Stack> stacks = new ArrayList<>();
+    final String[] threads = {"main", "worker-1", "worker-2"};
+
+    Workload(int stackCount) {
+        for (int i = 0; i < stackCount; i++) {
+            List<Frame> frames = new ArrayList<>();
+            frames.add(Frame.named("main", FrameKind.USER));
+            frames.add(Frame.named("run_" + (i % 7), FrameKind.USER));
+            frames.add(Frame.named("step_" + (i % 13), FrameKind.USER));
+            frames.add(Frame.named("leaf_" + i, FrameKind.USER));
+            stacks.add(new Stack(frames, false));
+        }
+    }
+
+    /** Count of stack i in window (collector, seq): 0 for some, so windows differ. */
+    long count(int collector, long seq, int i) {
+        long h = (collector * 31L + seq * 17L + i * 7L) % 11;
+        return h < 3 ? 0 : h;
+    }
+
+    String thread(int i) {
+        return threads[i % threads.length];
+    }
+
+    /** The window as a profile (thread names per entry). */
+    Profile window(int collector, long seq, Instant start, Instant end) {
+        ProfileBuilder b = Profile.builder(CPU).timeRange(start, end);
+        for (int i = 0; i < stacks.size(); i++) {
+            long c = count(collector, seq, i);
+            if (c > 0) {
+                b.add(stacks.get(i), thread(i), c);
+            }
+        }
+        return b.build();
+    }
+
+    SampleBatch batch(String service, Map<String, String> labels, int collector, String collectorId, long seq,
+                      Instant start, Instant end) {
+        return WireModel.toBatch(window(collector, seq, start, end), service, labels, collectorId, seq);
+    }
+
+    /** Adds window (collector, seq) to expected collapsed totals (threads merged). */
+    void addExpected(Map<String, Long> expected, int collector, long seq) {
+        for (int i = 0; i < stacks.size(); i++) {
+            long c = count(collector, seq, i);
+            if (c > 0) {
+                expected.merge(stacks.get(i).collapsed(), c, Long::sum);
+            }
+        }
+    }
+
+    static Map<String, Long> parseCollapsed(String text) {
+        Map<String, Long> out = new TreeMap<>();
+        for (String line : text.split("\n")) {
+            if (line.isBlank()) {
+                continue;
+            }
+            int sp = line.lastIndexOf(' ');
+            out.merge(line.substring(0, sp), Long.parseLong(line.substring(sp + 1).trim()), Long::sum);
+        }
+        return out;
+    }
+}

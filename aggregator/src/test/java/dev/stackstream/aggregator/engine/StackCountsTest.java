@@ -1,0 +1,45 @@
+package dev.stackstream.aggregator.engine;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+
+class StackCountsTest {
+
+    @Test
+    void mergesAndRoundTrips() {
+        StackCounts a = new StackCounts();
+        a.add(1, 2, "main", 5, -1);
+        a.add(1, 2, null, 3, 100);
+        a.addWindow(1, 0, 2, 0, 1_000, 4096, -1);
+        StackCounts b = new StackCounts();
+        b.add(1, 2, "main", 7, -1);
+        b.add(-9, Long.MIN_VALUE, "worker-1", 1, -1);
+        b.addWindow(0, 3, 0, 1, -1, 8192, 50);
+        a.merge(StackCounts.decode(b.encode()), null);
+        StackCounts c = StackCounts.decode(a.encode());
+        assertEquals(16, c.total());
+        assertEquals(12, c.entries().get(new StackCounts.Key(1, 2, "main"))[0]);
+        assertEquals(100, c.entries().get(new StackCounts.Key(1, 2, null))[1]);
+        assertEquals(2, c.windows());
+        assertEquals(1, c.stats().lost());
+        assertEquals(3, c.stats().throttled());
+        assertEquals(1000, c.stats().targetCpuNanos().getAsLong());
+        assertEquals(8192, c.stats().targetMaxRssBytes().getAsLong());
+        assertEquals(50, c.stats().instructions().getAsLong());
+        assertEquals(13, c.total(t -> t != null && t.startsWith("m") || t != null && t.startsWith("w")));
+    }
+
+    @Test
+    void corruptBytesAreAClearError() {
+        StackCounts a = new StackCounts();
+        a.add(1, 2, "main", 5, -1);
+        byte[] bytes = a.encode();
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> StackCounts.decode(Arrays.copyOf(bytes, bytes.length - 3)));
+        assertTrue(e.getMessage().contains("corrupt bucket"), e.getMessage());
+    }
+}
