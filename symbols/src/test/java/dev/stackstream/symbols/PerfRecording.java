@@ -1,0 +1,161 @@
+package dev.stackstream.symbols;
+
+import dev.stackstream.profile.Frame;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A {@code perf record -g} of a live process, read back three ways: perf's raw sample dump
+ * ({@code perf script -D}: absolute callchain addresses, which we symbolize ourselves), perf's own
+ * per-frame names ({@code perf script -F ip,sym,dso}) and {@code perf report}'s self overhead.
+ */
+final class PerfRecording {
+    /** PERF_CONTEXT_* markers are the top 4095 values of the address space. */
+    private static final long PERF_CONTEXT_MAX = -4095L;
+    private static final long PERF_CONTEXT_KERNEL = -128L;
+    private static final long PERF_CONTEXT_USER = -512L;
+    private static final Pattern SAMPLE = Pattern.compile(
+            "PERF_RECORD_SAMPLE\\([^)]*\\): (-?\\d+)/(-?\\d+): 0x([0-9a-f]+) period: (\\d+)");
+    private static final Pattern CHAIN_ENTRY = Pattern.compile("^\\.{5}\\s+\\d+: ([0-9a-f]+)$");
+    private static final Pattern FRAME = Pattern.compile("^\\s+([0-9a-f]+) (.*) \\((.*)\\)$");
+    private static final Pattern REPORT = Pattern.compile("^\\s+([0-9.]+)%\\s+\\[(.)\\]\\s+(.*?)\\s*$");
+
+    /** One raw sample: pid, period, ips leaf first, how many are kernel addresses. */
+    record RawSample(int pid, long period, long[] ips, int kernelDepth) {
+    }
+
+    final List<RawSample> samples = new ArrayList<>();
+    /** perf report --no-children: symbol -> self percentage (named symbols only). */
+    final Map<String, Double> perfSelf = new HashMap<>();
+    /** perf script: dso basename -> {named frames, all frames}. */
+    final Map<String, long[]> perfFrames = new HashMap<>();
+    long totalPeriod;
+
+    static boolean perfAvailable() {
+        return TestPrograms.onPath("perf");
+    }
+
+    /** Records pid for the given seconds at 999 Hz with frame-pointer callchains. */
+    static PerfRecording record(int pid, double seconds, Path dir) throws IOException, InterruptedException {
+        Path data = dir.resolve("perf-" + pid + ".data");
+        TestPrograms.output(List.of("perf", "record", "-q", "-e", "cpu-clock", "-F", "999", "-g", "-p",
+                Integer.toString(pid), "-o", data.toString(), "--", "sleep", Double.toString(seconds)));
+        PerfRecording r = new PerfRecording();
+        r.parseDump(TestPrograms.output(List.of("perf", "script", "-i", data.toString(), "-D")));
+        r.parseFrames(TestPrograms.output(List.of("perf", "script", "-i", data.toString(), "-F", "ip,sym,dso")));
+        r.parseReport(TestPrograms.output(List.of("perf", "report", "-i", data.toString(), "--stdio",
+                "--no-children", "--sort", "sym", "-g", "none", "--percent-limit", "0")));
+        return r;
+    }
+
+    private void parseDump(String text) {
+        String[] lines = text.split("\n");
+        for (int i = 0; i < lines.length; i++) {
+            Matcher m = SAMPLE.matcher(lines[i]);
+            if (!m.find()) {
+                continue;
+            }
+            int pid = Integer.parseInt(m.group(1));
+            long period = Long.parseLong(m.group(4));
+            List<Long> kernel = new ArrayList<>();
+            List<Long> user = new ArrayList<>();
+            List<Long> current = null;
+            int j = i + 1;
+            if (j < lines.length && lines[j].contains("chain: nr:")) {
+                j++;
+                for (; j < lines.length; j++) {
+                    Matcher e = CHAIN_ENTRY.matcher(lines[j].trim().isEmpty() ? "" : lines[j]);
+                    if (!e.find()) {
+                        break;
+                    }
+                    long ip = Long.parseUnsignedLong(e.group(1), 16);
+                    if (Long.compareUnsigned(ip, PERF_CONTEXT_MAX) >= 0) {
+                        current = ip == PERF_CONTEXT_KERNEL ? kernel : ip == PERF_CONTEXT_USER ? user : null;
+                    } else if (current != null) {
+                        current.add(ip);
+                    }
+                }
+            } else {
+                user.add(Long.parseUnsignedLong(m.group(3), 16));
+            }
+            long[] ips = new long[kernel.size() + user.size()];
+            int k = 0;
+            for (long ip : kernel) {
+                ips[k++] = ip;
+            }
+            for (long ip : user) {
+                ips[k++] = ip;
+            }
+            if (ips.length > 0) {
+                samples.add(new RawSample(pid, period, ips, kernel.size()));
+                totalPeriod += period;
+            }
+        }
+    }
+
+    private void parseFrames(String text) {
+        for (String line : text.split("\n")) {
+            Matcher m = FRAME.matcher(line);
+            if (m.matches()) {
+                String dso = Frame.baseName(m.group(3));
+                long[] c = perfFrames.computeIfAbsent(dso, d -> new long[2]);
+                if (!m.group(2).startsWith("[unknown]")) {
+                    c[0]++;
+                }
+                c[1]++;
+            }
+        }
+    }
+
+    private void parseReport(String text) {
+        for (String line : text.split("\n")) {
+            Matcher m = REPORT.matcher(line);
+            if (m.matches()) {
+                String sym = m.group(3);
+                if (!sym.startsWith("0x")) {
+                    perfSelf.merge(sym, Double.parseDouble(m.group(1)), Double::sum);
+                }
+            }
+        }
+    }
+
+    /** Our side: every raw sample symbolized; self percentage per named leaf, frames per module. */
+    static final class Ours {
+        final Map<String, Double> self = new HashMap<>();
+        final Map<String, long[]> frames = new HashMap<>();
+        final List<List<Frame>> stacks = new ArrayList<>();
+    }
+
+    Ours symbolize(Symbolizer s) {
+        Ours o = new Ours();
+        for (RawSample r : samples) {
+            List<Frame> frames = s.symbolize(r.pid(), r.ips(), r.kernelDepth());
+            o.stacks.add(frames);
+            Frame leaf = frames.get(frames.size() - 1);
+            if (leaf.isResolved()) {
+                o.self.merge(leaf.function(), 100.0 * r.period() / totalPeriod, Double::sum);
+            }
+            for (Frame f : frames) {
+                String dso = f.module() == null ? "[unknown]" : Frame.baseName(f.module());
+                long[] c = o.frames.computeIfAbsent(dso, d -> new long[2]);
+                if (f.isResolved()) {
+                    c[0]++;
+                }
+                c[1]++;
+            }
+        }
+        return o;
+    }
+
+    /** The n highest entries of a percentage map, highest first. */
+    static List<Map.Entry<String, Double>> top(Map<String, Double> m, int n) {
+        return m.entrySet().stream().sorted(Map.Entry.<String, Double>comparingByValue().reversed()).limit(n)
+                .toList();
+    }
+}
