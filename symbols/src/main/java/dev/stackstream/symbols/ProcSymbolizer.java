@@ -13,6 +13,7 @@ import dev.stackstream.symbols.proc.Mapping;
 import dev.stackstream.symbols.proc.ProcMaps;
 import dev.stackstream.symbols.proc.ProcessMappings;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HexFormat;
@@ -260,7 +261,11 @@ final class ProcSymbolizer implements Symbolizer {
                 FileIdentity id = FileIdentity.of(file);
                 entry = cache.get(id, () -> ElfModule.load(file, Path.of(m.path()), options.debugDirs(), demangler,
                         msg -> stats.warn("debug-file", m.path(), msg)));
-                if (entry.failure() != null) {
+                if (!verifiedAfterExit(st.pid, m, id, entry)) {
+                    stats.warn("exited-unverified", m.path(), "process " + st.pid + " exited and " + file
+                            + " cannot be proven to be the file it mapped (no matching inode or build-id)");
+                    entry = null;
+                } else if (entry.failure() != null) {
                     stats.warn("elf-unreadable", m.path(), "no symbols from " + file + ": " + entry.failure());
                 }
             } catch (IOException e) {
@@ -279,12 +284,37 @@ final class ProcSymbolizer implements Symbolizer {
     }
 
     /**
+     * For a process that has exited, a file read from our own namespace counts only when its inode
+     * (from /proc/PID/maps) or its build-id (from the kernel's MMAP2 record) matches the mapping:
+     * a file replaced since then must give unresolved frames, never another binary's names. For a
+     * live process the path came from its own /proc entries and needs no check.
+     */
+    private static boolean verifiedAfterExit(int pid, Mapping m, FileIdentity id, ModuleCache.Entry entry) {
+        if (m.deleted() || Files.isDirectory(PROC.resolve(Integer.toString(pid)))) {
+            return true;
+        }
+        if (m.inode() != 0) {
+            return m.inode() == id.inode();
+        }
+        if (m.buildId() != null && entry != null && entry.module() != null && entry.module().buildId() != null) {
+            return entry.module().buildId().equals(HexFormat.of().formatHex(m.buildId()));
+        }
+        return false;
+    }
+
+    /**
      * Where to read a mapped file from: /proc/PID/map_files/START-END for deleted (or replaced)
      * files — it is the very file mapped, even when its name now belongs to another —, else the
      * path inside the process's root (its mount namespace; "/" for processes in ours).
      */
     static Path openPath(int pid, Mapping m) {
         Path proc = PROC.resolve(Integer.toString(pid));
+        if (!m.deleted() && !Files.isDirectory(proc)) {
+            // The process has exited: /proc/PID/root and map_files are gone. The file as seen from
+            // our own mount namespace is usable only if it is provably the one that was mapped;
+            // verifiedAfterExit() checks inode or build-id before any symbol is taken from it.
+            return Path.of(m.path());
+        }
         if (m.deleted()) {
             return proc.resolve("map_files")
                     .resolve(Long.toHexString(m.start()) + "-" + Long.toHexString(m.end()));

@@ -150,4 +150,49 @@ class CalltreeFixtureTest {
             p.waitFor(10, TimeUnit.SECONDS);
         }
     }
+    /**
+     * Stacks are often drained after their process has exited (short-lived children, the last
+     * window of a record). Its /proc entry is gone, so the symbolizer reads the binary from our own
+     * namespace, but only when the kernel's build-id proves it is the file that was mapped; a
+     * mismatch leaves the frame unresolved rather than naming it from another binary.
+     */
+    @Test
+    void framesOfAnExitedProcessAreNamedOnlyWhenTheBuildIdMatches() throws Exception {
+        Path fixture = fixture();
+        assumeTrue(TestPrograms.onPath("nm") && TestPrograms.onPath("readelf"), "binutils not installed");
+        byte[] buildId = java.util.HexFormat.of().parseHex(TestPrograms.output(
+                List.of("readelf", "-n", fixture.toString())).replaceAll("(?s).*Build ID: ([0-9a-f]+).*", "$1").trim());
+        byte[] wrongId = buildId.clone();
+        wrongId[0] ^= 0x55;
+        long[] b = nm(fixture).get("b");
+        Process p = new ProcessBuilder(fixture.toString(), "60").start();
+        int pid = (int) p.pid();
+        try (Symbolizer matching = Symbolizers.create(SymbolizerOptions.defaults().withJvmPerfMaps(false));
+             Symbolizer mismatching = Symbolizers.create(SymbolizerOptions.defaults().withJvmPerfMaps(false))) {
+            Thread.sleep(100);
+            long ip = runtime(pid, fixture, loads(fixture), b[0]) + b[1] / 2;
+            for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/maps"))) {
+                String[] f = line.trim().split("\\s+");
+                if (f.length == 6 && f[1].contains("x") && f[5].equals(fixture.toString())) {
+                    long start = Long.parseUnsignedLong(f[0].substring(0, f[0].indexOf('-')), 16);
+                    long end = Long.parseUnsignedLong(f[0].substring(f[0].indexOf('-') + 1), 16);
+                    long off = Long.parseUnsignedLong(f[2], 16);
+                    matching.onMapping(pid, start, end - start, off, f[5], buildId);
+                    mismatching.onMapping(pid, start, end - start, off, f[5], wrongId);
+                }
+            }
+            p.destroyForcibly();
+            assertTrue(p.waitFor(10, TimeUnit.SECONDS), "fixture exited");
+            assertTrue(!Files.exists(Path.of("/proc/" + pid)), "the process is gone");
+
+            Frame named = matching.symbolize(pid, new long[] {ip}, 0).get(0);
+            assertEquals("b", named.function(), named.toString());
+            Frame unnamed = mismatching.symbolize(pid, new long[] {ip}, 0).get(0);
+            assertEquals(null, unnamed.function(), "a binary that is not provably the mapped one names nothing");
+            assertEquals(fixture.toString(), unnamed.module());
+        } finally {
+            p.destroyForcibly();
+            p.waitFor(10, TimeUnit.SECONDS);
+        }
+    }
 }
