@@ -1,35 +1,98 @@
 package dev.stackstream.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.stackstream.broker.EmbeddedKafka;
+import dev.stackstream.broker.SharedKafka;
+import dev.stackstream.collector.publish.PublisherConfig;
 import dev.stackstream.profile.render.Renderer;
 import dev.stackstream.profile.render.Renderers;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-/** `stackstream record` end to end: real perf events on the native fixtures, real files. */
+/**
+ * `stackstream record` end to end: real perf events on the native fixtures, a real Kafka broker (one
+ * embedded per run, or the test JVM's shared one through --bootstrap-servers), real files.
+ */
 class RecordCommandTest {
 
-    private record Run(int exit, String out, String err) { }
+    private record Run(int exit, String out, String err, KafkaRecording.ReadBack readBack) { }
 
+    /** Runs record in this JVM (embedded broker unless the args name one). */
     private static Run record(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        CommandLine cl = new CommandLine(new RecordCommand());
+        RecordCommand command = new RecordCommand();
+        CommandLine cl = new CommandLine(command);
         cl.setOut(new PrintWriter(out, true));
         cl.setErr(new PrintWriter(err, true));
         int exit = cl.execute(args);
-        return new Run(exit, out.toString(), err.toString());
+        return new Run(exit, out.toString(), err.toString(), command.lastReadBack());
+    }
+
+    /** Runs record through the broker shared by this test JVM (saves a broker start per test). */
+    private static Run recordShared(String... args) throws Exception {
+        List<String> all = new ArrayList<>(List.of("--bootstrap-servers", SharedKafka.get().bootstrapServers()));
+        all.addAll(List.of(args));
+        return record(all.toArray(String[]::new));
+    }
+
+    /** Sum of all counts in a collapsed file. */
+    private static long total(List<String> collapsed) {
+        return collapsed.stream().mapToLong(l -> Long.parseLong(l.substring(l.lastIndexOf(' ') + 1))).sum();
+    }
+
+    /** The collector id record printed ("... published as collector ID, ..."). */
+    private static String collectorId(Run r) {
+        Matcher m = Pattern.compile("published as collector (\\S+),").matcher(r.err());
+        assertTrue(m.find(), "record names its collector id: " + r.err());
+        return m.group(1);
+    }
+
+    /** Records keyed by collectorId on the samples topic, read with a plain consumer. */
+    private static int recordsOnTopic(String bootstrap, String collectorId) {
+        Map<String, Object> p = Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+                ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName(),
+                ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        byte[] key = collectorId.getBytes(StandardCharsets.UTF_8);
+        int n = 0;
+        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p)) {
+            List<TopicPartition> parts = c.partitionsFor(PublisherConfig.DEFAULT_SAMPLES_TOPIC, Duration.ofSeconds(10))
+                    .stream().map(i -> new TopicPartition(i.topic(), i.partition())).toList();
+            c.assign(parts);
+            c.seekToBeginning(parts);
+            Map<TopicPartition, Long> end = c.endOffsets(parts);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (parts.stream().anyMatch(tp -> c.position(tp) < end.get(tp)) && System.nanoTime() < deadline) {
+                for (var rec : c.poll(Duration.ofMillis(200))) {
+                    if (Arrays.equals(rec.key(), key)) {
+                        n++;
+                    }
+                }
+            }
+        }
+        return n;
     }
 
     private static String fixture(String name) {
@@ -53,10 +116,12 @@ class RecordCommandTest {
     }
 
     @Test
-    void recordsACommandAndWritesEveryOutput(@TempDir Path dir) throws Exception {
+    void recordsACommandThroughAnEmbeddedBrokerAndWritesEveryOutput(@TempDir Path dir) throws Exception {
         Path out = dir.resolve("out");
         Run r = record("--output", out.toString(), "--service", "calltree-test", "--", fixture("calltree"), "2");
         assertEquals(0, r.exit(), r.err());
+        assertTrue(r.err().contains("embedded single-node KRaft broker"), "says which broker: " + r.err());
+        assertTrue(r.readBack().exact(), "every window came back: " + r.readBack());
 
         List<String> collapsed = Files.readAllLines(out.resolve("profile.collapsed"));
         for (String line : collapsed) {
@@ -80,26 +145,101 @@ class RecordCommandTest {
             Path f = out.resolve(renderer.defaultFileName());
             assertTrue(Files.size(f) > 0, renderer.format() + " written to " + f);
         }
+        // What the file holds is what the sampler counted before the windows went to Kafka.
+        assertEquals(r.readBack().samplesPublished(), total(collapsed), "profile.collapsed total vs sampler count");
+        assertTrue(r.readBack().windowsPublished() >= 2, "1 s windows of a 2 s CPU burn: " + r.readBack());
+    }
+
+    @Test
+    void recordsThroughAnAlreadyRunningBroker(@TempDir Path dir) throws Exception {
+        String bootstrap = SharedKafka.get().bootstrapServers();
+        Run r = record("--output", dir.toString(), "--bootstrap-servers", bootstrap,
+                "--kafka-property", "compression.type=lz4", "--", fixture("calltree"), "1");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.err().contains("Kafka at " + bootstrap + " (--bootstrap-servers)"), r.err());
+        List<String> collapsed = Files.readAllLines(dir.resolve("profile.collapsed"));
+        assertEquals(r.readBack().samplesPublished(), total(collapsed), "profile.collapsed total vs sampler count");
+        long b = count(collapsed, "(^|;)main;(.*;)?a;b$");
+        long c = count(collapsed, "(^|;)main;(.*;)?c$");
+        assertEquals(70.0, 100.0 * b / (b + c), 3.0, "b vs c split");
+        // The windows really are on the broker, one record per window under the run's collector id.
+        assertEquals(r.readBack().windowsPublished(), recordsOnTopic(bootstrap, collectorId(r)));
+    }
+
+    @Test
+    void anUnreachableBrokerFailsBeforeTheCommandRuns(@TempDir Path dir) throws Exception {
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort(); // free once closed: nothing listens there
+        }
+        Path marker = dir.resolve("ran");
+        long t0 = System.nanoTime();
+        Run r = record("--output", dir.resolve("out").toString(), "--bootstrap-servers", "127.0.0.1:" + port,
+                "--kafka-timeout", "3", "--", "sh", "-c", "touch " + marker);
+        long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0);
+        assertEquals(RecordCommand.EXIT_PROFILING_FAILED, r.exit(), r.err());
+        assertTrue(r.err().contains("cannot reach Kafka at 127.0.0.1:" + port), r.err());
+        assertTrue(seconds < 30, "bounded by --kafka-timeout, took " + seconds + " s");
+        assertFalse(Files.exists(marker), "the command must not run without a broker");
+        assertFalse(Files.exists(dir.resolve("out")), "nothing written");
+    }
+
+    @Test
+    void aBrokerThatGoesAwayMidRunEndsInAClearErrorNotAHang(@TempDir Path dir) throws Exception {
+        Process p = new ProcessBuilder(fixture("calltree"), "60").inheritIO().start();
+        try (EmbeddedKafka kafka = EmbeddedKafka.builder().mode(EmbeddedKafka.Mode.IN_JVM).start()) {
+            Thread outage = new Thread(() -> {
+                try {
+                    Thread.sleep(1500);
+                    kafka.stop();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            outage.start();
+            long t0 = System.nanoTime();
+            Run r = record("--output", dir.resolve("out").toString(), "--bootstrap-servers", kafka.bootstrapServers(),
+                    "--kafka-timeout", "4", "--duration", "3", "--frequency", "99", "--pid", Long.toString(p.pid()));
+            long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0);
+            outage.join();
+            assertEquals(RecordCommand.EXIT_PROFILING_FAILED, r.exit(), r.err());
+            assertTrue(r.err().contains("Kafka at " + kafka.bootstrapServers() + " did not acknowledge"), r.err());
+            assertTrue(seconds < 60, "bounded by --kafka-timeout, took " + seconds + " s");
+            assertFalse(Files.exists(dir.resolve("out").resolve("profile.collapsed")),
+                    "nothing that did not go through Kafka is written");
+        } finally {
+            p.destroyForcibly();
+            p.waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void anInvalidKafkaPropertyIsRefusedBeforeTheCommandRuns(@TempDir Path dir) {
+        Run r = record("--output", dir.toString(), "--kafka-property", "compression.type=bogus", "--", "true");
+        assertEquals(RecordCommand.EXIT_PROFILING_FAILED, r.exit(), r.err());
+        assertTrue(r.err().contains("compression.type"), r.err());
     }
 
     @Test
     void followsChildProcesses(@TempDir Path dir) throws Exception {
-        Run r = record("--output", dir.toString(), "--no-per-thread", "--", "sh", "-c", fixture("calltree") + " 1; true");
+        Run r = recordShared("--output", dir.toString(), "--no-per-thread", "--", "sh", "-c",
+                fixture("calltree") + " 1; true");
         assertEquals(0, r.exit(), r.err());
         List<String> collapsed = Files.readAllLines(dir.resolve("profile.collapsed"));
-        assertTrue(count(collapsed, "(^|;)main;(.*;)?a;b$") > 300, "the child's samples: " + collapsed.size() + " stacks");
+        assertTrue(count(collapsed, "(^|;)main;(.*;)?a;b$") > 300,
+                "the child's samples: " + collapsed.size() + " stacks");
     }
 
     @Test
     void returnsTheCommandsExitStatus(@TempDir Path dir) throws Exception {
-        Run r = record("--output", dir.toString(), "--", "sh", "-c", "exit 3");
+        Run r = recordShared("--output", dir.toString(), "--", "sh", "-c", "exit 3");
         assertEquals(3, r.exit(), r.err());
         assertTrue(Files.exists(dir.resolve("summary.txt")), "outputs are written for a failing command too");
     }
 
     @Test
-    void aMissingPidIsAProfilingFailureWithAClearMessage(@TempDir Path dir) {
-        Run r = record("--output", dir.toString(), "--pid", "999999");
+    void aMissingPidIsAProfilingFailureWithAClearMessage(@TempDir Path dir) throws Exception {
+        Run r = recordShared("--output", dir.toString(), "--pid", "999999");
         assertEquals(RecordCommand.EXIT_PROFILING_FAILED, r.exit());
         assertTrue(r.err().toLowerCase().contains("no such process"), r.err());
     }
@@ -114,7 +254,7 @@ class RecordCommandTest {
     void recordsARunningPidForADuration(@TempDir Path dir) throws Exception {
         Process p = new ProcessBuilder(fixture("calltree"), "60").inheritIO().start();
         try {
-            Run r = record("--output", dir.toString(), "--duration", "1.5", "--frequency", "99",
+            Run r = recordShared("--output", dir.toString(), "--duration", "1.5", "--frequency", "99",
                     "--pid", Long.toString(p.pid()));
             assertEquals(0, r.exit(), r.err());
             assertTrue(p.isAlive(), "the target keeps running after the recording");
@@ -131,5 +271,7 @@ class RecordCommandTest {
         assertEquals(2, record().exit(), "neither --pid nor a command");
         assertEquals(2, record("--frequency", "0", "--", "true").exit());
         assertEquals(2, record("--duration", "-1", "--", "true").exit());
+        assertEquals(2, record("--kafka-timeout", "0", "--", "true").exit());
+        assertEquals(2, record("--kafka-property", "no-equals-sign", "--", "true").exit());
     }
 }
