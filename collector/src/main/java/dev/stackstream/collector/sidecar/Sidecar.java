@@ -14,6 +14,7 @@ import java.util.regex.Pattern;
 
 import dev.stackstream.collector.metrics.CollectorMetrics;
 import dev.stackstream.collector.metrics.SamplingMetrics;
+import dev.stackstream.collector.metrics.SymbolizationMetrics;
 import dev.stackstream.collector.publish.WindowPublisher;
 import dev.stackstream.collector.sampling.ProfilerException;
 import dev.stackstream.collector.sampling.SamplingOptions;
@@ -92,6 +93,7 @@ final class Sidecar {
         final Symbolizer symbolizer;
         final WindowedSampler sampler;
         final SamplingMetrics.Target meter;
+        final SymbolizationMetrics.Source symbolizerMeter;
         final Thread thread;
 
         Attachment(String name, Map<String, String> labels, SamplingSession session, Symbolizer symbolizer) {
@@ -101,6 +103,7 @@ final class Sidecar {
             this.symbolizer = symbolizer;
             this.sampler = new WindowedSampler(session, window, null, clock, this::onWindow);
             this.meter = metrics == null ? null : metrics.sampling().attach(name, session::stats);
+            this.symbolizerMeter = metrics == null ? null : metrics.bindSymbolizer(symbolizer::stats);
             this.thread = new Thread(this::run, "stackstream-sampler-" + name.replace(' ', '-'));
         }
 
@@ -125,6 +128,9 @@ final class Sidecar {
             } finally {
                 if (meter != null) {
                     meter.close();
+                }
+                if (symbolizerMeter != null) {
+                    symbolizerMeter.close();
                 }
                 session.close();
                 symbolizer.close();
