@@ -118,4 +118,30 @@ class CachesAndKernelTest {
         assertEquals("[ext4]", ks.module(i));
         assertEquals(-1, ks.indexOf(0xffffffff80000000L));
     }
+    /** Every text symbol of the running kernel is found at its address with its own name and module. */
+    @Test
+    void realKallsymsRoundTripsEveryTextSymbol() throws Exception {
+        Path kallsyms = Path.of("/proc/kallsyms");
+        java.util.List<String> lines = Files.readAllLines(kallsyms);
+        KernelSymbols ks = KernelSymbols.load(kallsyms);
+        org.junit.jupiter.api.Assumptions.assumeTrue(ks.readable(), "kallsyms addresses hidden (needs CAP_SYSLOG)");
+        java.util.Map<Long, java.util.Set<String>> expected = new java.util.HashMap<>();
+        int text = 0;
+        for (String line : lines) {
+            String[] f = line.split("[ \t]+");
+            if (f.length >= 3 && "tTwW".indexOf(f[1].charAt(0)) >= 0 && !f[0].matches("0+")) {
+                String module = f.length > 3 ? (f[3].startsWith("[") ? f[3] : "[" + f[3] + "]") : null;
+                expected.computeIfAbsent(Long.parseUnsignedLong(f[0], 16), k -> new java.util.HashSet<>())
+                        .add(f[2] + "|" + module);
+                text++;
+            }
+        }
+        assertEquals(text, ks.size(), "every text symbol kept");
+        for (java.util.Map.Entry<Long, java.util.Set<String>> e : expected.entrySet()) {
+            int i = ks.indexOf(e.getKey());
+            assertEquals((long) e.getKey(), ks.start(i));
+            assertTrue(e.getValue().contains(ks.name(i) + "|" + ks.module(i)),
+                    "at " + Long.toHexString(e.getKey()) + ": " + ks.name(i) + " not in " + e.getValue());
+        }
+    }
 }

@@ -37,7 +37,7 @@ public record PublisherConfig(String bootstrapServers, Map<String, String> kafka
 
     public static final String DEFAULT_SAMPLES_TOPIC = "stackstream-samples";
     public static final String DEFAULT_STACKS_TOPIC = "stackstream-stacks";
-    public static final long DEFAULT_BUFFER_BYTES = 64L * 1024 * 1024;
+    public static final long DEFAULT_BUFFER_BYTES = 8L * 1024 * 1024;
     public static final Duration DEFAULT_DEFINITION_REFRESH = Duration.ofHours(6);
 
     public PublisherConfig {

@@ -117,8 +117,10 @@ public final class CollectorCommand implements Callable<Integer> {
             description = "Create absent topics (default ${DEFAULT-VALUE}).")
     boolean createTopics;
 
-    @Option(names = "--buffer-bytes", paramLabel = "BYTES", defaultValue = "64m",
-            description = "Bound of windows held while Kafka is unreachable; k/m/g suffixes (default ${DEFAULT-VALUE}).")
+    @Option(names = "--buffer-bytes", paramLabel = "BYTES", defaultValue = "8m",
+            description = "Bound of windows held while Kafka is unreachable; k/m/g suffixes (default ${DEFAULT-VALUE}: "
+                    + "hours of 10 s windows at 99 Hz). At most a quarter of the JVM heap is used; raise -Xmx "
+                    + "(STACKSTREAM_JAVA_OPTS) to hold more.")
     String bufferBytes;
 
     @Option(names = "--rescan", paramLabel = "SECONDS", defaultValue = "5", description = "/proc scan interval for --process-regex.")
@@ -137,6 +139,22 @@ public final class CollectorCommand implements Callable<Integer> {
     @Option(names = "--metrics-address", defaultValue = "0.0.0.0", description = "Bind address of the metrics endpoint.")
     String metricsAddress;
 
+    /**
+     * The outage buffer lives on the heap: a bound larger than the heap would end in an
+     * OutOfMemoryError during a long outage instead of dropping the oldest windows as promised.
+     * Keep it to a quarter of the heap and say so.
+     */
+    static long boundedByHeap(long requested, long maxHeap) {
+        long limit = Math.max(1024, maxHeap / 4);
+        if (requested <= limit) {
+            return requested;
+        }
+        LOG.warn("--buffer-bytes {} exceeds a quarter of this JVM's {} MiB heap; holding at most {} bytes of windows "
+                + "during an outage (raise -Xmx through STACKSTREAM_JAVA_OPTS to hold more)",
+                requested, maxHeap >> 20, limit);
+        return limit;
+    }
+
     @Override
     public Integer call() {
         Sidecar.Target target = target();
@@ -145,7 +163,7 @@ public final class CollectorCommand implements Callable<Integer> {
                 "--bootstrap-servers (or STACKSTREAM_BOOTSTRAP_SERVERS) is required");
         require(frequency > 0 && frequency <= 10_000, "--frequency must be 1..10000 Hz, got " + frequency);
         require(windowSeconds >= 0.1, "--window must be >= 0.1 s, got " + windowSeconds);
-        long buffer = parseBytes(bufferBytes);
+        long buffer = boundedByHeap(parseBytes(bufferBytes), Runtime.getRuntime().maxMemory());
         String id = collectorId != null ? collectorId : defaultCollectorId();
 
         PublisherConfig config;

@@ -167,4 +167,11 @@ class CollectorCommandTest {
             target.destroyForcibly();
         }
     }
+    @Test
+    void outageBufferNeverExceedsAQuarterOfTheHeap() {
+        long heap = 40L << 20;
+        assertEquals(8L << 20, CollectorCommand.boundedByHeap(8L << 20, heap), "a bound that fits is kept");
+        assertEquals(heap / 4, CollectorCommand.boundedByHeap(64L << 20, heap), "64 MiB on a 40 MiB heap is clamped");
+        assertEquals(1024, CollectorCommand.boundedByHeap(1L << 30, 1024), "never below the smallest legal bound");
+    }
 }

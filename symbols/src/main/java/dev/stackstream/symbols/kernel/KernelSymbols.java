@@ -1,11 +1,14 @@
 package dev.stackstream.symbols.kernel;
 
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 
 /**
  * Kernel text symbols from /proc/kallsyms. Symbols have no sizes there: each extends to the next
@@ -13,70 +16,88 @@ import java.util.Arrays;
  * the table is {@linkplain #readable() unreadable} and kernel frames stay unresolved.
  */
 public final class KernelSymbols {
+    // Compact layout: a kernel has 100k-200k text symbols, and one String each would cost the
+    // sidecar ~10 MB of heap. Names stay UTF-8 in one blob (symbol i spans nameStart[i] to
+    // nameStart[i + 1]) and are decoded on first use; modules are a handful, referenced by index.
     private final long[] starts;
-    private final String[] names;
-    private final String[] modules;
+    private final byte[] nameBytes;
+    private final int[] nameStart;
+    private final short[] moduleIndex;
+    private final String[] moduleNames;
+    private final String[] decoded;
     private final boolean readable;
     private final int zeroLines;
 
-    private KernelSymbols(long[] starts, String[] names, String[] modules, boolean readable, int zeroLines) {
+    private KernelSymbols(long[] starts, byte[] nameBytes, int[] nameStart, short[] moduleIndex,
+                          String[] moduleNames, boolean readable, int zeroLines) {
         this.starts = starts;
-        this.names = names;
-        this.modules = modules;
+        this.nameBytes = nameBytes;
+        this.nameStart = nameStart;
+        this.moduleIndex = moduleIndex;
+        this.moduleNames = moduleNames;
+        this.decoded = new String[starts.length];
         this.readable = readable;
         this.zeroLines = zeroLines;
     }
 
-    /** Reads and sorts kallsyms (about 200k lines; 100-300 ms). */
+    /** Reads and sorts kallsyms (100k-200k lines; 100-300 ms). */
     public static KernelSymbols load(Path kallsyms) throws IOException {
+        byte[] text = Files.readAllBytes(kallsyms);
         int cap = 1 << 16;
         long[] starts = new long[cap];
-        String[] names = new String[cap];
-        String[] modules = new String[cap];
+        int[] nameFrom = new int[cap];
+        int[] nameTo = new int[cap];
+        short[] mods = new short[cap];
+        Map<String, Short> moduleIds = new HashMap<>();
+        List<String> moduleNames = new ArrayList<>();
+        moduleNames.add(null);  // index 0: the core kernel
         int n = 0;
         int zeros = 0;
-        try (BufferedReader r = Files.newBufferedReader(kallsyms, StandardCharsets.UTF_8)) {
-            String line;
-            while ((line = r.readLine()) != null) {
-                int sp1 = line.indexOf(' ');
-                if (sp1 <= 0 || sp1 + 3 > line.length()) {
-                    continue;
-                }
-                char type = line.charAt(sp1 + 1);
-                if (type != 't' && type != 'T' && type != 'w' && type != 'W') {
-                    continue;
-                }
-                long addr;
-                try {
-                    addr = Long.parseUnsignedLong(line, 0, sp1, 16);
-                } catch (NumberFormatException e) {
-                    continue;
-                }
-                if (addr == 0) {
-                    zeros++;
-                    continue;
-                }
-                int nameStart = sp1 + 3;
-                int tab = line.indexOf('\t', nameStart);
-                String name = tab < 0 ? line.substring(nameStart) : line.substring(nameStart, tab);
-                String module = null;
-                if (tab >= 0) {
-                    module = line.substring(tab + 1).trim();
-                    if (!module.startsWith("[")) {
-                        module = "[" + module + "]";
-                    }
-                    module = module.intern();
-                }
-                if (n == starts.length) {
-                    starts = Arrays.copyOf(starts, n * 2);
-                    names = Arrays.copyOf(names, n * 2);
-                    modules = Arrays.copyOf(modules, n * 2);
-                }
-                starts[n] = addr;
-                names[n] = name;
-                modules[n] = module;
-                n++;
+        int pos = 0;
+        while (pos < text.length) {
+            int eol = indexOf(text, (byte) '\n', pos, text.length);
+            int lineEnd = eol < 0 ? text.length : eol;
+            int lineStart = pos;
+            pos = lineEnd + 1;
+            // "ffffffff81000000 T _stext" or "ffffffffc0a01000 t ext4_fill_super\t[ext4]"
+            int sp1 = indexOf(text, (byte) ' ', lineStart, lineEnd);
+            if (sp1 <= lineStart || sp1 + 3 > lineEnd) {
+                continue;
             }
+            byte type = text[sp1 + 1];
+            if (type != 't' && type != 'T' && type != 'w' && type != 'W') {
+                continue;
+            }
+            long addr = parseHex(text, lineStart, sp1);
+            if (addr == -1L) {
+                continue;
+            }
+            if (addr == 0) {
+                zeros++;
+                continue;
+            }
+            int nameBegin = sp1 + 3;
+            int tab = indexOf(text, (byte) '\t', nameBegin, lineEnd);
+            short module = 0;
+            if (tab >= 0) {
+                String m = new String(text, tab + 1, lineEnd - tab - 1, StandardCharsets.UTF_8).trim();
+                String bracketed = m.startsWith("[") ? m : "[" + m + "]";
+                module = moduleIds.computeIfAbsent(bracketed, k -> {
+                    moduleNames.add(k);
+                    return (short) (moduleNames.size() - 1);
+                });
+            }
+            if (n == starts.length) {
+                starts = Arrays.copyOf(starts, n * 2);
+                nameFrom = Arrays.copyOf(nameFrom, n * 2);
+                nameTo = Arrays.copyOf(nameTo, n * 2);
+                mods = Arrays.copyOf(mods, n * 2);
+            }
+            starts[n] = addr;
+            nameFrom[n] = nameBegin;
+            nameTo[n] = tab < 0 ? lineEnd : tab;
+            mods[n] = module;
+            n++;
         }
         Integer[] order = new Integer[n];
         for (int i = 0; i < n; i++) {
@@ -85,14 +106,50 @@ public final class KernelSymbols {
         long[] s0 = starts;
         Arrays.sort(order, (a, b) -> Long.compareUnsigned(s0[a], s0[b]));
         long[] s = new long[n];
-        String[] nm = new String[n];
-        String[] md = new String[n];
+        int[] offsets = new int[n + 1];
+        short[] md = new short[n];
+        int total = 0;
         for (int i = 0; i < n; i++) {
-            s[i] = starts[order[i]];
-            nm[i] = names[order[i]];
-            md[i] = modules[order[i]];
+            total += nameTo[order[i]] - nameFrom[order[i]];
         }
-        return new KernelSymbols(s, nm, md, n > 0, zeros);
+        byte[] blob = new byte[total];
+        int at = 0;
+        for (int i = 0; i < n; i++) {
+            int k = order[i];
+            s[i] = starts[k];
+            md[i] = mods[k];
+            offsets[i] = at;
+            int len = nameTo[k] - nameFrom[k];
+            System.arraycopy(text, nameFrom[k], blob, at, len);
+            at += len;
+        }
+        offsets[n] = at;
+        return new KernelSymbols(s, blob, offsets, md, moduleNames.toArray(new String[0]), n > 0, zeros);
+    }
+
+    private static int indexOf(byte[] b, byte wanted, int from, int to) {
+        for (int i = from; i < to; i++) {
+            if (b[i] == wanted) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /** Unsigned hex in b[from, to), or -1 when malformed (no kallsyms line has address ~0). */
+    private static long parseHex(byte[] b, int from, int to) {
+        if (to <= from || to - from > 16) {
+            return -1L;
+        }
+        long v = 0;
+        for (int i = from; i < to; i++) {
+            int d = Character.digit(b[i], 16);
+            if (d < 0) {
+                return -1L;
+            }
+            v = (v << 4) | d;
+        }
+        return v;
     }
 
     /** False when kallsyms showed only zero addresses (CAP_SYSLOG missing). */
@@ -132,13 +189,19 @@ public final class KernelSymbols {
         return hi;
     }
 
+    /** The symbol's name, decoded once and kept (only symbols that get sampled are decoded). */
     public String name(int i) {
-        return names[i];
+        String name = decoded[i];
+        if (name == null) {
+            name = new String(nameBytes, nameStart[i], nameStart[i + 1] - nameStart[i], StandardCharsets.UTF_8);
+            decoded[i] = name;
+        }
+        return name;
     }
 
     /** The module ({@code [ext4]}) for module symbols, null for the core kernel. */
     public String module(int i) {
-        return modules[i];
+        return moduleNames[moduleIndex[i]];
     }
 
     public long start(int i) {
