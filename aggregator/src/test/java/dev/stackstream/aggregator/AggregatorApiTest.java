@@ -238,6 +238,12 @@ class AggregatorApiTest {
         long total = EXPECTED_CHECKOUT.values().stream().mapToLong(Long::longValue).sum();
         JsonNode summary = JSON.readTree(TestKafka.get(port, "/api/v1/summary?service=checkout" + range(), TOKEN).body());
         assertEquals(total, summary.get("samples").asLong());
+        // The range asked for spans 660 s; the samples cover 12 windows of 10 s. Elapsed time and
+        // rate describe the buckets that hold samples (10 s, or 1 min where a rollup was read),
+        // not the range asked about.
+        double elapsed = summary.get("elapsedSeconds").asDouble();
+        assertTrue(elapsed >= 120 && elapsed <= 240 && elapsed % 10 == 0, "bucket-aligned span of the data: " + elapsed);
+        assertEquals(total / elapsed, summary.get("rateHz").asDouble(), 1e-6);
         String text = TestKafka.get(port, "/api/v1/summary?service=checkout&format=text" + range(), TOKEN).body();
         assertTrue(text.contains(Long.toString(total)), text);
 

@@ -121,6 +121,9 @@ public final class LocalQueries {
             for (Bytes series : matching) {
                 planner.visit(series, spec.fromMillis(), spec.toMillis(), spec.maxTier(), (start, size, value) -> {
                     long added = counts.mergeEncoded(value, threads);
+                    if (added > 0) {
+                        result.coverBucket(start, start + size);
+                    }
                     if (spec.stepMillis() > 0) {
                         result.addTimeline(Math.floorDiv(start, spec.stepMillis()) * spec.stepMillis(), added);
                     }

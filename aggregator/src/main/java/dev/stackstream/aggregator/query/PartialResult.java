@@ -22,6 +22,9 @@ public final class PartialResult {
     private final Set<String> serviceTypes;
     private boolean serviceKnown;
     private int seriesMatched;
+    // Span of the buckets that contributed samples, epoch ms; Long.MAX_VALUE/MIN_VALUE when none.
+    private long dataFrom = Long.MAX_VALUE;
+    private long dataTo = Long.MIN_VALUE;
 
     public PartialResult() {
         this(new StackCounts(), new TreeMap<>(), new LinkedHashSet<>(), false, 0);
@@ -67,6 +70,20 @@ public final class PartialResult {
         seriesMatched += n;
     }
 
+    /**
+     * The time the samples actually cover: from the first to the end of the last bucket that
+     * contributed any, or null when none did. A profile over "the last hour" that holds four
+     * seconds of samples must report those seconds as its elapsed time, or its rate is wrong.
+     */
+    public long[] dataSpan() {
+        return dataFrom <= dataTo ? new long[] {dataFrom, dataTo} : null;
+    }
+
+    void coverBucket(long start, long end) {
+        dataFrom = Math.min(dataFrom, start);
+        dataTo = Math.max(dataTo, end);
+    }
+
     void addTimeline(long stepStart, long count) {
         timeline.merge(stepStart, count, Long::sum);
     }
@@ -78,14 +95,18 @@ public final class PartialResult {
         serviceTypes.addAll(other.serviceTypes);
         serviceKnown |= other.serviceKnown;
         seriesMatched += other.seriesMatched;
+        dataFrom = Math.min(dataFrom, other.dataFrom);
+        dataTo = Math.max(dataTo, other.dataTo);
     }
 
     public byte[] encode() {
         try {
             ByteArrayOutputStream bytes = new ByteArrayOutputStream();
             DataOutputStream out = new DataOutputStream(bytes);
-            out.writeByte(1);
+            out.writeByte(2);
             out.writeBoolean(serviceKnown);
+            out.writeLong(dataFrom);
+            out.writeLong(dataTo);
             out.writeInt(seriesMatched);
             out.writeInt(serviceTypes.size());
             for (String t : serviceTypes) {
@@ -108,10 +129,13 @@ public final class PartialResult {
 
     public static PartialResult decode(byte[] bytes) throws IOException {
         DataInputStream in = new DataInputStream(new java.io.ByteArrayInputStream(bytes));
-        if (in.readByte() != 1) {
+        // Instances of one cluster run the same build; a rolling upgrade answers 503 for a moment.
+        if (in.readByte() != 2) {
             throw new IOException("unknown partial result version");
         }
         boolean known = in.readBoolean();
+        long from = in.readLong();
+        long to = in.readLong();
         int matched = in.readInt();
         int nTypes = in.readInt();
         Set<String> types = new LinkedHashSet<>();
@@ -125,6 +149,9 @@ public final class PartialResult {
         }
         byte[] c = new byte[in.readInt()];
         in.readFully(c);
-        return new PartialResult(StackCounts.decode(c), timeline, types, known, matched);
+        PartialResult r = new PartialResult(StackCounts.decode(c), timeline, types, known, matched);
+        r.dataFrom = from;
+        r.dataTo = to;
+        return r;
     }
 }

@@ -166,6 +166,11 @@ public final class QueryService {
     private Profile assemble(ProfileRequest r, PartialResult partial) {
         ProfileType type = resolveType(r, partial);
         ProfileBuilder b = Profile.builder(type).timeRange(r.from(), r.to()).label("service", r.service());
+        long[] span = partial.dataSpan();
+        if (span != null) {
+            // Elapsed time and rate describe the samples, not the range asked about.
+            b.timeRange(max(r.from(), Instant.ofEpochMilli(span[0])), min(r.to(), Instant.ofEpochMilli(span[1])));
+        }
         r.selector().equalities().forEach((k, v) -> {
             if (!k.equals(LabelSelector.THREAD)) {
                 b.label(k, v);
@@ -179,6 +184,14 @@ public final class QueryService {
                     e.getValue()[1]);
         }
         return b.build();
+    }
+
+    private static Instant max(Instant a, Instant b) {
+        return a.isAfter(b) ? a : b;
+    }
+
+    private static Instant min(Instant a, Instant b) {
+        return a.isBefore(b) ? a : b;
     }
 
     /** Sample counts per step over the request's range (zero-filled). */
