@@ -1,5 +1,6 @@
 package dev.stackstream.symbols.jit;
 
+import dev.stackstream.symbols.Addresses;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -145,16 +146,7 @@ public final class PerfMap {
 
     /** Name of the JIT code at address, or null. */
     public String nameAt(long address) {
-        int lo = 0;
-        int hi = starts.length - 1;
-        while (lo <= hi) {
-            int mid = (lo + hi) >>> 1;
-            if (Long.compareUnsigned(starts[mid], address) <= 0) {
-                lo = mid + 1;
-            } else {
-                hi = mid - 1;
-            }
-        }
+        int hi = Addresses.floorIndex(starts, address);
         for (int k = hi; k >= 0 && k > hi - 4; k--) {
             if (Long.compareUnsigned(address, starts[k]) >= 0 && Long.compareUnsigned(address, ends[k]) < 0) {
                 return names[k];

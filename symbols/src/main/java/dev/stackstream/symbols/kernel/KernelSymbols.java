@@ -1,5 +1,6 @@
 package dev.stackstream.symbols.kernel;
 
+import dev.stackstream.symbols.Addresses;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -176,17 +177,7 @@ public final class KernelSymbols {
      * (they have the top bit set).
      */
     public int indexOf(long address) {
-        int lo = 0;
-        int hi = starts.length - 1;
-        while (lo <= hi) {
-            int mid = (lo + hi) >>> 1;
-            if (Long.compareUnsigned(starts[mid], address) <= 0) {
-                lo = mid + 1;
-            } else {
-                hi = mid - 1;
-            }
-        }
-        return hi;
+        return Addresses.floorIndex(starts, address);
     }
 
     /** The symbol's name, decoded once and kept (only symbols that get sampled are decoded). */

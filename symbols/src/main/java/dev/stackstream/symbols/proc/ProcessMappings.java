@@ -1,5 +1,6 @@
 package dev.stackstream.symbols.proc;
 
+import dev.stackstream.symbols.Addresses;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -84,16 +85,7 @@ public final class ProcessMappings {
     }
 
     private int indexOf(long address) {
-        int lo = 0;
-        int hi = starts.length - 1;
-        while (lo <= hi) {
-            int mid = (lo + hi) >>> 1;
-            if (Long.compareUnsigned(starts[mid], address) <= 0) {
-                lo = mid + 1;
-            } else {
-                hi = mid - 1;
-            }
-        }
+        int hi = Addresses.floorIndex(starts, address);
         return hi >= 0 && slots[hi].mapping.contains(address) ? hi : -1;
     }
 
