@@ -1,7 +1,9 @@
 package dev.stackstream.symbols.kernel;
 
 import dev.stackstream.symbols.Addresses;
+import java.io.BufferedInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -41,64 +43,75 @@ public final class KernelSymbols {
         this.zeroLines = zeroLines;
     }
 
-    /** Reads and sorts kallsyms (100k-200k lines; 100-300 ms). */
+    /**
+     * Reads and sorts kallsyms (100k-200k lines; 100-300 ms). Streams line by line: the file is
+     * ~5 MB of text, and reading it whole would be the sidecar's largest heap peak.
+     */
     public static KernelSymbols load(Path kallsyms) throws IOException {
-        byte[] text = Files.readAllBytes(kallsyms);
         int cap = 1 << 16;
         long[] starts = new long[cap];
         int[] nameFrom = new int[cap];
-        int[] nameTo = new int[cap];
         short[] mods = new short[cap];
+        byte[] names = new byte[1 << 20];
+        int namesLength = 0;
         Map<String, Short> moduleIds = new HashMap<>();
         List<String> moduleNames = new ArrayList<>();
         moduleNames.add(null);  // index 0: the core kernel
         int n = 0;
         int zeros = 0;
-        int pos = 0;
-        while (pos < text.length) {
-            int eol = indexOf(text, (byte) '\n', pos, text.length);
-            int lineEnd = eol < 0 ? text.length : eol;
-            int lineStart = pos;
-            pos = lineEnd + 1;
-            // "ffffffff81000000 T _stext" or "ffffffffc0a01000 t ext4_fill_super\t[ext4]"
-            int sp1 = indexOf(text, (byte) ' ', lineStart, lineEnd);
-            if (sp1 <= lineStart || sp1 + 3 > lineEnd) {
-                continue;
+        byte[] line = new byte[512];
+        try (InputStream in = new BufferedInputStream(Files.newInputStream(kallsyms), 1 << 16)) {
+            int lineEnd;
+            while ((lineEnd = readLine(in, line)) >= 0) {
+                if (lineEnd > line.length) {
+                    continue;  // longer than any symbol line: skipped whole
+                }
+                // "ffffffff81000000 T _stext" or "ffffffffc0a01000 t ext4_fill_super\t[ext4]"
+                int sp1 = indexOf(line, (byte) ' ', 0, lineEnd);
+                if (sp1 <= 0 || sp1 + 3 > lineEnd) {
+                    continue;
+                }
+                byte type = line[sp1 + 1];
+                if (type != 't' && type != 'T' && type != 'w' && type != 'W') {
+                    continue;
+                }
+                long addr = parseHex(line, 0, sp1);
+                if (addr == -1L) {
+                    continue;
+                }
+                if (addr == 0) {
+                    zeros++;
+                    continue;
+                }
+                int nameBegin = sp1 + 3;
+                int tab = indexOf(line, (byte) '\t', nameBegin, lineEnd);
+                int nameEnd = tab < 0 ? lineEnd : tab;
+                short module = 0;
+                if (tab >= 0) {
+                    String m = new String(line, tab + 1, lineEnd - tab - 1, StandardCharsets.UTF_8).trim();
+                    String bracketed = m.startsWith("[") ? m : "[" + m + "]";
+                    module = moduleIds.computeIfAbsent(bracketed, k -> {
+                        moduleNames.add(k);
+                        return (short) (moduleNames.size() - 1);
+                    });
+                }
+                if (n + 1 >= starts.length) {
+                    starts = Arrays.copyOf(starts, starts.length * 2);
+                    nameFrom = Arrays.copyOf(nameFrom, nameFrom.length * 2);
+                    mods = Arrays.copyOf(mods, mods.length * 2);
+                }
+                int len = nameEnd - nameBegin;
+                if (namesLength + len > names.length) {
+                    names = Arrays.copyOf(names, Math.max(names.length * 2, namesLength + len));
+                }
+                System.arraycopy(line, nameBegin, names, namesLength, len);
+                starts[n] = addr;
+                nameFrom[n] = namesLength;
+                mods[n] = module;
+                namesLength += len;
+                n++;
+                nameFrom[n] = namesLength;
             }
-            byte type = text[sp1 + 1];
-            if (type != 't' && type != 'T' && type != 'w' && type != 'W') {
-                continue;
-            }
-            long addr = parseHex(text, lineStart, sp1);
-            if (addr == -1L) {
-                continue;
-            }
-            if (addr == 0) {
-                zeros++;
-                continue;
-            }
-            int nameBegin = sp1 + 3;
-            int tab = indexOf(text, (byte) '\t', nameBegin, lineEnd);
-            short module = 0;
-            if (tab >= 0) {
-                String m = new String(text, tab + 1, lineEnd - tab - 1, StandardCharsets.UTF_8).trim();
-                String bracketed = m.startsWith("[") ? m : "[" + m + "]";
-                module = moduleIds.computeIfAbsent(bracketed, k -> {
-                    moduleNames.add(k);
-                    return (short) (moduleNames.size() - 1);
-                });
-            }
-            if (n == starts.length) {
-                starts = Arrays.copyOf(starts, n * 2);
-                nameFrom = Arrays.copyOf(nameFrom, n * 2);
-                nameTo = Arrays.copyOf(nameTo, n * 2);
-                mods = Arrays.copyOf(mods, n * 2);
-            }
-            starts[n] = addr;
-            nameFrom[n] = nameBegin;
-            nameTo[n] = tab < 0 ? lineEnd : tab;
-            mods[n] = module;
-            n++;
         }
         Integer[] order = new Integer[n];
         for (int i = 0; i < n; i++) {
@@ -109,23 +122,38 @@ public final class KernelSymbols {
         long[] s = new long[n];
         int[] offsets = new int[n + 1];
         short[] md = new short[n];
-        int total = 0;
-        for (int i = 0; i < n; i++) {
-            total += nameTo[order[i]] - nameFrom[order[i]];
-        }
-        byte[] blob = new byte[total];
+        byte[] blob = new byte[namesLength];
         int at = 0;
         for (int i = 0; i < n; i++) {
             int k = order[i];
             s[i] = starts[k];
             md[i] = mods[k];
             offsets[i] = at;
-            int len = nameTo[k] - nameFrom[k];
-            System.arraycopy(text, nameFrom[k], blob, at, len);
+            int len = nameFrom[k + 1] - nameFrom[k];
+            System.arraycopy(names, nameFrom[k], blob, at, len);
             at += len;
         }
         offsets[n] = at;
         return new KernelSymbols(s, blob, offsets, md, moduleNames.toArray(new String[0]), n > 0, zeros);
+    }
+
+    /**
+     * Reads one line (without its newline) into buf; returns its length, a length greater than
+     * buf.length for a line that did not fit (its rest is consumed), or -1 at the end of input.
+     */
+    private static int readLine(InputStream in, byte[] buf) throws IOException {
+        int len = 0;
+        int c;
+        while ((c = in.read()) >= 0 && c != '\n') {
+            if (len < buf.length) {
+                buf[len] = (byte) c;
+            }
+            len++;
+        }
+        if (c < 0 && len == 0) {
+            return -1;
+        }
+        return len;
     }
 
     private static int indexOf(byte[] b, byte wanted, int from, int to) {
