@@ -12,9 +12,11 @@ import java.io.InputStream;
 import java.io.Reader;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.SortedMap;
 import java.util.TreeMap;
 
 /**
@@ -50,238 +52,204 @@ public final class CollapsedReader {
     /**
      * Reads a collapsed file (gzip allowed) as folded lines only: stack text to summed count, in
      * string order, validated exactly as {@link #read(Path)} validates. Renderers that only need
-     * folded lines (collapsed, SVG, HTML) take this directly, skipping the frame model.
+     * folded lines (collapsed, SVG, HTML) take this directly, skipping the frame model; the map is
+     * a {@link FoldedLines}, which they walk as bytes.
      */
-    public static TreeMap<String, Long> readFolded(Path file) throws IOException {
-        try (InputStream in = InputFiles.stream(file)) {
-            return readFolded(in, file.toString());
-        }
+    public static SortedMap<String, Long> readFolded(Path file) throws IOException {
+        return parse(InputFiles.readAllBytes(file), file.toString());
     }
 
     /**
-     * As {@link #readFolded(Path)}, from bytes (UTF-8; malformed bytes become U+FFFD). Lines are
-     * cut and checked as bytes and only the stack part becomes a String: on a 60 MB input this
-     * reads several times faster, with a fraction of the garbage, than decoding lines as text.
+     * As {@link #readFolded(Path)}, from bytes (UTF-8; malformed bytes become U+FFFD). The whole
+     * input is held as one byte array and lines are cut, checked and compared as bytes: no String
+     * per line, which on a 60 MB input is most of the work and most of the garbage.
      */
-    public static TreeMap<String, Long> readFolded(InputStream in, String source) throws IOException {
-        Lines lines = new Lines();
-        byte[] buf = new byte[1 << 16];
-        int len = 0;
-        int pos = 0;
-        long lineNo = 0;
-        boolean eof = false;
-        while (true) {
-            int nl = -1;
-            for (int i = pos; i < len; i++) {
-                if (buf[i] == '\n') {
-                    nl = i;
+    public static SortedMap<String, Long> readFolded(InputStream in, String source) throws IOException {
+        return parse(in.readAllBytes(), source);
+    }
+
+    private static FoldedLines parse(byte[] bytes, String source) throws ProfileFormatException {
+        LineParser p = new LineParser(bytes, source);
+        if (p.parse()) {
+            return p.lines();
+        }
+        // non-ASCII bytes: make the text valid UTF-8 (malformed bytes become U+FFFD, as String
+        // decoding does) so byte comparisons agree with String comparisons, then parse that
+        byte[] valid = new String(bytes, java.nio.charset.StandardCharsets.UTF_8)
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        if (Arrays.equals(valid, bytes)) {
+            return p.lines();
+        }
+        LineParser again = new LineParser(valid, source);
+        again.parse();
+        return again.lines();
+    }
+
+    /**
+     * Cuts collapsed text into validated folded lines. Collapsed files are usually sorted
+     * (stackcollapse-perf.pl and our writer sort them): while lines arrive in order they are only
+     * appended (equal neighbours summed); the first line out of order means a sort at the end.
+     */
+    private static final class LineParser {
+        private final byte[] b;
+        private final String source;
+        private int[] from = new int[1024];
+        private int[] to = new int[1024];
+        private long[] counts = new long[1024];
+        private int n;
+        private boolean sorted = true;
+
+        LineParser(byte[] b, String source) {
+            this.b = b;
+            this.source = source;
+        }
+
+        /** Parses every line; false when the text holds non-ASCII bytes (the caller checks them). */
+        boolean parse() throws ProfileFormatException {
+            byte[] t = b;
+            int len = t.length;
+            int pos = 0;
+            int high = 0;
+            while (true) {
+                while (pos < len && (t[pos] & 0xff) <= ' ') {
+                    pos++;
+                }
+                if (pos >= len) {
                     break;
                 }
-            }
-            if (nl < 0 && !eof) {
-                // keep the partial line, make room, read more
-                if (pos > 0) {
-                    System.arraycopy(buf, pos, buf, 0, len - pos);
-                    len -= pos;
-                    pos = 0;
+                int s = pos;
+                // the part equal to the previous line's stack holds no newline and no empty
+                // frame (it was checked there): compare it in one go, scan only the rest
+                int i = s;
+                if (n > 0) {
+                    int prevLen = to[n - 1] - from[n - 1];
+                    int m = Arrays.mismatch(t, s, Math.min(len, s + prevLen), t, from[n - 1], to[n - 1]);
+                    i = s + (m < 0 ? Math.min(len - s, prevLen) : m);
                 }
-                if (len == buf.length) {
-                    buf = java.util.Arrays.copyOf(buf, buf.length * 2);
+                int empty = -1;
+                for (; i < len; i++) {
+                    byte c = t[i];
+                    if (c == '\n') {
+                        break;
+                    }
+                    high |= c;
+                    if (c == ';' && empty < 0 && (i == s || t[i - 1] == ';')) {
+                        empty = i;
+                    }
                 }
-                int n = in.read(buf, len, buf.length - len);
-                if (n < 0) {
-                    eof = true;
-                } else {
-                    len += n;
-                }
-                continue;
+                line(s, i, empty);
+                pos = i + 1;
             }
-            int end = nl < 0 ? len : nl;
-            if (nl < 0 && pos >= len) {
-                break;
+            if (!sorted) {
+                sortAndMerge();
             }
-            lineNo++;
-            parseLine(buf, pos, end, lines, source, lineNo);
-            pos = nl < 0 ? len : nl + 1;
-        }
-        return lines.sorted();
-    }
-
-    /**
-     * Collects folded lines. Collapsed files are usually already sorted (stackcollapse-perf.pl and
-     * our writer sort them): while lines keep arriving in order they are only appended; the first
-     * line out of order switches to a hash map and a sort at the end.
-     */
-    private static final class Lines {
-        private final java.util.ArrayList<String> keys = new java.util.ArrayList<>();
-        private long[] counts = new long[1024];
-        private HashMap<String, Long> unsorted;
-
-        void add(String key, long count) {
-            if (unsorted != null) {
-                unsorted.merge(key, count, Long::sum);
-                return;
-            }
-            int n = keys.size();
-            int c = n == 0 ? 1 : key.compareTo(keys.get(n - 1));
-            if (c > 0) {
-                if (n == counts.length) {
-                    counts = java.util.Arrays.copyOf(counts, n * 2);
-                }
-                keys.add(key);
-                counts[n] = count;
-            } else if (c == 0) {
-                counts[n - 1] += count;
-            } else {
-                unsorted = new HashMap<>(n * 2);
-                for (int i = 0; i < n; i++) {
-                    unsorted.put(keys.get(i), counts[i]);
-                }
-                keys.clear();
-                unsorted.merge(key, count, Long::sum);
-            }
+            return high >= 0;
         }
 
-        TreeMap<String, Long> sorted() {
-            if (unsorted == null) {
-                return new TreeMap<>(new SortedKeys(keys.toArray(new String[0]), counts));
+        private void line(int s, int lineEnd, int empty) throws ProfileFormatException {
+            byte[] t = b;
+            int e = lineEnd;
+            while (e > s && (t[e - 1] & 0xff) <= ' ') {
+                e--;
             }
-            String[] sortedKeys = unsorted.keySet().toArray(new String[0]);
-            java.util.Arrays.sort(sortedKeys);
-            long[] values = new long[sortedKeys.length];
-            for (int i = 0; i < sortedKeys.length; i++) {
-                values[i] = unsorted.get(sortedKeys[i]);
+            int space = e - 1;
+            while (space >= s && t[space] != ' ' && t[space] != '\t') {
+                space--;
             }
-            return new TreeMap<>(new SortedKeys(sortedKeys, values));
+            if (space <= s) {
+                throw error(s, "expected 'frame;frame;... count', found no count: " + abbreviate(text(t, s, e)));
+            }
+            long count = 0;
+            if (e - space - 1 > 18) {
+                throw error(s, "count '" + text(t, space + 1, e) + "' is not a whole number: "
+                        + abbreviate(text(t, s, e)));
+            }
+            for (int i = space + 1; i < e; i++) {
+                int c = t[i] - '0';
+                if (c < 0 || c > 9) {
+                    throw error(s, "count '" + text(t, space + 1, e) + "' is not a non-negative whole number: "
+                            + abbreviate(text(t, s, e)));
+                }
+                count = count * 10 + c;
+            }
+            int stackEnd = space;
+            while (stackEnd > s && (t[stackEnd - 1] == ' ' || t[stackEnd - 1] == '\t')) {
+                stackEnd--;
+            }
+            // an empty frame: leading ';', ';;' (found while scanning) or a trailing ';'
+            if (empty >= 0 && empty < stackEnd) {
+                throw error(s, "empty frame name at column " + (empty - s + 1) + ": " + abbreviate(text(t, s, e)));
+            }
+            if (stackEnd == s || t[stackEnd - 1] == ';') {
+                throw error(s, "empty frame name at column " + (stackEnd - s + 1) + ": " + abbreviate(text(t, s, e)));
+            }
+            add(s, stackEnd, count);
         }
-    }
 
-    private static void parseLine(byte[] b, int from, int to, Lines lines, String source, long lineNo)
-            throws ProfileFormatException {
-        int s = from;
-        int e = to;
-        while (s < e && (b[s] & 0xff) <= ' ') {
-            s++;
-        }
-        while (e > s && (b[e - 1] & 0xff) <= ' ') {
-            e--;
-        }
-        if (s == e) {
-            return;
-        }
-        int space = e - 1;
-        while (space >= s && b[space] != ' ' && b[space] != '\t') {
-            space--;
-        }
-        if (space <= s) {
-            throw new ProfileFormatException(source, lineNo,
-                    "expected 'frame;frame;... count', found no count: " + abbreviate(text(b, s, e)));
-        }
-        long count = 0;
-        if (e - space - 1 > 18) {
-            throw new ProfileFormatException(source, lineNo, "count '" + text(b, space + 1, e)
-                    + "' is not a whole number: " + abbreviate(text(b, s, e)));
-        }
-        for (int i = space + 1; i < e; i++) {
-            int c = b[i] - '0';
-            if (c < 0 || c > 9) {
-                throw new ProfileFormatException(source, lineNo, "count '" + text(b, space + 1, e)
-                        + "' is not a non-negative whole number: " + abbreviate(text(b, s, e)));
+        private void add(int s, int e, long count) {
+            if (sorted && n > 0) {
+                int c = FoldedLines.compare(b, s, e, from[n - 1], to[n - 1]);
+                if (c == 0) {
+                    counts[n - 1] += count;
+                    return;
+                }
+                if (c < 0) {
+                    sorted = false;
+                }
             }
-            count = count * 10 + c;
-        }
-        int stackEnd = space;
-        while (stackEnd > s && (b[stackEnd - 1] == ' ' || b[stackEnd - 1] == '\t')) {
-            stackEnd--;
-        }
-        for (int i = s; i <= stackEnd; i++) {
-            // an empty frame: leading ';', trailing ';' or ';;'
-            boolean boundary = i == s || b[i - 1] == ';';
-            if (boundary && (i == stackEnd || b[i] == ';')) {
-                throw new ProfileFormatException(source, lineNo, "empty frame name at column "
-                        + (i - s + 1) + ": " + abbreviate(text(b, s, e)));
+            if (n == from.length) {
+                from = Arrays.copyOf(from, n * 2);
+                to = Arrays.copyOf(to, n * 2);
+                counts = Arrays.copyOf(counts, n * 2);
             }
+            from[n] = s;
+            to[n] = e;
+            counts[n++] = count;
         }
-        lines.add(text(b, s, stackEnd), count);
+
+        private void sortAndMerge() {
+            Integer[] order = new Integer[n];
+            for (int i = 0; i < n; i++) {
+                order[i] = i;
+            }
+            Arrays.sort(order, (x, y) -> FoldedLines.compare(b, from[x], to[x], from[y], to[y]));
+            int[] f = new int[n];
+            int[] e = new int[n];
+            long[] c = new long[n];
+            int k = 0;
+            for (int j = 0; j < n; j++) {
+                int i = order[j];
+                if (k > 0 && FoldedLines.compare(b, from[i], to[i], f[k - 1], e[k - 1]) == 0) {
+                    c[k - 1] += counts[i];
+                    continue;
+                }
+                f[k] = from[i];
+                e[k] = to[i];
+                c[k++] = counts[i];
+            }
+            from = f;
+            to = e;
+            counts = c;
+            n = k;
+        }
+
+        FoldedLines lines() {
+            return new FoldedLines(b, from, to, counts, n);
+        }
+
+        private ProfileFormatException error(int at, String message) {
+            long line = 1;
+            for (int i = 0; i < at; i++) {
+                if (b[i] == '\n') {
+                    line++;
+                }
+            }
+            return new ProfileFormatException(source, line, message);
+        }
     }
 
     private static String text(byte[] b, int from, int to) {
         return new String(b, from, to - from, java.nio.charset.StandardCharsets.UTF_8);
-    }
-
-    /** Sorted keys seen as a SortedMap, so TreeMap builds itself from them in linear time. */
-    private static final class SortedKeys extends java.util.AbstractMap<String, Long>
-            implements java.util.SortedMap<String, Long> {
-        private final String[] keys;
-        private final long[] values;
-
-        SortedKeys(String[] keys, long[] values) {
-            this.keys = keys;
-            this.values = values;
-        }
-
-        @Override
-        public java.util.Comparator<? super String> comparator() {
-            return null;
-        }
-
-        @Override
-        public int size() {
-            return keys.length;
-        }
-
-        @Override
-        public java.util.Set<Map.Entry<String, Long>> entrySet() {
-            return new java.util.AbstractSet<>() {
-                @Override
-                public java.util.Iterator<Map.Entry<String, Long>> iterator() {
-                    return new java.util.Iterator<>() {
-                        private int i;
-
-                        @Override
-                        public boolean hasNext() {
-                            return i < keys.length;
-                        }
-
-                        @Override
-                        public Map.Entry<String, Long> next() {
-                            int at = i++;
-                            return Map.entry(keys[at], values[at]);
-                        }
-                    };
-                }
-
-                @Override
-                public int size() {
-                    return keys.length;
-                }
-            };
-        }
-
-        @Override
-        public java.util.SortedMap<String, Long> subMap(String fromKey, String toKey) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public java.util.SortedMap<String, Long> headMap(String toKey) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public java.util.SortedMap<String, Long> tailMap(String fromKey) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public String firstKey() {
-            return keys[0];
-        }
-
-        @Override
-        public String lastKey() {
-            return keys[keys.length - 1];
-        }
     }
 
     /** As {@link #readFolded(Path)}, from text; source names the input in error messages. */

@@ -1,7 +1,8 @@
 package dev.stackstream.profile.render;
 
+import dev.stackstream.profile.io.FoldedLines;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
-import java.util.Map;
 import java.util.SortedMap;
 
 /**
@@ -18,9 +19,9 @@ public final class FlameLayout {
     private final double minWidth;
     private int size;
     private String[] name = new String[1024];
-    // until finish(), a frame's name is a region of its folded line: most frames get pruned, and
-    // not cutting a substring for each of them saves millions of allocations on big inputs
-    private String[] line = new String[1024];
+    // until finish(), a frame's name is a region of the folded lines' UTF-8 text: most frames get
+    // pruned, and not decoding a String for each of them saves millions of allocations
+    private byte[] text;
     private int[] nameFrom = new int[1024];
     private int[] nameTo = new int[1024];
     private int[] depth = new int[1024];
@@ -50,10 +51,14 @@ public final class FlameLayout {
      * thousands of frames instead of millions.
      */
     public static FlameLayout of(SortedMap<String, Long> folded, double minWidth) {
+        FoldedLines lines = FoldedLines.of(folded);
         FlameLayout l = new FlameLayout(minWidth);
+        l.text = lines.text();
         l.begin();
-        for (Map.Entry<String, Long> e : folded.entrySet()) {
-            l.flow(e.getKey(), e.getValue(), 0, false);
+        FoldedLines.Cursor cursor = lines.cursor();
+        for (int i = 0; i < lines.size(); i++) {
+            cursor.advance(i);
+            l.flow(cursor, lines.count(i), 0, false);
         }
         l.finish();
         return l;
@@ -73,77 +78,59 @@ public final class FlameLayout {
 
     /** As {@link #differential(SortedMap)}, pruning frames narrower than minWidth counts. */
     public static FlameLayout differential(SortedMap<String, long[]> folded, double minWidth) {
+        long[] comparison = new long[folded.size()];
+        long[] deltas = new long[folded.size()];
+        int n = 0;
+        for (long[] v : folded.values()) {
+            comparison[n] = v[1];
+            deltas[n++] = v[1] - v[0];
+        }
+        FoldedLines lines = FoldedLines.of(folded.keySet(), comparison);
         FlameLayout l = new FlameLayout(minWidth);
         l.differential = true;
+        l.text = lines.text();
         l.begin();
-        for (Map.Entry<String, long[]> e : folded.entrySet()) {
-            long baseline = e.getValue()[0];
-            long comparison = e.getValue()[1];
-            long d = comparison - baseline;
-            l.maxDelta = Math.max(l.maxDelta, Math.abs(d));
-            if (comparison > 0) {
+        FoldedLines.Cursor cursor = lines.cursor();
+        for (int i = 0; i < n; i++) {
+            l.maxDelta = Math.max(l.maxDelta, Math.abs(deltas[i]));
+            if (comparison[i] > 0) {
                 // a stack only in the baseline has no width here; flamegraph.pl makes it a
                 // zero-width frame, which can collide with (and erase) a real frame of the same
                 // name, depth and end: leave it out, its delta still sets the colour scale
-                l.flow(e.getKey(), comparison, d, true);
+                cursor.advance(i);
+                l.flow(cursor, comparison[i], deltas[i], true);
             }
         }
         l.finish();
         return l;
     }
 
-    // open frames, by depth: index into the arrays
+    // open frames (the last line's), by depth: index into the arrays
     private int[] open = new int[64];
-    private String[] openLine = new String[64];
-    private int[] openFrom = new int[64];
-    private int[] openTo = new int[64];
     private int openDepth;
 
     private void begin() {
-        int root = add("", 0, 0, 0, -1, 0);
+        int root = add(0, 0, 0, -1, 0);
         open[0] = root;
-        openLine[0] = "";
         openDepth = 1;
     }
 
-    private void flow(String stack, long count, long d, boolean hasDelta) {
-        // split without regex: this runs once per line of 100k-line inputs
-        int level = 1;
-        int same = 1;
-        boolean diverged = false;
-        int from = 0;
-        int n = stack.length();
-        while (from <= n) {
-            int semi = stack.indexOf(';', from);
-            int to = semi < 0 ? n : semi;
-            if (!diverged && level < openDepth && openTo[level] - openFrom[level] == to - from
-                    && stack.regionMatches(from, openLine[level], openFrom[level], to - from)) {
-                same = level + 1;
-            } else {
-                if (!diverged) {
-                    diverged = true;
-                    closeFrom(level);
-                }
-                ensureOpen(level + 1);
-                int id = add(stack, from, to, level, open[level - 1], total);
-                open[level] = id;
-                openLine[level] = stack;
-                openFrom[level] = from;
-                openTo[level] = to;
-                openDepth = level + 1;
-            }
-            level++;
-            if (semi < 0) {
-                break;
-            }
-            from = semi + 1;
+    /**
+     * One folded line: frames it shares with the previous line (flamegraph.pl compares with the
+     * previous line only) extend the open frames, the previous line's deeper frames close, and
+     * the rest open as new frames.
+     */
+    private void flow(FoldedLines.Cursor line, long count, long d, boolean hasDelta) {
+        int depth = line.depth();
+        int same = line.shared() + 1; // open levels kept: the root plus the shared frames
+        closeFrom(same);
+        ensureOpen(depth + 1);
+        for (int k = same - 1; k < depth; k++) {
+            int level = k + 1;
+            open[level] = add(line.frameFrom(k), line.frameTo(k), level, open[level - 1], total);
         }
-        if (!diverged) {
-            // every frame matched an open one: close the deeper frames the previous line left open
-            closeFrom(same);
-            openDepth = same;
-        }
-        int leaf = open[openDepth - 1];
+        openDepth = depth + 1;
+        int leaf = open[depth];
         self[leaf] += count;
         if (hasDelta) {
             delta[leaf] += d;
@@ -166,9 +153,6 @@ public final class FlameLayout {
     private void ensureOpen(int capacity) {
         if (capacity > open.length) {
             open = Arrays.copyOf(open, capacity * 2);
-            openLine = Arrays.copyOf(openLine, capacity * 2);
-            openFrom = Arrays.copyOf(openFrom, capacity * 2);
-            openTo = Arrays.copyOf(openTo, capacity * 2);
         }
     }
 
@@ -177,16 +161,14 @@ public final class FlameLayout {
         end[0] = total;
         for (int i = 0; i < size; i++) {
             maxDepth = Math.max(maxDepth, depth[i]);
-            name[i] = line[i].substring(nameFrom[i], nameTo[i]);
-            line[i] = null;
+            name[i] = new String(text, nameFrom[i], nameTo[i] - nameFrom[i], StandardCharsets.UTF_8);
         }
     }
 
-    private int add(String text, int from, int to, int d, int parentIndex, long s) {
+    private int add(int from, int to, int d, int parentIndex, long s) {
         if (size == name.length) {
             int cap = size * 2;
             name = Arrays.copyOf(name, cap);
-            line = Arrays.copyOf(line, cap);
             nameFrom = Arrays.copyOf(nameFrom, cap);
             nameTo = Arrays.copyOf(nameTo, cap);
             depth = Arrays.copyOf(depth, cap);
@@ -196,7 +178,6 @@ public final class FlameLayout {
             delta = Arrays.copyOf(delta, cap);
             self = Arrays.copyOf(self, cap);
         }
-        line[size] = text;
         nameFrom[size] = from;
         nameTo[size] = to;
         depth[size] = d;

@@ -1,5 +1,6 @@
 package dev.stackstream.profile.render;
 
+import dev.stackstream.profile.io.FoldedLines;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.InputStream;
@@ -45,7 +46,8 @@ public final class FlameSvg {
 
     /** The layout of folded lines for these options, frames under the minimum width pruned. */
     public static FlameLayout layout(java.util.SortedMap<String, Long> folded, RenderOptions o) {
-        return FlameLayout.of(folded, minCount(FoldedStacks.total(folded), o));
+        FoldedLines lines = FoldedLines.of(folded);
+        return FlameLayout.of(lines, minCount(lines.total(), o));
     }
 
     /** The layout of a differential graph for these options, frames under the minimum width pruned. */

@@ -7,15 +7,14 @@ import com.fasterxml.jackson.core.SerializableString;
 import com.fasterxml.jackson.core.io.CharacterEscapes;
 import com.fasterxml.jackson.core.io.SerializedString;
 import dev.stackstream.profile.Profile;
+import dev.stackstream.profile.io.FoldedLines;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.util.HashMap;
-import java.util.List;
+import java.util.Arrays;
 import java.util.Locale;
-import java.util.Map;
 import java.util.SortedMap;
 
 /**
@@ -69,8 +68,6 @@ public final class HtmlRenderer implements FoldedRenderer {
 
     private static void writeData(SortedMap<String, Long> folded, RenderOptions options, OutputStream out)
             throws IOException {
-        Map<String, Integer> ids = new HashMap<>();
-        List<String> names = new java.util.ArrayList<>();
         try (JsonGenerator g = FACTORY.createGenerator(out, JsonEncoding.UTF8)) {
             g.disable(JsonGenerator.Feature.AUTO_CLOSE_TARGET);
             g.setCharacterEscapes(new ScriptSafe());
@@ -82,59 +79,21 @@ public final class HtmlRenderer implements FoldedRenderer {
             g.writeBooleanField("reversed", options.reversed());
             // stacks come sorted, so each shares a prefix with the previous one: write how many
             // leading frames it shares ("shared") and only the rest ("frames")
-            int n = folded.size();
+            FoldedLines lines = FoldedLines.of(folded);
+            int n = lines.size();
             int[] lengths = new int[n];
             int[] shared = new int[n];
-            int[] prevFrom = new int[64];
-            int[] prevTo = new int[64];
-            int prevDepth = 0;
-            String prev = "";
-            int[] from = new int[64];
-            int[] to = new int[64];
+            NameTable names = new NameTable(lines);
+            FoldedLines.Cursor cursor = lines.hashingCursor();
             g.writeArrayFieldStart("frames");
-            int s = 0;
-            for (String stack : folded.keySet()) {
-                int depth = 0;
-                int at = 0;
-                while (true) {
-                    int semi = stack.indexOf(';', at);
-                    if (depth == from.length) {
-                        from = java.util.Arrays.copyOf(from, depth * 2);
-                        to = java.util.Arrays.copyOf(to, depth * 2);
-                    }
-                    from[depth] = at;
-                    to[depth] = semi < 0 ? stack.length() : semi;
-                    depth++;
-                    if (semi < 0) {
-                        break;
-                    }
-                    at = semi + 1;
-                }
-                int same = 0;
-                while (same < depth && same < prevDepth && to[same] - from[same] == prevTo[same] - prevFrom[same]
-                        && stack.regionMatches(from[same], prev, prevFrom[same], to[same] - from[same])) {
-                    same++;
-                }
-                for (int k = same; k < depth; k++) {
-                    String name = stack.substring(from[k], to[k]);
-                    Integer id = ids.get(name);
-                    if (id == null) {
-                        id = names.size();
-                        ids.put(name, id);
-                        names.add(name);
-                    }
-                    g.writeNumber(id);
+            for (int s = 0; s < n; s++) {
+                cursor.advance(s);
+                int depth = cursor.depth();
+                for (int k = cursor.shared(); k < depth; k++) {
+                    g.writeNumber(names.id(cursor.frameFrom(k), cursor.frameTo(k), cursor.frameHash(k)));
                 }
                 lengths[s] = depth;
-                shared[s++] = same;
-                int[] t = prevFrom;
-                prevFrom = from;
-                from = t.length >= prevFrom.length ? t : java.util.Arrays.copyOf(t, prevFrom.length);
-                t = prevTo;
-                prevTo = to;
-                to = t.length >= prevTo.length ? t : java.util.Arrays.copyOf(t, prevTo.length);
-                prevDepth = depth;
-                prev = stack;
+                shared[s] = cursor.shared();
             }
             g.writeEndArray();
             g.writeArrayFieldStart("lengths");
@@ -148,16 +107,86 @@ public final class HtmlRenderer implements FoldedRenderer {
             }
             g.writeEndArray();
             g.writeArrayFieldStart("counts");
-            for (long c : folded.values()) {
-                g.writeNumber(c);
+            for (int i = 0; i < n; i++) {
+                g.writeNumber(lines.count(i));
             }
             g.writeEndArray();
             g.writeArrayFieldStart("names");
-            for (String name : names) {
-                g.writeString(name);
+            for (int i = 0; i < names.size(); i++) {
+                g.writeString(names.name(i));
             }
             g.writeEndArray();
             g.writeEndObject();
+        }
+    }
+
+    /**
+     * Frame names numbered in order of first appearance, looked up by their bytes in the folded
+     * text (open addressing), so the millions of frame occurrences in a big profile cost a hash
+     * and a comparison each, and only the distinct names ever become Strings.
+     */
+    private static final class NameTable {
+        private final byte[] text;
+        private int[] slots = new int[1 << 12]; // name id + 1, 0 = free
+        private int[] from = new int[1 << 11];
+        private int[] to = new int[1 << 11];
+        private int[] hashes = new int[1 << 11];
+        private int size;
+
+        NameTable(FoldedLines lines) {
+            this.text = lines.text();
+        }
+
+        /** The id of the name at text[f, t), whose {@link FoldedLines#hash} is h. */
+        int id(int f, int t, int h) {
+            byte[] b = text;
+            int mask = slots.length - 1;
+            for (int at = h & mask; ; at = (at + 1) & mask) {
+                int id = slots[at] - 1;
+                if (id < 0) {
+                    return insert(at, f, t, h);
+                }
+                if (hashes[id] == h && Arrays.equals(b, f, t, b, from[id], to[id])) {
+                    return id;
+                }
+            }
+        }
+
+        private int insert(int slot, int f, int t, int h) {
+            if (size == from.length) {
+                from = Arrays.copyOf(from, size * 2);
+                to = Arrays.copyOf(to, size * 2);
+                hashes = Arrays.copyOf(hashes, size * 2);
+            }
+            int id = size++;
+            from[id] = f;
+            to[id] = t;
+            hashes[id] = h;
+            slots[slot] = id + 1;
+            if (size * 2 > slots.length) {
+                rehash();
+            }
+            return id;
+        }
+
+        private void rehash() {
+            slots = new int[slots.length * 2];
+            int mask = slots.length - 1;
+            for (int id = 0; id < size; id++) {
+                int at = hashes[id] & mask;
+                while (slots[at] != 0) {
+                    at = (at + 1) & mask;
+                }
+                slots[at] = id + 1;
+            }
+        }
+
+        int size() {
+            return size;
+        }
+
+        String name(int id) {
+            return new String(text, from[id], to[id] - from[id], StandardCharsets.UTF_8);
         }
     }
 
