@@ -1,8 +1,11 @@
 package dev.stackstream.aggregator.engine;
 
 import dev.stackstream.profile.Stack;
+import dev.stackstream.wire.IndexedStackCount;
 import dev.stackstream.wire.SampleBatch;
 import dev.stackstream.wire.StackCount;
+import dev.stackstream.wire.StackIndexDefinition;
+import dev.stackstream.wire.ThreadIndexDefinition;
 import dev.stackstream.wire.WireCodec;
 import dev.stackstream.wire.WireFormatException;
 import dev.stackstream.wire.WireModel;
@@ -78,6 +81,34 @@ public final class WireDecoding {
                     problem = "entry count " + e.getCount() + " is negative";
                     break;
                 }
+            }
+            for (IndexedStackCount e : b.getCompactEntries()) {
+                if (e.getCount() < 0) {
+                    problem = "compact entry count " + e.getCount() + " is negative";
+                } else if (e.getStackIndex() < 0) {
+                    problem = "compact entry stack index " + e.getStackIndex() + " is negative";
+                } else if (e.getThreadIndex() < -1) {
+                    problem = "compact entry thread index " + e.getThreadIndex() + " is below -1";
+                }
+                if (problem != null) {
+                    break;
+                }
+            }
+            for (StackIndexDefinition d : b.getNewStacks()) {
+                if (d.getIndex() < 0) {
+                    problem = "stack index definition " + d.getIndex() + " is negative";
+                    break;
+                }
+            }
+            for (ThreadIndexDefinition d : b.getNewThreads()) {
+                if (d.getIndex() < 0) {
+                    problem = "thread index definition " + d.getIndex() + " is negative";
+                    break;
+                }
+            }
+            if (problem == null && b.getCollectorId().getBytes(java.nio.charset.StandardCharsets.UTF_8).length
+                    > Short.MAX_VALUE) {
+                problem = "collectorId is longer than " + Short.MAX_VALUE + " bytes";
             }
         }
         if (problem != null) {

@@ -121,6 +121,11 @@ public final class CollectorCommand implements Callable<Integer> {
             description = "Bound of windows held while Kafka is unreachable; k/m/g suffixes (default ${DEFAULT-VALUE}).")
     String bufferBytes;
 
+    @Option(names = "--wire-format", paramLabel = "v1|v2", defaultValue = "v2",
+            description = "SampleBatch encoding: v2 (default) names stacks and threads by per-run indexes bound once;"
+                    + " v1 repeats the 16-byte stack id and thread name in every entry, for aggregators released before v2.")
+    String wireFormat;
+
     @Option(names = "--rescan", paramLabel = "SECONDS", defaultValue = "5", description = "/proc scan interval for --process-regex.")
     double rescanSeconds;
 
@@ -156,7 +161,8 @@ public final class CollectorCommand implements Callable<Integer> {
             }
             props.putAll(kafkaProperties);
             config = PublisherConfig.builder(bootstrapServers).kafkaProperties(props).samplesTopic(samplesTopic)
-                    .stacksTopic(stacksTopic).bufferBytes(buffer).createTopics(createTopics).build();
+                    .stacksTopic(stacksTopic).bufferBytes(buffer).createTopics(createTopics)
+                    .wireFormat(parseWireFormat(wireFormat)).build();
         } catch (IOException e) {
             LOG.error("cannot read --kafka-config {}: {}", kafkaConfig, e.toString());
             return ExitCodes.KAFKA_CONFIG;
@@ -298,5 +304,13 @@ public final class CollectorCommand implements Callable<Integer> {
         byte[] random = new byte[4];
         ThreadLocalRandom.current().nextBytes(random);
         return host + "-" + ProcessHandle.current().pid() + "-" + HexFormat.of().formatHex(random);
+    }
+
+    private static PublisherConfig.WireFormat parseWireFormat(String text) {
+        return switch (text.trim().toLowerCase(java.util.Locale.ROOT)) {
+            case "v1", "1" -> PublisherConfig.WireFormat.V1;
+            case "v2", "2" -> PublisherConfig.WireFormat.V2;
+            default -> throw new IllegalArgumentException("--wire-format must be v1 or v2, got '" + text + "'");
+        };
     }
 }

@@ -43,7 +43,8 @@ class KcatInteropTest {
         SampleBatch batch = WireCodec.decodeSampleBatch(Files.readAllBytes(value));
         assertEquals(collector, batch.getCollectorId());
         assertEquals(SyntheticWindows.window(2).totalCount(),
-                batch.getEntries().stream().mapToLong(e -> e.getCount()).sum());
+                batch.getEntries().stream().mapToLong(e -> e.getCount()).sum()
+                        + batch.getCompactEntries().stream().mapToLong(e -> e.getCount()).sum());
 
         Process keyRead = new ProcessBuilder("kcat", "-b", bootstrap, "-C", "-t", c.samplesTopic(), "-o", "beginning",
                 "-c", "1", "-e", "-q", "-f", "%k").start();
