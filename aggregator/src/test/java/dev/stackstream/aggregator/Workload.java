@@ -7,6 +7,7 @@ import dev.stackstream.profile.ProfileBuilder;
 import dev.stackstream.profile.ProfileType;
 import dev.stackstream.profile.Stack;
 import dev.stackstream.wire.IndexedStackCount;
+import dev.stackstream.wire.PackedEntries;
 import dev.stackstream.wire.SampleBatch;
 import dev.stackstream.wire.StackCount;
 import dev.stackstream.wire.StackId;
@@ -128,7 +129,7 @@ final class Workload {
             compact.add(new IndexedStackCount(si, e.getCount(), ti, e.getInstructions() == null ? -1 : e.getInstructions()));
         }
         b.setEntries(keep);
-        b.setCompactEntries(compact);
+        PackedEntries.set(b, compact);
         b.setNewStacks(newStacks);
         b.setNewThreads(newThreads);
         written.put(collectorId + "#" + seq, SampleBatch.newBuilder(b).build());

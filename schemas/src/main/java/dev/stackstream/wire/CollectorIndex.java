@@ -6,7 +6,7 @@ import java.util.Map;
 /**
  * A reader's view of one collector run's index bindings (v2 compact batches): which stack id and
  * which thread name each small index stands for. Feed it the run's batches in sequence order with
- * {@link #apply(SampleBatch)}, then resolve that batch's {@link IndexedStackCount}s.
+ * {@link #apply(SampleBatch)}, then resolve that batch's {@link PackedEntries}.
  *
  * <p>Bindings only ever arrive inside the batches that use them (or earlier ones), so a reader that
  * sees every window of the run in order resolves every index. A reader that starts in the middle of

@@ -109,7 +109,14 @@ public final class WireCodec {
     }
 
     public static SampleBatch decodeSampleBatch(byte[] bytes) throws WireFormatException {
-        return decode(bytes, RecordType.SAMPLE_BATCH, BATCH_DECODER);
+        SampleBatch batch = decode(bytes, RecordType.SAMPLE_BATCH, BATCH_DECODER);
+        try {
+            PackedEntries.decode(batch.getPackedEntries());
+        } catch (WireFormatException e) {
+            throw new WireFormatException("truncated or corrupt " + identify(bytes) + " body (" + bytes.length
+                    + " bytes): " + e.getMessage(), e);
+        }
+        return batch;
     }
 
     public static StackDefinition decodeStackDefinition(byte[] bytes) throws WireFormatException {

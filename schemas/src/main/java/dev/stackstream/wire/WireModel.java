@@ -164,7 +164,7 @@ public final class WireModel {
                 // Set, not defaulted: Avro would build defaults of record arrays reflectively.
                 .setNewStacks(new ArrayList<>())
                 .setNewThreads(new ArrayList<>())
-                .setCompactEntries(new ArrayList<>())
+                .setPackedEntries(java.nio.ByteBuffer.allocate(0))
                 .build();
     }
 
@@ -224,7 +224,7 @@ public final class WireModel {
             consumer.accept(fromWire(e.getStackId()), e.getThread(), e.getCount(),
                     e.getInstructions() != null ? e.getInstructions() : -1);
         }
-        for (IndexedStackCount e : batch.getCompactEntries()) {
+        for (IndexedStackCount e : PackedEntries.of(batch)) {
             StackId id = index.stack(e.getStackIndex());
             consumer.accept(id != null ? fromWire(id) : UNBOUND_STACK, index.thread(e.getThreadIndex()),
                     e.getCount(), e.getInstructions() >= 0 ? e.getInstructions() : -1);

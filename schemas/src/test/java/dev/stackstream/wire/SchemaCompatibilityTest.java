@@ -32,8 +32,8 @@ class SchemaCompatibilityTest {
     void v1AndV2AreReleasedAndBothFingerprintsAreAccepted() throws Exception {
         List<ReleasedSchemas.Version> released = ReleasedSchemas.all();
         assertTrue(released.size() >= 2, "v1 and v2 released");
-        assertTrue(released.get(0).sampleBatch().getField("compactEntries") == null, "v1 is the original");
-        assertTrue(released.get(1).sampleBatch().getField("compactEntries") != null, "v2 has the compact fields");
+        assertTrue(released.get(0).sampleBatch().getField("packedEntries") == null, "v1 is the original");
+        assertTrue(released.get(1).sampleBatch().getField("packedEntries") != null, "v2 has the compact fields");
         // v2 must also stay mutually compatible with v1 on its own (not just the current classes).
         assertMutual("SampleBatch v1 vs v2", released.get(1).sampleBatch(), released.get(0).sampleBatch());
         for (ReleasedSchemas.Version v : released) {

@@ -92,11 +92,11 @@ class WireModelTest {
         first.setNewStacks(List.of(new StackIndexDefinition(0, WireModel.toWire(AB.id())),
                 new StackIndexDefinition(1, WireModel.toWire(C.id()))));
         first.setNewThreads(List.of(new ThreadIndexDefinition(0, "worker-1"), new ThreadIndexDefinition(1, "worker-2")));
-        first.setCompactEntries(List.of(new IndexedStackCount(0, 700L, 0, -1L), new IndexedStackCount(1, 300L, 1, 12_345L)));
+        PackedEntries.set(first, List.of(new IndexedStackCount(0, 700L, 0, -1L), new IndexedStackCount(1, 300L, 1, 12_345L)));
         // The next window only references the indexes, and also carries one v1 entry.
         SampleBatch second = WireModel.toBatch(window(), "svc", Map.of(), "c", 1);
         second.setEntries(List.of(new StackCount(WireModel.toWire(C.id()), 5L, "worker-2", null)));
-        second.setCompactEntries(List.of(new IndexedStackCount(0, 70L, 0, -1L)));
+        PackedEntries.set(second, List.of(new IndexedStackCount(0, 70L, 0, -1L)));
 
         CollectorIndex index = new CollectorIndex();
         var builder = Profile.builder(ProfileType.cpu(99));

@@ -5,6 +5,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
+import dev.stackstream.wire.PackedEntries;
 import dev.stackstream.wire.SampleBatch;
 import dev.stackstream.wire.StackIndexDefinition;
 import dev.stackstream.wire.ThreadIndexDefinition;
@@ -20,7 +21,7 @@ import org.apache.kafka.streams.state.KeyValueStore;
  *
  * <p>A collector's windows are keyed by its collector id, so one task sees all of them, in order:
  * applying each counted batch's {@code newStacks}/{@code newThreads} before resolving its
- * {@code compactEntries} resolves every index the collector bound. A replayed window is skipped
+ * {@code packedEntries} resolves every index the collector bound. A replayed window is skipped
  * before it gets here; its bindings equal the first delivery's.
  *
  * <p>Keys: {@code 'A' cid} → last time the collector sent a v2 batch (8 bytes, refreshed at most
@@ -68,7 +69,7 @@ final class CollectorIndexStore {
     Collector apply(SampleBatch batch, long now) {
         Collector c = new Collector(batch.getCollectorId());
         boolean v2 = !batch.getNewStacks().isEmpty() || !batch.getNewThreads().isEmpty()
-                || !batch.getCompactEntries().isEmpty();
+                || batch.getPackedEntries().hasRemaining();
         if (!v2) {
             return c;
         }

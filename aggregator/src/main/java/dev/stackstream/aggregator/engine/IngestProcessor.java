@@ -2,6 +2,7 @@ package dev.stackstream.aggregator.engine;
 
 import dev.stackstream.aggregator.AggregatorMetrics;
 import dev.stackstream.wire.IndexedStackCount;
+import dev.stackstream.wire.PackedEntries;
 import dev.stackstream.wire.SampleBatch;
 import dev.stackstream.wire.StackCount;
 import dev.stackstream.wire.WindowStats;
@@ -142,7 +143,8 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
         // v2: bindings first (this window may define what it uses), then the indexed entries.
         CollectorIndexStore.Collector index = collectorIndex.apply(batch, now);
         int unbound = 0;
-        for (IndexedStackCount e : batch.getCompactEntries()) {
+        List<IndexedStackCount> packed = PackedEntries.of(batch);
+        for (IndexedStackCount e : packed) {
             byte[] stack = index.stack(e.getStackIndex());
             if (stack == null) {
                 // Never bound (bindings lost with an expired collector, or a foreign writer): the
@@ -174,7 +176,7 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
                 rollupState.put(Bytes.wrap(pendingKey(i, start, id)), MARK);
             }
         }
-        metrics.counted(batch.getEntries().size() + batch.getCompactEntries().size(), samples);
+        metrics.counted(batch.getEntries().size() + packed.size(), samples);
     }
 
     private static long orMinus1(Long v) {

@@ -1,7 +1,6 @@
 package dev.stackstream.aggregator.engine;
 
 import dev.stackstream.profile.Stack;
-import dev.stackstream.wire.IndexedStackCount;
 import dev.stackstream.wire.SampleBatch;
 import dev.stackstream.wire.StackCount;
 import dev.stackstream.wire.StackIndexDefinition;
@@ -82,18 +81,7 @@ public final class WireDecoding {
                     break;
                 }
             }
-            for (IndexedStackCount e : b.getCompactEntries()) {
-                if (e.getCount() < 0) {
-                    problem = "compact entry count " + e.getCount() + " is negative";
-                } else if (e.getStackIndex() < 0) {
-                    problem = "compact entry stack index " + e.getStackIndex() + " is negative";
-                } else if (e.getThreadIndex() < -1) {
-                    problem = "compact entry thread index " + e.getThreadIndex() + " is below -1";
-                }
-                if (problem != null) {
-                    break;
-                }
-            }
+            // packedEntries were checked by WireCodec (corrupt blocks fail decoding, as "truncated").
             for (StackIndexDefinition d : b.getNewStacks()) {
                 if (d.getIndex() < 0) {
                     problem = "stack index definition " + d.getIndex() + " is negative";

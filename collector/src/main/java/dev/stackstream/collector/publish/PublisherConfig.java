@@ -42,7 +42,7 @@ public record PublisherConfig(String bootstrapServers, Map<String, String> kafka
     public enum WireFormat {
         /** {@code entries}: every entry names its stack by 16-byte id and its thread by name (readable by v1 readers). */
         V1,
-        /** {@code compactEntries} with per-collector stack and thread indexes bound once ({@code newStacks}, {@code newThreads}). */
+        /** {@code packedEntries} with per-collector stack and thread indexes bound once ({@code newStacks}, {@code newThreads}). */
         V2
     }
 

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 
 import dev.stackstream.wire.IndexedStackCount;
+import dev.stackstream.wire.PackedEntries;
 import dev.stackstream.wire.SampleBatch;
 import dev.stackstream.wire.StackCount;
 import dev.stackstream.wire.StackId;
@@ -18,7 +19,7 @@ import dev.stackstream.wire.ThreadIndexDefinition;
 /**
  * The collector's side of the v2 compact wire format: gives every distinct stack id and thread
  * name of one collector run a small index, rewrites a window's {@code entries} as
- * {@code compactEntries}, and attaches the bindings ({@code newStacks}, {@code newThreads}) the
+ * {@code packedEntries}, and attaches the bindings ({@code newStacks}, {@code newThreads}) the
  * window needs.
  *
  * <p>Rule: a window carries the binding of every index it uses whose binding has not yet been
@@ -82,16 +83,12 @@ final class WireIndexer {
             int t = e.getThread() == null ? -1 : threads.indexOf(e.getThread(), newThreads);
             compact.add(new IndexedStackCount(s, e.getCount(), t, e.getInstructions() == null ? -1 : e.getInstructions()));
         }
-        // Ascending indexes make neighbouring entries look alike, which zstd rewards.
-        compact.sort((a, b) -> a.getStackIndex() != b.getStackIndex()
-                ? Integer.compare(a.getStackIndex(), b.getStackIndex())
-                : Integer.compare(a.getThreadIndex(), b.getThreadIndex()));
         List<StackIndexDefinition> stackDefs = new ArrayList<>(newStacks.size());
         newStacks.forEach((i, id) -> stackDefs.add(new StackIndexDefinition(i, id)));
         List<ThreadIndexDefinition> threadDefs = new ArrayList<>(newThreads.size());
         newThreads.forEach((i, name) -> threadDefs.add(new ThreadIndexDefinition(i, name)));
         batch.setEntries(List.of());
-        batch.setCompactEntries(compact);
+        PackedEntries.set(batch, compact);
         batch.setNewStacks(stackDefs);
         batch.setNewThreads(threadDefs);
         return newStacks.isEmpty() && newThreads.isEmpty() ? Bindings.NONE : new Bindings(newStacks, newThreads);

@@ -17,6 +17,7 @@ import dev.stackstream.broker.SharedKafka;
 import dev.stackstream.collector.consume.KafkaProfileReader;
 import dev.stackstream.profile.Profile;
 import dev.stackstream.wire.IndexedStackCount;
+import dev.stackstream.wire.PackedEntries;
 import dev.stackstream.wire.SampleBatch;
 import dev.stackstream.wire.StackIndexDefinition;
 import dev.stackstream.wire.WireCodec;
@@ -74,7 +75,7 @@ class CompactWireTest {
                 bindings.merge(d.getIndex(), 1, Integer::sum);
                 bound.add(d.getIndex());
             }
-            for (IndexedStackCount e : b.getCompactEntries()) {
+            for (IndexedStackCount e : PackedEntries.of(b)) {
                 assertTrue(bound.contains(e.getStackIndex()), "index " + e.getStackIndex() + " of window "
                         + b.getSequence() + " bound in it or before");
             }
@@ -106,7 +107,7 @@ class CompactWireTest {
         }
         for (SampleBatch b : rawBatches(kafka.bootstrapServers(), c, collector)) {
             assertFalse(b.getEntries().isEmpty());
-            assertTrue(b.getCompactEntries().isEmpty() && b.getNewStacks().isEmpty() && b.getNewThreads().isEmpty());
+            assertTrue(PackedEntries.of(b).isEmpty() && b.getNewStacks().isEmpty() && b.getNewThreads().isEmpty());
         }
         KafkaProfileReader.ReadResult r = WindowPublisherTest.reader(kafka.bootstrapServers(), c)
                 .read(collector, last, Duration.ofSeconds(60));

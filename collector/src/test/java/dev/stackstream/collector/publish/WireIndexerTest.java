@@ -11,6 +11,7 @@ import java.util.stream.Collectors;
 
 import dev.stackstream.wire.CollectorIndex;
 import dev.stackstream.wire.IndexedStackCount;
+import dev.stackstream.wire.PackedEntries;
 import dev.stackstream.wire.SampleBatch;
 import dev.stackstream.wire.StackIndexDefinition;
 import dev.stackstream.wire.WireCodec;
@@ -28,7 +29,7 @@ class WireIndexerTest {
     }
 
     static Set<Integer> used(SampleBatch b) {
-        return b.getCompactEntries().stream().map(IndexedStackCount::getStackIndex).collect(Collectors.toSet());
+        return PackedEntries.of(b).stream().map(IndexedStackCount::getStackIndex).collect(Collectors.toSet());
     }
 
     @Test
@@ -71,7 +72,7 @@ class WireIndexerTest {
         CollectorIndex reader = new CollectorIndex();
         for (SampleBatch b : List.of(w0, w5, w9)) {
             reader.apply(b);
-            for (IndexedStackCount e : b.getCompactEntries()) {
+            for (IndexedStackCount e : PackedEntries.of(b)) {
                 assertTrue(reader.stack(e.getStackIndex()) != null, "index " + e.getStackIndex() + " bound");
                 assertTrue(reader.threadBound(e.getThreadIndex()));
             }
