@@ -53,8 +53,8 @@ public final class WindowPublisher implements AutoCloseable {
     /** How often the "still unreachable" warning repeats during an outage. */
     private static final Duration OUTAGE_LOG_INTERVAL = Duration.ofSeconds(30);
     private static final int MAX_TRACKED_DEFINITIONS = 200_000;
-    /** Bounds of the v2 index tables (about 100 bytes of heap per binding). */
-    private static final int MAX_STACK_INDEXES = 200_000;
+    /** Bounds of the v2 index tables: ~150 bytes of heap per binding, ~7 MB when the stack table is full. */
+    private static final int MAX_STACK_INDEXES = 50_000;
     private static final int MAX_THREAD_INDEXES = 65_536;
 
     private final PublisherConfig config;
