@@ -76,10 +76,10 @@ class AggregatorApiTest {
             TestKafka.sendStacks(p, STACKS, WORK.stacks);
             for (long seq = 0; seq < 12; seq++) {
                 Instant s = base.plusSeconds(10 * seq);
-                TestKafka.sendBatch(p, SAMPLES, WORK.batch("checkout", Map.of("pod", "a"), 0, "c0", seq, s,
-                        s.plusSeconds(10)));
-                TestKafka.sendBatch(p, SAMPLES, WORK.batch("checkout", Map.of("pod", "b"), 1, "c1", seq, s,
-                        s.plusSeconds(10)));
+                TestKafka.sendBatch(p, SAMPLES, WORK.batch(Workload.Format.V2, "checkout", Map.of("pod", "a"), 0, "c0",
+                        seq, s, s.plusSeconds(10)));
+                TestKafka.sendBatch(p, SAMPLES, WORK.batch(Workload.Format.MIXED, "checkout", Map.of("pod", "b"), 1, "c1",
+                        seq, s, s.plusSeconds(10)));
                 WORK.addExpected(EXPECTED_CHECKOUT, 0, seq);
                 WORK.addExpected(EXPECTED_CHECKOUT, 1, seq);
                 WORK.addExpected(EXPECTED_POD_A, 0, seq);
@@ -97,11 +97,11 @@ class AggregatorApiTest {
             // Replays: the same (collector id, sequence) again, must not count.
             for (long seq : new long[] {3, 4}) {
                 Instant s = base.plusSeconds(10 * seq);
-                TestKafka.sendBatch(p, SAMPLES, WORK.batch("checkout", Map.of("pod", "a"), 0, "c0", seq, s,
-                        s.plusSeconds(10)));
+                TestKafka.sendBatch(p, SAMPLES, WORK.batch(Workload.Format.V2, "checkout", Map.of("pod", "a"), 0, "c0",
+                        seq, s, s.plusSeconds(10)));
             }
-            TestKafka.sendBatch(p, SAMPLES, WORK.batch("checkout", Map.of("pod", "b"), 1, "c1", 0, base,
-                    base.plusSeconds(10)));
+            TestKafka.sendBatch(p, SAMPLES, WORK.batch(Workload.Format.MIXED, "checkout", Map.of("pod", "b"), 1, "c1",
+                    0, base, base.plusSeconds(10)));
             p.flush();
         }
         long expectedTotal = EXPECTED_CHECKOUT.values().stream().mapToLong(Long::longValue).sum();

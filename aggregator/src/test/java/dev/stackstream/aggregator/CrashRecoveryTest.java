@@ -31,12 +31,16 @@ import org.junit.jupiter.api.Test;
  * The aggregator runs as its own JVM and is killed with SIGKILL several times while a producer keeps
  * writing windows, some of them twice (replays). After a last restart every window must be counted
  * exactly once: no loss from the kills, no double count from the replays or from re-processing
- * after a kill (exactly_once_v2 + the changelogged dedup store).
+ * after a kill (exactly_once_v2 + the changelogged dedup store). Collectors write v2 compact batches,
+ * v1 batches and mixed ones: the index bindings live in a changelogged store too, so a window
+ * re-processed after a kill still resolves its indexes.
  */
 class CrashRecoveryTest {
     private static final Workload WORK = new Workload(25);
     private static final int COLLECTORS = 3;
     private static final int WINDOWS = 120;
+    /** One collector per wire form: compact v2 (the collector default), v1, and both mixed in a batch. */
+    private static final Workload.Format[] FORMATS = {Workload.Format.V2, Workload.Format.V1, Workload.Format.MIXED};
 
     @Test
     void exactTotalsAfterRepeatedKill9() throws Exception {
@@ -78,16 +82,16 @@ class CrashRecoveryTest {
                     for (long seq = 0; seq < WINDOWS; seq++) {
                         for (int c = 0; c < COLLECTORS; c++) {
                             Instant s = base.plusSeconds(10 * seq);
-                            TestKafka.sendBatch(p, "crash-samples", WORK.batch("crash", Map.of("pod", "p" + c), c,
-                                    "collector-" + c, seq, s, s.plusSeconds(10)));
+                            TestKafka.sendBatch(p, "crash-samples", WORK.batch(FORMATS[c], "crash", Map.of("pod", "p" + c),
+                                    c, "collector-" + c, seq, s, s.plusSeconds(10)));
                             synchronized (expected) {
                                 WORK.addExpected(expected, c, seq);
                             }
                             if (seq > 3 && random.nextInt(5) == 0) {   // a replay of a recent window
                                 long old = seq - 1 - random.nextInt(3);
                                 Instant os = base.plusSeconds(10 * old);
-                                TestKafka.sendBatch(p, "crash-samples", WORK.batch("crash", Map.of("pod", "p" + c),
-                                        c, "collector-" + c, old, os, os.plusSeconds(10)));
+                                TestKafka.sendBatch(p, "crash-samples", WORK.batch(FORMATS[c], "crash",
+                                        Map.of("pod", "p" + c), c, "collector-" + c, old, os, os.plusSeconds(10)));
                             }
                         }
                         p.flush();

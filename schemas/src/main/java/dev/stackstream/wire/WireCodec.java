@@ -72,12 +72,20 @@ public final class WireCodec {
         for (ReleasedSchemas.Version v : ReleasedSchemas.all()) {
             BATCH_DECODER.addSchema(v.sampleBatch());
             DEFINITION_DECODER.addSchema(v.stackDefinition());
-            KNOWN.put(v.sampleBatchFingerprint(), new Known(RecordType.SAMPLE_BATCH, v.number()));
-            KNOWN.put(v.stackDefinitionFingerprint(), new Known(RecordType.STACK_DEFINITION, v.number()));
+            KNOWN.putIfAbsent(v.sampleBatchFingerprint(), new Known(RecordType.SAMPLE_BATCH, v.number()));
+            KNOWN.putIfAbsent(v.stackDefinitionFingerprint(), new Known(RecordType.STACK_DEFINITION, v.number()));
         }
     }
 
     private WireCodec() {
+    }
+
+    /**
+     * Makes sure Avro trusts the generated wire classes (done once, when this class loads): needed
+     * wherever records are decoded or built with defaults, before any other wire call.
+     */
+    public static void trustWireClasses() {
+        // The static initializer did the work; calling this forces it.
     }
 
     public static byte[] encode(SampleBatch batch) {
@@ -101,7 +109,14 @@ public final class WireCodec {
     }
 
     public static SampleBatch decodeSampleBatch(byte[] bytes) throws WireFormatException {
-        return decode(bytes, RecordType.SAMPLE_BATCH, BATCH_DECODER);
+        SampleBatch batch = decode(bytes, RecordType.SAMPLE_BATCH, BATCH_DECODER);
+        try {
+            PackedEntries.decode(batch.getPackedEntries());
+        } catch (WireFormatException e) {
+            throw new WireFormatException("truncated or corrupt " + identify(bytes) + " body (" + bytes.length
+                    + " bytes): " + e.getMessage(), e);
+        }
+        return batch;
     }
 
     public static StackDefinition decodeStackDefinition(byte[] bytes) throws WireFormatException {

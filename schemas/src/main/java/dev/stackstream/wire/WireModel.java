@@ -25,6 +25,12 @@ public final class WireModel {
     /** The label a decoded profile carries the batch's service in. */
     public static final String SERVICE_LABEL = "service";
 
+    static {
+        // Decoding and defaulting instantiate the generated classes through Avro's class check;
+        // WireCodec registers them as trusted when it loads.
+        WireCodec.trustWireClasses();
+    }
+
     private WireModel() {
     }
 
@@ -155,6 +161,10 @@ public final class WireModel {
                 .setSequence(sequence)
                 .setEntries(entries)
                 .setStats(toWire(window.stats()))
+                // Set, not defaulted: Avro would build defaults of record arrays reflectively.
+                .setNewStacks(new ArrayList<>())
+                .setNewThreads(new ArrayList<>())
+                .setPackedEntries(java.nio.ByteBuffer.allocate(0))
                 .build();
     }
 
@@ -165,15 +175,60 @@ public final class WireModel {
      */
     public static ProfileBuilder addBatch(ProfileBuilder builder, SampleBatch batch,
                                           Function<dev.stackstream.profile.StackId, Stack> dictionary) {
-        for (StackCount e : batch.getEntries()) {
-            dev.stackstream.profile.StackId id = fromWire(e.getStackId());
+        return addBatch(builder, batch, new CollectorIndex(), dictionary);
+    }
+
+    /**
+     * {@link #addBatch(ProfileBuilder, SampleBatch, Function)} for one of a collector run's batches,
+     * taken in sequence order: the batch's index definitions are applied to {@code index} first,
+     * then both its v1 entries and its compact entries are added. A compact entry whose stack index
+     * was never bound counts under {@link #UNBOUND_STACK}'s placeholder; an unbound thread index
+     * counts as no thread.
+     */
+    public static ProfileBuilder addBatch(ProfileBuilder builder, SampleBatch batch, CollectorIndex index,
+                                          Function<dev.stackstream.profile.StackId, Stack> dictionary) {
+        forEachEntry(batch, index.apply(batch), (id, thread, count, instructions) -> {
             Stack stack = dictionary.apply(id);
-            builder.add(stack != null ? stack : unknownStack(id), e.getThread(), e.getCount(),
-                    e.getInstructions() != null ? e.getInstructions() : -1);
-        }
+            builder.add(stack != null ? stack : unknownStack(id), thread, count, instructions);
+        });
         builder.extend(batch.getWindowStart(), batch.getWindowEnd());
         builder.addStats(fromWire(batch.getStats()));
         return builder;
+    }
+
+    /** Receives one resolved entry of a batch. */
+    @FunctionalInterface
+    public interface EntryConsumer {
+        /**
+         * @param stack the stack id (v1 entry, or a compact entry's bound index; {@link #UNBOUND_STACK} when unbound)
+         * @param thread thread name, or null
+         * @param count samples
+         * @param instructions instructions retired, or -1 when not measured
+         */
+        void accept(dev.stackstream.profile.StackId stack, String thread, long count, long instructions);
+    }
+
+    /**
+     * Id counted for a compact entry whose stack index was never bound for its collector (a reader
+     * that missed the defining window): all zero bits, which no content hash is expected to give.
+     */
+    public static final dev.stackstream.profile.StackId UNBOUND_STACK =
+            dev.stackstream.profile.StackId.fromBytes(new byte[16]);
+
+    /**
+     * Every entry of a batch, v1 entries first, then compact entries resolved through {@code index}
+     * (to which the caller has already applied this batch's definitions).
+     */
+    public static void forEachEntry(SampleBatch batch, CollectorIndex index, EntryConsumer consumer) {
+        for (StackCount e : batch.getEntries()) {
+            consumer.accept(fromWire(e.getStackId()), e.getThread(), e.getCount(),
+                    e.getInstructions() != null ? e.getInstructions() : -1);
+        }
+        for (IndexedStackCount e : PackedEntries.of(batch)) {
+            StackId id = index.stack(e.getStackIndex());
+            consumer.accept(id != null ? fromWire(id) : UNBOUND_STACK, index.thread(e.getThreadIndex()),
+                    e.getCount(), e.getInstructions() >= 0 ? e.getInstructions() : -1);
+        }
     }
 
     /** One batch as a profile labelled with its service and labels. */

@@ -29,6 +29,24 @@ class SchemaCompatibilityTest {
     }
 
     @Test
+    void v1AndV2AreReleasedAndBothFingerprintsAreAccepted() throws Exception {
+        List<ReleasedSchemas.Version> released = ReleasedSchemas.all();
+        assertTrue(released.size() >= 2, "v1 and v2 released");
+        assertTrue(released.get(0).sampleBatch().getField("packedEntries") == null, "v1 is the original");
+        assertTrue(released.get(1).sampleBatch().getField("packedEntries") != null, "v2 has the compact fields");
+        // v2 must also stay mutually compatible with v1 on its own (not just the current classes).
+        assertMutual("SampleBatch v1 vs v2", released.get(1).sampleBatch(), released.get(0).sampleBatch());
+        for (ReleasedSchemas.Version v : released) {
+            byte[] header = new byte[WireCodec.HEADER_BYTES + 1];
+            header[0] = (byte) 0xC3;
+            header[1] = 0x01;
+            java.nio.ByteBuffer.wrap(header, 2, 8).order(java.nio.ByteOrder.LITTLE_ENDIAN)
+                    .putLong(v.sampleBatchFingerprint());
+            assertEquals(new WireCodec.Known(WireCodec.RecordType.SAMPLE_BATCH, v.number()), WireCodec.identify(header));
+        }
+    }
+
+    @Test
     void currentSchemasAreReleased() {
         // Writers stamp the current fingerprint on every record; readers accept only released
         // fingerprints. A changed schema that is not copied to a new vN would be refused everywhere.

@@ -22,6 +22,8 @@ import org.junit.jupiter.api.Test;
 class WireCodecTest {
 
     static SampleBatch batch() {
+        // The builder fills v2's array defaults reflectively: Avro must trust the wire classes first.
+        WireCodec.trustWireClasses();
         byte[] id = new byte[16];
         Arrays.fill(id, (byte) 7);
         return SampleBatch.newBuilder()
@@ -50,7 +52,7 @@ class WireCodecTest {
         assertEquals((byte) 0x01, bytes[1]);
         assertEquals(WireCodec.currentFingerprint(WireCodec.RecordType.SAMPLE_BATCH), WireCodec.fingerprintOf(bytes));
         assertEquals(batch(), WireCodec.decodeSampleBatch(bytes));
-        assertEquals(new WireCodec.Known(WireCodec.RecordType.SAMPLE_BATCH, 1), WireCodec.identify(bytes));
+        assertEquals(new WireCodec.Known(WireCodec.RecordType.SAMPLE_BATCH, 2), WireCodec.identify(bytes));
 
         byte[] def = WireCodec.encode(definition());
         assertEquals(definition(), WireCodec.decodeStackDefinition(def));
@@ -70,6 +72,7 @@ class WireCodecTest {
         WireFormatException e = assertThrows(WireFormatException.class, () -> WireCodec.decodeSampleBatch(bytes));
         assertTrue(e.getMessage().startsWith("unknown schema fingerprint 0x"), e.getMessage());
         assertTrue(e.getMessage().contains("SampleBatch v1 0x"), "lists what it knows: " + e.getMessage());
+        assertTrue(e.getMessage().contains("SampleBatch v2 0x"), "lists what it knows: " + e.getMessage());
     }
 
     @Test
@@ -101,11 +104,61 @@ class WireCodecTest {
             byte[] truncated = Arrays.copyOf(full, cut);
             WireFormatException e = assertThrows(WireFormatException.class, () -> WireCodec.decodeSampleBatch(truncated),
                     "cut at " + cut);
-            assertTrue(e.getMessage().startsWith("truncated or corrupt SampleBatch v1 body"), e.getMessage());
+            assertTrue(e.getMessage().startsWith("truncated or corrupt SampleBatch v2 body"), e.getMessage());
         }
         WireFormatException wrong = assertThrows(WireFormatException.class,
                 () -> WireCodec.decodeStackDefinition(full));
-        assertEquals("record is a SampleBatch v1, expected a StackDefinition", wrong.getMessage());
+        assertEquals("record is a SampleBatch v2, expected a StackDefinition", wrong.getMessage());
+    }
+
+    /** A v2 batch in the compact form: indexes bound in this window, entries by index. */
+    static SampleBatch compactBatch() {
+        byte[] a = new byte[16];
+        Arrays.fill(a, (byte) 7);
+        byte[] b = new byte[16];
+        Arrays.fill(b, (byte) 9);
+        SampleBatch batch = batch();
+        batch.setEntries(List.of());
+        batch.setNewStacks(List.of(new StackIndexDefinition(0, new StackId(a)), new StackIndexDefinition(1, new StackId(b))));
+        batch.setNewThreads(List.of(new ThreadIndexDefinition(0, "worker-1")));
+        PackedEntries.set(batch, List.of(new IndexedStackCount(0, 990L, 0, -1L), new IndexedStackCount(1, 3L, -1, 12_345L)));
+        return batch;
+    }
+
+    @Test
+    void roundTripsCompactV2Batches() throws Exception {
+        byte[] bytes = WireCodec.encode(compactBatch());
+        assertEquals(compactBatch(), WireCodec.decodeSampleBatch(bytes));
+        assertEquals(new WireCodec.Known(WireCodec.RecordType.SAMPLE_BATCH, 2), WireCodec.identify(bytes));
+        // The point of v2: smaller than the same counts with 16-byte ids and names in every entry.
+        SampleBatch v1Form = batch();
+        v1Form.setEntries(List.of(new StackCount(compactBatch().getNewStacks().get(0).getStackId(), 990L, "worker-1", null),
+                new StackCount(compactBatch().getNewStacks().get(1).getStackId(), 3L, null, 12_345L)));
+        SampleBatch repeat = compactBatch();
+        repeat.setNewStacks(List.of());
+        repeat.setNewThreads(List.of());
+        assertTrue(WireCodec.encode(repeat).length + 2 * 16 < WireCodec.encode(v1Form).length,
+                "a window reusing bound indexes saves at least the ids");
+    }
+
+    @Test
+    void decodesRecordsWrittenWithTheReleasedV1Schema() throws Exception {
+        // Written exactly as a v1 collector does: the v1 schema's fingerprint and body.
+        Schema v1 = ReleasedSchemas.all().get(0).sampleBatch();
+        // (v1's fields are v2's first fields, same positions: the specific record writes as v1.)
+        byte[] bytes = new BinaryMessageEncoder<SampleBatch>(org.apache.avro.specific.SpecificData.get(), v1)
+                .encode(batch()).array();
+        assertEquals(new WireCodec.Known(WireCodec.RecordType.SAMPLE_BATCH, 1), WireCodec.identify(bytes));
+        SampleBatch decoded = WireCodec.decodeSampleBatch(bytes);
+        assertEquals(batch(), decoded, "v1 fields carried over, v2 fields at their defaults");
+        assertTrue(PackedEntries.of(decoded).isEmpty() && decoded.getNewStacks().isEmpty()
+                && decoded.getNewThreads().isEmpty());
+        // And a v1 reader reads a v2 record (forward compatibility): the v1 entries survive.
+        var reader = new org.apache.avro.message.BinaryMessageDecoder<GenericRecord>(GenericData.get(), v1);
+        reader.addSchema(SampleBatch.getClassSchema());
+        GenericRecord old = reader.decode(WireCodec.encode(batch()));
+        assertEquals(1, ((List<?>) old.get("entries")).size());
+        assertEquals(17L, old.get("sequence"));
     }
 
     @Test

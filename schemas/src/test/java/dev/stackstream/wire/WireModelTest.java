@@ -83,4 +83,40 @@ class WireModelTest {
         WireFormatException e = assertThrows(WireFormatException.class, () -> WireModel.fromDefinition(d));
         assertTrue(e.getMessage().contains("does not match its frames"), e.getMessage());
     }
+
+    @Test
+    void compactBatchesResolveThroughBindingsOfEarlierWindowsAndMixWithV1Entries() throws Exception {
+        Map<dev.stackstream.profile.StackId, Stack> dictionary = Map.of(AB.id(), AB, C.id(), C);
+        SampleBatch first = WireModel.toBatch(window(), "svc", Map.of(), "c", 0);
+        first.setEntries(List.of());
+        first.setNewStacks(List.of(new StackIndexDefinition(0, WireModel.toWire(AB.id())),
+                new StackIndexDefinition(1, WireModel.toWire(C.id()))));
+        first.setNewThreads(List.of(new ThreadIndexDefinition(0, "worker-1"), new ThreadIndexDefinition(1, "worker-2")));
+        PackedEntries.set(first, List.of(new IndexedStackCount(0, 700L, 0, -1L), new IndexedStackCount(1, 300L, 1, 12_345L)));
+        // The next window only references the indexes, and also carries one v1 entry.
+        SampleBatch second = WireModel.toBatch(window(), "svc", Map.of(), "c", 1);
+        second.setEntries(List.of(new StackCount(WireModel.toWire(C.id()), 5L, "worker-2", null)));
+        PackedEntries.set(second, List.of(new IndexedStackCount(0, 70L, 0, -1L)));
+
+        CollectorIndex index = new CollectorIndex();
+        var builder = Profile.builder(ProfileType.cpu(99));
+        for (SampleBatch b : List.of(first, second)) {
+            WireModel.addBatch(builder, WireCodec.decodeSampleBatch(WireCodec.encode(b)), index, dictionary::get);
+        }
+        Profile p = builder.build();
+        assertEquals(1075, p.totalCount());
+        Map<String, Long> byStackAndThread = new HashMap<>();
+        for (Sample x : p.samples()) {
+            byStackAndThread.merge(x.stack().collapsed() + "@" + x.thread(), x.count(), Long::sum);
+        }
+        assertEquals(770L, byStackAndThread.get(AB.collapsed() + "@worker-1"));
+        assertEquals(305L, byStackAndThread.get(C.collapsed() + "@worker-2"));
+        assertEquals(2, byStackAndThread.size());
+
+        // Read alone, the second window cannot resolve index 0: counted, as an unknown stack.
+        Profile alone = WireModel.toProfile(second, dictionary::get);
+        assertEquals(75, alone.totalCount());
+        assertTrue(alone.samples().stream().anyMatch(x -> x.stack().collapsed()
+                .equals("[unknown stack " + WireModel.UNBOUND_STACK.toHex() + "]") && x.count() == 70));
+    }
 }

@@ -24,6 +24,7 @@ import org.apache.kafka.streams.state.Stores;
  *  stackstream-samples ──► ingest ──(undecodable)──► stackstream-dlq
  *   key collectorId         │ stores (per partition, changelogged, cached):
  *                           │   collector-sequences  collectorId → seen sequences (dedup)
+ *                           │   collector-index      (collectorId, index) → stack id / thread (v2 batches)
  *                           │   series               series id → service, labels, type
  *                           │   counts-10s / -1m / -1h   window stores: series id @ bucket → StackCounts
  *                           │   rollup-state         pending coarse buckets + rollup watermarks
@@ -45,7 +46,8 @@ public final class AggregatorTopology {
                         .withKeySerde(Serdes.Bytes()).withValueSerde(Serdes.ByteArray()));
 
         List<String> stores = new ArrayList<>();
-        for (String name : List.of(StoreNames.SEQUENCES, StoreNames.SERIES, StoreNames.ROLLUP)) {
+        for (String name : List.of(StoreNames.SEQUENCES, StoreNames.SERIES, StoreNames.ROLLUP,
+                StoreNames.COLLECTOR_INDEX)) {
             builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(name),
                     Serdes.Bytes(), Serdes.ByteArray()).withCachingEnabled());
             stores.add(name);

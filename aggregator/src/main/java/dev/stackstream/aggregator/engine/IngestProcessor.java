@@ -1,6 +1,8 @@
 package dev.stackstream.aggregator.engine;
 
 import dev.stackstream.aggregator.AggregatorMetrics;
+import dev.stackstream.wire.IndexedStackCount;
+import dev.stackstream.wire.PackedEntries;
 import dev.stackstream.wire.SampleBatch;
 import dev.stackstream.wire.StackCount;
 import dev.stackstream.wire.WindowStats;
@@ -56,6 +58,7 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
     private KeyValueStore<Bytes, byte[]> sequences;
     private KeyValueStore<Bytes, byte[]> series;
     private KeyValueStore<Bytes, byte[]> rollupState;
+    private CollectorIndexStore collectorIndex;
     private final List<WindowStore<Bytes, byte[]>> tierStores = new ArrayList<>();
     private long[] watermarks;
     private long nextRollupAt;
@@ -77,6 +80,7 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
         sequences = context.getStateStore(StoreNames.SEQUENCES);
         series = context.getStateStore(StoreNames.SERIES);
         rollupState = context.getStateStore(StoreNames.ROLLUP);
+        collectorIndex = new CollectorIndexStore(context.getStateStore(StoreNames.COLLECTOR_INDEX));
         tierStores.clear();
         for (Tier t : tiers) {
             tierStores.add(context.getStateStore(StoreNames.tier(t)));
@@ -136,6 +140,27 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
                     e.getInstructions() == null ? -1 : e.getInstructions());
             samples += e.getCount();
         }
+        // v2: bindings first (this window may define what it uses), then the indexed entries.
+        CollectorIndexStore.Collector index = collectorIndex.apply(batch, now);
+        int unbound = 0;
+        List<IndexedStackCount> packed = PackedEntries.of(batch);
+        for (IndexedStackCount e : packed) {
+            byte[] stack = index.stack(e.getStackIndex());
+            if (stack == null) {
+                // Never bound (bindings lost with an expired collector, or a foreign writer): the
+                // samples still count, under the all-zero id that renders as an unknown stack.
+                unbound++;
+                stack = UNBOUND;
+            }
+            ByteBuffer sid = ByteBuffer.wrap(stack);
+            counts.add(sid.getLong(), sid.getLong(), index.thread(e.getThreadIndex()), e.getCount(),
+                    e.getInstructions() < 0 ? -1 : e.getInstructions());
+            samples += e.getCount();
+        }
+        if (unbound > 0) {
+            LOG.warn("window {} of collector {} uses {} stack index(es) that were never bound; counted as an"
+                    + " unknown stack", batch.getSequence(), batch.getCollectorId(), unbound);
+        }
         WindowStats st = batch.getStats();
         counts.addWindow(st.getLost(), st.getThrottled(), st.getTableOverflow(), st.getTruncatedStacks(),
                 orMinus1(st.getTargetCpuNanos()), orMinus1(st.getTargetMaxRssBytes()), orMinus1(st.getInstructions()));
@@ -151,7 +176,7 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
                 rollupState.put(Bytes.wrap(pendingKey(i, start, id)), MARK);
             }
         }
-        metrics.counted(batch.getEntries().size(), samples);
+        metrics.counted(batch.getEntries().size() + packed.size(), samples);
     }
 
     private static long orMinus1(Long v) {
@@ -227,6 +252,8 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
     }
 
     private static final byte[] ALL_ONES = new byte[16];
+    /** Stack id counted for an unbound index (WireModel.UNBOUND_STACK). */
+    private static final byte[] UNBOUND = new byte[16];
 
     static {
         Arrays.fill(ALL_ONES, (byte) 0xFF);
@@ -246,7 +273,7 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
             }
         }
         stale.forEach(sequences::delete);
-        long seriesHorizon = now - tiers.get(tiers.size() - 1).retentionMillis();
+        long seriesHorizon = now - seriesRetention();
         List<Bytes> gone = new ArrayList<>();
         try (KeyValueIterator<Bytes, byte[]> it = series.all()) {
             while (it.hasNext()) {
@@ -257,9 +284,15 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
             }
         }
         gone.forEach(series::delete);
-        if (!stale.isEmpty() || !gone.isEmpty()) {
-            LOG.info("forgot {} silent collectors and {} expired series", stale.size(), gone.size());
+        int indexes = collectorIndex.expire(now - Math.max(dedupRetention.toMillis(), seriesRetention()));
+        if (!stale.isEmpty() || !gone.isEmpty() || indexes > 0) {
+            LOG.info("forgot {} silent collectors, {} expired series and the stack indexes of {} collectors",
+                    stale.size(), gone.size(), indexes);
         }
+    }
+
+    private long seriesRetention() {
+        return tiers.get(tiers.size() - 1).retentionMillis();
     }
 
     @Override

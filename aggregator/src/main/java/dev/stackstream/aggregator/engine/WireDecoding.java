@@ -3,6 +3,8 @@ package dev.stackstream.aggregator.engine;
 import dev.stackstream.profile.Stack;
 import dev.stackstream.wire.SampleBatch;
 import dev.stackstream.wire.StackCount;
+import dev.stackstream.wire.StackIndexDefinition;
+import dev.stackstream.wire.ThreadIndexDefinition;
 import dev.stackstream.wire.WireCodec;
 import dev.stackstream.wire.WireFormatException;
 import dev.stackstream.wire.WireModel;
@@ -78,6 +80,23 @@ public final class WireDecoding {
                     problem = "entry count " + e.getCount() + " is negative";
                     break;
                 }
+            }
+            // packedEntries were checked by WireCodec (corrupt blocks fail decoding, as "truncated").
+            for (StackIndexDefinition d : b.getNewStacks()) {
+                if (d.getIndex() < 0) {
+                    problem = "stack index definition " + d.getIndex() + " is negative";
+                    break;
+                }
+            }
+            for (ThreadIndexDefinition d : b.getNewThreads()) {
+                if (d.getIndex() < 0) {
+                    problem = "thread index definition " + d.getIndex() + " is negative";
+                    break;
+                }
+            }
+            if (problem == null && b.getCollectorId().getBytes(java.nio.charset.StandardCharsets.UTF_8).length
+                    > Short.MAX_VALUE) {
+                problem = "collectorId is longer than " + Short.MAX_VALUE + " bytes";
             }
         }
         if (problem != null) {

@@ -15,6 +15,7 @@ import dev.stackstream.profile.Profile;
 import dev.stackstream.profile.ProfileBuilder;
 import dev.stackstream.profile.Stack;
 import dev.stackstream.profile.StackId;
+import dev.stackstream.wire.CollectorIndex;
 import dev.stackstream.wire.SampleBatch;
 import dev.stackstream.wire.StackDefinition;
 import dev.stackstream.wire.WireCodec;
@@ -130,19 +131,24 @@ public final class KafkaProfileReader {
                 }
             }
         }
+        // v2 batches name stacks by per-run index: bindings are applied in sequence order, first to
+        // learn which definitions to fetch, then again (fresh) while adding the counts.
         Set<StackId> needed = new HashSet<>();
+        CollectorIndex scan = new CollectorIndex();
         for (SampleBatch b : windows.values()) {
-            b.getEntries().forEach(e -> needed.add(WireModel.fromWire(e.getStackId())));
+            WireModel.forEachEntry(b, scan.apply(b), (id, thread, count, instructions) -> needed.add(id));
         }
+        boolean unbound = needed.remove(WireModel.UNBOUND_STACK);
         Map<StackId, Stack> dictionary = readDefinitions(needed, deadline);
         ProfileBuilder builder = null;
+        CollectorIndex index = new CollectorIndex();
         for (SampleBatch b : windows.values()) {
             if (builder == null) {
                 builder = Profile.builder(WireModel.fromWire(b.getProfileType()))
                         .labels(b.getLabels())
                         .label(WireModel.SERVICE_LABEL, b.getService());
             }
-            WireModel.addBatch(builder, b, dictionary::get);
+            WireModel.addBatch(builder, b, index, dictionary::get);
         }
         Profile profile = builder == null ? null : builder.build();
         List<Long> missing = new ArrayList<>();
@@ -154,8 +160,12 @@ public final class KafkaProfileReader {
         }
         Set<StackId> undefined = new HashSet<>(needed);
         undefined.removeAll(dictionary.keySet());
+        if (unbound) {
+            LOG.warn("windows of {} use stack indexes that no earlier window bound (a window missing at the"
+                    + " start?); their samples appear as an unknown stack", collectorId);
+        }
         return new ReadResult(profile, List.copyOf(arrival), List.copyOf(missing), duplicates, undecodable,
-                undefined.size());
+                undefined.size() + (unbound ? 1 : 0));
     }
 
     private static boolean reached(KafkaConsumer<byte[], byte[]> consumer, Map<TopicPartition, Long> end) {

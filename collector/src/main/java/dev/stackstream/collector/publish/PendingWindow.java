@@ -14,13 +14,15 @@ import dev.stackstream.profile.StackId;
  * @param batch encoded SampleBatch
  * @param definitions encoded StackDefinitions by stack id, in first-use order
  * @param publishedAt when publish() accepted it (publisher clock), for latency
+ * @param collectorId the collector run the window belongs to
+ * @param bindings the v2 index bindings the batch carries (acknowledged with the window)
  */
 record PendingWindow(long sequence, byte[] key, byte[] batch, Map<StackId, byte[]> definitions,
-                     Instant publishedAt) {
+                     Instant publishedAt, String collectorId, WireIndexer.Bindings bindings) {
 
     /** Bytes this window holds: what the buffer bound counts. */
     long bytes() {
-        long n = key.length + batch.length;
+        long n = key.length + batch.length + bindings.bytes();
         for (byte[] d : definitions.values()) {
             n += 16 + d.length;
         }

@@ -30,10 +30,21 @@ import java.util.Properties;
  * @param topicPartitions partitions of topics this publisher creates
  * @param keepResolvedOffsets publish the instruction offset of frames symbolization named (off by
  *     default: windows go on the wire at function granularity, see FunctionLevel)
+ * @param wireFormat how counts are encoded: {@link WireFormat#V2} (default, per-collector indexes)
+ *     or {@link WireFormat#V1} (16-byte stack ids per entry, for aggregators released before v2)
  */
 public record PublisherConfig(String bootstrapServers, Map<String, String> kafkaProperties, String samplesTopic,
                               String stacksTopic, long bufferBytes, Duration definitionRefresh,
-                              boolean createTopics, int topicPartitions, boolean keepResolvedOffsets) {
+                              boolean createTopics, int topicPartitions, boolean keepResolvedOffsets,
+                              WireFormat wireFormat) {
+
+    /** The encoding of a window's counts; both are valid SampleBatch v2 records. */
+    public enum WireFormat {
+        /** {@code entries}: every entry names its stack by 16-byte id and its thread by name (readable by v1 readers). */
+        V1,
+        /** {@code packedEntries} with per-collector stack and thread indexes bound once ({@code newStacks}, {@code newThreads}). */
+        V2
+    }
 
     public static final String DEFAULT_SAMPLES_TOPIC = "stackstream-samples";
     public static final String DEFAULT_STACKS_TOPIC = "stackstream-stacks";
@@ -46,6 +57,7 @@ public record PublisherConfig(String bootstrapServers, Map<String, String> kafka
         Objects.requireNonNull(samplesTopic, "samplesTopic");
         Objects.requireNonNull(stacksTopic, "stacksTopic");
         Objects.requireNonNull(definitionRefresh, "definitionRefresh");
+        Objects.requireNonNull(wireFormat, "wireFormat");
         if (bootstrapServers.isBlank()) {
             throw new IllegalArgumentException("bootstrap servers must not be empty");
         }
@@ -92,6 +104,7 @@ public record PublisherConfig(String bootstrapServers, Map<String, String> kafka
         private boolean createTopics = true;
         private int topicPartitions = 6;
         private boolean keepResolvedOffsets;
+        private WireFormat wireFormat = WireFormat.V2;
 
         private Builder(String bootstrapServers) {
             this.bootstrapServers = bootstrapServers;
@@ -142,9 +155,14 @@ public record PublisherConfig(String bootstrapServers, Map<String, String> kafka
             return this;
         }
 
+        public Builder wireFormat(WireFormat format) {
+            this.wireFormat = format;
+            return this;
+        }
+
         public PublisherConfig build() {
             return new PublisherConfig(bootstrapServers, kafkaProperties, samplesTopic, stacksTopic, bufferBytes,
-                    definitionRefresh, createTopics, topicPartitions, keepResolvedOffsets);
+                    definitionRefresh, createTopics, topicPartitions, keepResolvedOffsets, wireFormat);
         }
     }
 }

@@ -31,6 +31,11 @@ import org.slf4j.LoggerFactory;
  * sent to the compacted stacks topic, then one {@code SampleBatch} to the samples topic, keyed by
  * collector id so a collector's windows stay in order in one partition.
  *
+ * <p>By default ({@link PublisherConfig.WireFormat#V2}) a batch names stacks and threads by small
+ * per-collector-run indexes, each bound once in the window that first uses it and repeated only
+ * until a window carrying it is acknowledged ({@link WireIndexer}); {@code --wire-format v1}
+ * writes the 16-byte stack id and thread name in every entry for readers older than v2.
+ *
  * <p>{@link #publish} never blocks on the broker: it encodes the window and appends it to a buffer
  * bounded in bytes. One sender thread delivers the buffer strictly in order, one window at a
  * time, and removes a window only when the broker acknowledged all of its records. While the
@@ -48,6 +53,9 @@ public final class WindowPublisher implements AutoCloseable {
     /** How often the "still unreachable" warning repeats during an outage. */
     private static final Duration OUTAGE_LOG_INTERVAL = Duration.ofSeconds(30);
     private static final int MAX_TRACKED_DEFINITIONS = 200_000;
+    /** Bounds of the v2 index tables: ~150 bytes of heap per binding, ~7 MB when the stack table is full. */
+    private static final int MAX_STACK_INDEXES = 50_000;
+    private static final int MAX_THREAD_INDEXES = 65_536;
 
     private final PublisherConfig config;
     private final Clock clock;
@@ -57,6 +65,7 @@ public final class WindowPublisher implements AutoCloseable {
     private final Object lock = new Object();
     private final WindowBuffer buffer;
     private final DefinitionTracker definitions;
+    private final WireIndexer indexer = new WireIndexer(MAX_STACK_INDEXES, MAX_THREAD_INDEXES);
     private final Thread sender;
     private boolean closing;
     private boolean closed;
@@ -112,13 +121,17 @@ public final class WindowPublisher implements AutoCloseable {
             window = FunctionLevel.of(window);
         }
         SampleBatch batch = WireModel.toBatch(window, service, labels, collectorId, sequence);
-        byte[] value = WireCodec.encode(batch);
         byte[] key = collectorId.getBytes(StandardCharsets.UTF_8);
         Instant now = clock.instant();
         synchronized (lock) {
             if (closing) {
                 throw new IllegalStateException("publisher is closed; window " + sequence + " not accepted");
             }
+            // Indexing happens under the lock: which bindings a window must carry depends on which
+            // earlier windows were acknowledged (see WireIndexer).
+            WireIndexer.Bindings bindings = config.wireFormat() == PublisherConfig.WireFormat.V2
+                    ? indexer.compact(batch) : WireIndexer.Bindings.NONE;
+            byte[] value = WireCodec.encode(batch);
             Map<StackId, byte[]> defs = new LinkedHashMap<>();
             for (Sample s : window.samples()) {
                 StackId id = s.stack().id();
@@ -126,7 +139,8 @@ public final class WindowPublisher implements AutoCloseable {
                     defs.put(id, WireCodec.encode(WireModel.toDefinition(s.stack())));
                 }
             }
-            WindowBuffer.Dropped dropped = buffer.add(new PendingWindow(sequence, key, value, defs, now));
+            WindowBuffer.Dropped dropped = buffer.add(new PendingWindow(sequence, key, value, defs, now,
+                    collectorId, bindings));
             if (dropped.windows() > 0) {
                 droppedWindows += dropped.windows();
                 droppedBytes += dropped.bytes();
@@ -192,6 +206,7 @@ public final class WindowPublisher implements AutoCloseable {
                 Instant now = clock.instant();
                 synchronized (lock) {
                     buffer.delivered(w);
+                    indexer.acknowledged(w.collectorId(), w.bindings());
                     publishedWindows++;
                     lastDeliveredSequence = w.sequence();
                     deliveredBytes += bytes;

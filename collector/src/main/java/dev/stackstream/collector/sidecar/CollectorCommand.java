@@ -123,6 +123,11 @@ public final class CollectorCommand implements Callable<Integer> {
                     + "(STACKSTREAM_JAVA_OPTS) to hold more.")
     String bufferBytes;
 
+    @Option(names = "--wire-format", paramLabel = "v1|v2", defaultValue = "v2",
+            description = "SampleBatch encoding: v2 (default) names stacks and threads by per-run indexes bound once;"
+                    + " v1 repeats the 16-byte stack id and thread name in every entry, for aggregators released before v2.")
+    String wireFormat;
+
     @Option(names = "--rescan", paramLabel = "SECONDS", defaultValue = "5", description = "/proc scan interval for --process-regex.")
     double rescanSeconds;
 
@@ -174,7 +179,8 @@ public final class CollectorCommand implements Callable<Integer> {
             }
             props.putAll(kafkaProperties);
             config = PublisherConfig.builder(bootstrapServers).kafkaProperties(props).samplesTopic(samplesTopic)
-                    .stacksTopic(stacksTopic).bufferBytes(buffer).createTopics(createTopics).build();
+                    .stacksTopic(stacksTopic).bufferBytes(buffer).createTopics(createTopics)
+                    .wireFormat(parseWireFormat(wireFormat)).build();
         } catch (IOException e) {
             LOG.error("cannot read --kafka-config {}: {}", kafkaConfig, e.toString());
             return ExitCodes.KAFKA_CONFIG;
@@ -316,5 +322,13 @@ public final class CollectorCommand implements Callable<Integer> {
         byte[] random = new byte[4];
         ThreadLocalRandom.current().nextBytes(random);
         return host + "-" + ProcessHandle.current().pid() + "-" + HexFormat.of().formatHex(random);
+    }
+
+    private static PublisherConfig.WireFormat parseWireFormat(String text) {
+        return switch (text.trim().toLowerCase(java.util.Locale.ROOT)) {
+            case "v1", "1" -> PublisherConfig.WireFormat.V1;
+            case "v2", "2" -> PublisherConfig.WireFormat.V2;
+            default -> throw new IllegalArgumentException("--wire-format must be v1 or v2, got '" + text + "'");
+        };
     }
 }

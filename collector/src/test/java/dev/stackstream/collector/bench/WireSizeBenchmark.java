@@ -87,41 +87,46 @@ public final class WireSizeBenchmark {
             pprofFunctionBytes += fn.size();
         }
         long unique = replay.stream().flatMap(p -> p.samples().stream()).map(Sample::stack).distinct().count();
+        System.out.printf("command: %s%n", String.join(" ", command));
+        System.out.printf("rate %d Hz, %d real windows recorded (%d s), replayed as %d x 10 s windows (%d min)%n",
+                hz, recorded.size(), recordSeconds, windows, minutes);
+        System.out.printf("samples %d, unique stacks %d%n", samples, unique);
+        System.out.printf("pprof (gzipped, one per window): %d B -> %.3f B/sample%n", pprofBytes,
+                (double) pprofBytes / samples);
+        System.out.printf("pprof of the same windows at function granularity (what the wire carries): %d B -> %.3f B/sample%n",
+                pprofFunctionBytes, (double) pprofFunctionBytes / samples);
         try (EmbeddedKafka kafka = EmbeddedKafka.builder().mode(EmbeddedKafka.Mode.IN_JVM).start()) {
-            PublisherConfig c = PublisherConfig.builder(kafka.bootstrapServers()).samplesTopic("bench-samples")
-                    .stacksTopic("bench-stacks").topicPartitions(1).build();
-            long definitions;
-            try (WindowPublisher p = new WindowPublisher(c, "bench", Clock.systemUTC(), PublishListener.NONE)) {
-                for (int n = 0; n < windows; n++) {
-                    p.publish(replay.get(n), "bench", Map.of("pod", "bench-7d9f8c6b5-x2x9z", "namespace", "default",
-                            "node", "node-1", "container", "app", "host", "bench-7d9f8c6b5-x2x9z"), "bench-collector", n);
-                    // One at a time, like a real collector every 10 s: no cross-window batching.
-                    p.flush(Duration.ofSeconds(60));
+            // Both wire formats, same windows, same broker, own topics: before (v1) and after (v2).
+            for (PublisherConfig.WireFormat format : PublisherConfig.WireFormat.values()) {
+                String suffix = format.name().toLowerCase(java.util.Locale.ROOT);
+                PublisherConfig c = PublisherConfig.builder(kafka.bootstrapServers()).samplesTopic("bench-samples-" + suffix)
+                        .stacksTopic("bench-stacks-" + suffix).topicPartitions(1).wireFormat(format).build();
+                long definitions;
+                try (WindowPublisher p = new WindowPublisher(c, "bench", Clock.systemUTC(), PublishListener.NONE)) {
+                    for (int n = 0; n < windows; n++) {
+                        p.publish(replay.get(n), "bench", Map.of("pod", "bench-7d9f8c6b5-x2x9z", "namespace", "default",
+                                "node", "node-1", "container", "app", "host", "bench-7d9f8c6b5-x2x9z"), "bench-collector", n);
+                        // One at a time, like a real collector every 10 s: no cross-window batching.
+                        p.flush(Duration.ofSeconds(60));
+                    }
+                    definitions = p.stats().sentDefinitions();
                 }
-                definitions = p.stats().sentDefinitions();
+                long samplesBytes;
+                long stacksBytes;
+                try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
+                    Map<Integer, Map<String, LogDirDescription>> dirs = admin.describeLogDirs(
+                            admin.describeCluster().nodes().get(30, TimeUnit.SECONDS).stream().map(n -> n.id()).toList())
+                            .allDescriptions().get(30, TimeUnit.SECONDS);
+                    samplesBytes = size(dirs, Set.of(c.samplesTopic()));
+                    stacksBytes = size(dirs, Set.of(c.stacksTopic()));
+                }
+                long wire = samplesBytes + stacksBytes;
+                System.out.printf("wire format %s: definitions sent %d; samples topic %d B (%.1f B/window) + stacks topic"
+                                + " %d B = %d B -> %.3f B/sample%n", format, definitions, samplesBytes,
+                        (double) samplesBytes / windows, stacksBytes, wire, (double) wire / samples);
+                System.out.printf("ratio wire %s/pprof: %.3f (vs function-level pprof: %.3f)%n", format,
+                        (double) wire / pprofBytes, (double) wire / pprofFunctionBytes);
             }
-            long samplesBytes;
-            long stacksBytes;
-            try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
-                Map<Integer, Map<String, LogDirDescription>> dirs = admin.describeLogDirs(
-                        admin.describeCluster().nodes().get(30, TimeUnit.SECONDS).stream().map(n -> n.id()).toList())
-                        .allDescriptions().get(30, TimeUnit.SECONDS);
-                samplesBytes = size(dirs, Set.of("bench-samples"));
-                stacksBytes = size(dirs, Set.of("bench-stacks"));
-            }
-            long wire = samplesBytes + stacksBytes;
-            System.out.printf("command: %s%n", String.join(" ", command));
-            System.out.printf("rate %d Hz, %d real windows recorded (%d s), replayed as %d x 10 s windows (%d min)%n",
-                    hz, recorded.size(), recordSeconds, windows, minutes);
-            System.out.printf("samples %d, unique stacks %d, definitions sent %d%n", samples, unique, definitions);
-            System.out.printf("wire: samples topic %d B + stacks topic %d B = %d B -> %.3f B/sample%n",
-                    samplesBytes, stacksBytes, wire, (double) wire / samples);
-            System.out.printf("pprof (gzipped, one per window): %d B -> %.3f B/sample%n", pprofBytes,
-                    (double) pprofBytes / samples);
-            System.out.printf("pprof of the same windows at function granularity (what the wire carries): %d B -> %.3f B/sample%n",
-                    pprofFunctionBytes, (double) pprofFunctionBytes / samples);
-            System.out.printf("ratio wire/pprof: %.3f (vs function-level pprof: %.3f)%n", (double) wire / pprofBytes,
-                    (double) wire / pprofFunctionBytes);
         }
     }
 

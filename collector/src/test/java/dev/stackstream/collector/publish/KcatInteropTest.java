@@ -14,6 +14,7 @@ import java.util.concurrent.TimeUnit;
 
 import dev.stackstream.broker.SharedKafka;
 import dev.stackstream.collector.consume.KafkaProfileReader;
+import dev.stackstream.wire.PackedEntries;
 import dev.stackstream.wire.SampleBatch;
 import dev.stackstream.wire.WireCodec;
 import org.junit.jupiter.api.Assumptions;
@@ -43,7 +44,8 @@ class KcatInteropTest {
         SampleBatch batch = WireCodec.decodeSampleBatch(Files.readAllBytes(value));
         assertEquals(collector, batch.getCollectorId());
         assertEquals(SyntheticWindows.window(2).totalCount(),
-                batch.getEntries().stream().mapToLong(e -> e.getCount()).sum());
+                batch.getEntries().stream().mapToLong(e -> e.getCount()).sum()
+                        + PackedEntries.of(batch).stream().mapToLong(e -> e.getCount()).sum());
 
         Process keyRead = new ProcessBuilder("kcat", "-b", bootstrap, "-C", "-t", c.samplesTopic(), "-o", "beginning",
                 "-c", "1", "-e", "-q", "-f", "%k").start();

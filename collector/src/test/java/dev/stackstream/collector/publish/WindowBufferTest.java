@@ -12,7 +12,8 @@ import org.junit.jupiter.api.Test;
 class WindowBufferTest {
 
     static PendingWindow window(long seq, int bytes) {
-        return new PendingWindow(seq, new byte[0], new byte[bytes], Map.of(), Instant.EPOCH);
+        return new PendingWindow(seq, new byte[0], new byte[bytes], Map.of(), Instant.EPOCH, "c",
+                WireIndexer.Bindings.NONE);
     }
 
     @Test

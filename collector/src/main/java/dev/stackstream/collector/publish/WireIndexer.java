@@ -1,0 +1,182 @@
+package dev.stackstream.collector.publish;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import dev.stackstream.wire.IndexedStackCount;
+import dev.stackstream.wire.PackedEntries;
+import dev.stackstream.wire.SampleBatch;
+import dev.stackstream.wire.StackCount;
+import dev.stackstream.wire.StackId;
+import dev.stackstream.wire.StackIndexDefinition;
+import dev.stackstream.wire.ThreadIndexDefinition;
+
+/**
+ * The collector's side of the v2 compact wire format: gives every distinct stack id and thread
+ * name of one collector run a small index, rewrites a window's {@code entries} as
+ * {@code packedEntries}, and attaches the bindings ({@code newStacks}, {@code newThreads}) the
+ * window needs.
+ *
+ * <p>Rule: a window carries the binding of every index it uses whose binding has not yet been
+ * acknowledged by the broker inside an earlier window. Windows reach the samples topic in sequence
+ * order (one partition per collector id, one window in flight), so once a window carrying a binding
+ * is acknowledged, every later window is read after it. Until then each window that uses the index
+ * repeats the binding, which is what makes the drop-oldest buffer policy safe: a dropped window is
+ * never acknowledged, so its bindings travel again in the next window that uses them, and no
+ * reader ever meets an index that was not bound before or in the same record. (Repeats only happen
+ * while windows queue up during an outage; in steady state a window is acknowledged long before the
+ * next one is cut.)
+ *
+ * <p>Bounded: at most {@code maxStacks} stack and {@code maxThreads} thread bindings are kept (or
+ * as many as the largest single window used, if that is more); the
+ * least recently used binding that the window being indexed does not use is forgotten and its
+ * index reused for a new binding, which that window then carries (readers apply bindings in
+ * sequence order, so a rebinding takes effect from that window on). Not thread-safe: the publisher guards it.
+ */
+final class WireIndexer {
+    /** The bindings one window carries; acknowledged as a whole when the window is. */
+    record Bindings(Map<Integer, StackId> stacks, Map<Integer, String> threads) {
+        static final Bindings NONE = new Bindings(Map.of(), Map.of());
+
+        long bytes() {
+            long n = 20L * stacks.size();
+            for (String t : threads.values()) {
+                n += 8 + t.length();
+            }
+            return n;
+        }
+    }
+
+    private final Table<StackId> stacks;
+    private final Table<String> threads;
+    private String collectorId;
+
+    WireIndexer(int maxStacks, int maxThreads) {
+        this.stacks = new Table<>(maxStacks);
+        this.threads = new Table<>(maxThreads);
+    }
+
+    /**
+     * Rewrites {@code batch} (built with v1 entries) in the compact form, in place.
+     *
+     * @return the bindings the batch now carries
+     */
+    Bindings compact(SampleBatch batch) {
+        if (!batch.getCollectorId().equals(collectorId)) {
+            // Indexes are scoped to a collector id: another run starts from nothing.
+            stacks.clear();
+            threads.clear();
+            collectorId = batch.getCollectorId();
+        }
+        stacks.beginWindow();
+        threads.beginWindow();
+        Map<Integer, StackId> newStacks = new LinkedHashMap<>();
+        Map<Integer, String> newThreads = new LinkedHashMap<>();
+        List<IndexedStackCount> compact = new ArrayList<>(batch.getEntries().size());
+        for (StackCount e : batch.getEntries()) {
+            int s = stacks.indexOf(e.getStackId(), newStacks);
+            int t = e.getThread() == null ? -1 : threads.indexOf(e.getThread(), newThreads);
+            compact.add(new IndexedStackCount(s, e.getCount(), t, e.getInstructions() == null ? -1 : e.getInstructions()));
+        }
+        List<StackIndexDefinition> stackDefs = new ArrayList<>(newStacks.size());
+        newStacks.forEach((i, id) -> stackDefs.add(new StackIndexDefinition(i, id)));
+        List<ThreadIndexDefinition> threadDefs = new ArrayList<>(newThreads.size());
+        newThreads.forEach((i, name) -> threadDefs.add(new ThreadIndexDefinition(i, name)));
+        batch.setEntries(List.of());
+        PackedEntries.set(batch, compact);
+        batch.setNewStacks(stackDefs);
+        batch.setNewThreads(threadDefs);
+        return newStacks.isEmpty() && newThreads.isEmpty() ? Bindings.NONE : new Bindings(newStacks, newThreads);
+    }
+
+    /** A window carrying {@code bindings} was acknowledged: later windows need not repeat them. */
+    void acknowledged(String collectorId, Bindings bindings) {
+        if (!collectorId.equals(this.collectorId)) {
+            return;
+        }
+        bindings.stacks().forEach(stacks::acknowledged);
+        bindings.threads().forEach(threads::acknowledged);
+    }
+
+    int stackBindings() {
+        return stacks.size();
+    }
+
+    /** Key -> index with LRU reuse of indexes and an acknowledged flag per binding. */
+    private static final class Table<K> {
+        private static final class Slot {
+            final int index;
+            boolean acknowledged;
+            long usedInWindow = -1;
+
+            Slot(int index) {
+                this.index = index;
+            }
+        }
+
+        private final int max;
+        private final LinkedHashMap<K, Slot> byKey = new LinkedHashMap<>(256, 0.75f, true);
+        private final Map<Integer, K> byIndex = new HashMap<>();
+        private final Deque<Integer> free = new ArrayDeque<>();
+        private int next;
+        private long window;
+
+        Table(int max) {
+            this.max = max;
+        }
+
+        /** Starts a window: bindings used from now on must not be reused within it. */
+        void beginWindow() {
+            window++;
+        }
+
+        int indexOf(K key, Map<Integer, K> unacknowledgedUsed) {
+            Slot slot = byKey.get(key);
+            if (slot == null) {
+                while (byKey.size() >= max) {
+                    var eldest = byKey.entrySet().iterator().next();
+                    // Access order: if even the eldest was used by this window, all were, and one
+                    // index cannot mean two stacks in one batch; grow past the bound for this
+                    // window (later windows shrink the table back).
+                    if (eldest.getValue().usedInWindow == window) {
+                        break;
+                    }
+                    byKey.remove(eldest.getKey());
+                    byIndex.remove(eldest.getValue().index);
+                    free.push(eldest.getValue().index);
+                }
+                slot = new Slot(free.isEmpty() ? next++ : free.pop());
+                byKey.put(key, slot);
+                byIndex.put(slot.index, key);
+            }
+            slot.usedInWindow = window;
+            if (!slot.acknowledged) {
+                unacknowledgedUsed.put(slot.index, key);
+            }
+            return slot.index;
+        }
+
+        void acknowledged(int index, K key) {
+            // Only the binding that was delivered: the index may have been rebound since.
+            if (key.equals(byIndex.get(index))) {
+                byKey.get(key).acknowledged = true;
+            }
+        }
+
+        void clear() {
+            byKey.clear();
+            byIndex.clear();
+            free.clear();
+            next = 0;
+        }
+
+        int size() {
+            return byKey.size();
+        }
+    }
+}

@@ -1,0 +1,117 @@
+package dev.stackstream.collector.publish;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+import dev.stackstream.wire.CollectorIndex;
+import dev.stackstream.wire.IndexedStackCount;
+import dev.stackstream.wire.PackedEntries;
+import dev.stackstream.wire.SampleBatch;
+import dev.stackstream.wire.StackIndexDefinition;
+import dev.stackstream.wire.WireCodec;
+import dev.stackstream.wire.WireModel;
+import org.junit.jupiter.api.Test;
+
+class WireIndexerTest {
+
+    static SampleBatch batch(int n, String collector) {
+        return WireModel.toBatch(FunctionLevel.of(SyntheticWindows.window(n)), "svc", Map.of(), collector, n);
+    }
+
+    static Set<Integer> bound(SampleBatch b) {
+        return b.getNewStacks().stream().map(StackIndexDefinition::getIndex).collect(Collectors.toSet());
+    }
+
+    static Set<Integer> used(SampleBatch b) {
+        return PackedEntries.of(b).stream().map(IndexedStackCount::getStackIndex).collect(Collectors.toSet());
+    }
+
+    @Test
+    void aBindingTravelsUntilAWindowCarryingItIsAcknowledgedThenNeverAgain() {
+        WireIndexer indexer = new WireIndexer(1000, 100);
+        SampleBatch w0 = batch(0, "c");                     // stacks 0..2
+        WireIndexer.Bindings b0 = indexer.compact(w0);
+        assertEquals(Set.of(0, 1, 2), bound(w0));
+        assertEquals(Set.of(0), w0.getNewThreads().stream().map(t -> t.getIndex()).collect(Collectors.toSet()));
+        assertTrue(w0.getEntries().isEmpty(), "no v1 entries in the compact form");
+
+        SampleBatch w1 = batch(1, "c");                     // stacks 0..3, w0 not acknowledged yet
+        WireIndexer.Bindings b1 = indexer.compact(w1);
+        assertEquals(Set.of(0, 1, 2, 3), bound(w1), "unacknowledged bindings are repeated");
+
+        indexer.acknowledged("c", b0);
+        indexer.acknowledged("c", b1);
+        SampleBatch w4 = batch(4, "c");                     // stacks 0..6
+        indexer.compact(w4);
+        assertEquals(Set.of(4, 5, 6), bound(w4), "only the new stacks are bound");
+        assertTrue(w4.getNewThreads().isEmpty());
+        assertEquals(Set.of(0, 1, 2, 3, 4, 5, 6), used(w4));
+    }
+
+    @Test
+    void theBindingsOfADroppedWindowTravelInTheNextWindowThatUsesThem() {
+        WireIndexer indexer = new WireIndexer(1000, 100);
+        SampleBatch w0 = batch(0, "c");
+        indexer.acknowledged("c", indexer.compact(w0));       // delivered: stacks 0..2 bound downstream
+        SampleBatch w4 = batch(4, "c");
+        indexer.compact(w4);                                    // binds 3..6, then the buffer drops it
+        SampleBatch w5 = batch(5, "c");                         // stacks 0..2 only
+        indexer.acknowledged("c", indexer.compact(w5));
+        assertTrue(bound(w5).isEmpty());
+        SampleBatch w9 = batch(9, "c");                         // stacks 0..6 again
+        indexer.compact(w9);
+        assertEquals(Set.of(3, 4, 5, 6), bound(w9), "the dropped window's bindings are carried forward");
+
+        // A reader that never saw w4 resolves every entry of w0, w5, w9.
+        CollectorIndex reader = new CollectorIndex();
+        for (SampleBatch b : List.of(w0, w5, w9)) {
+            reader.apply(b);
+            for (IndexedStackCount e : PackedEntries.of(b)) {
+                assertTrue(reader.stack(e.getStackIndex()) != null, "index " + e.getStackIndex() + " bound");
+                assertTrue(reader.threadBound(e.getThreadIndex()));
+            }
+        }
+    }
+
+    @Test
+    void aForgottenIndexIsReusedWithANewBindingAndReadersFollowIt() throws Exception {
+        WireIndexer indexer = new WireIndexer(4, 100);          // room for 4 stacks only
+        CollectorIndex reader = new CollectorIndex();
+        Map<String, Long> expected = new HashMap<>();
+        Map<String, Long> resolved = new HashMap<>();
+        int largestWindow = 0;
+        for (int n = 0; n < 12; n++) {
+            SampleBatch original = batch(n, "c");
+            original.getEntries().forEach(e -> expected.merge(WireModel.fromWire(e.getStackId()).toHex(),
+                    e.getCount(), Long::sum));
+            SampleBatch b = batch(n, "c");
+            indexer.acknowledged("c", indexer.compact(b));
+            largestWindow = Math.max(largestWindow, original.getEntries().size());
+            assertTrue(indexer.stackBindings() <= Math.max(4, largestWindow),
+                    "bounded, except for what one window needs: " + indexer.stackBindings());
+            SampleBatch decoded = WireCodec.decodeSampleBatch(WireCodec.encode(b));
+            WireModel.forEachEntry(decoded, reader.apply(decoded), (id, thread, count, instr) ->
+                    resolved.merge(id.toHex(), count, Long::sum));
+        }
+        assertEquals(expected, resolved, "every count lands on its own stack despite index reuse");
+    }
+
+    @Test
+    void anotherCollectorIdStartsFromIndexZeroAndIgnoresStaleAcknowledgements() {
+        WireIndexer indexer = new WireIndexer(1000, 100);
+        WireIndexer.Bindings a = indexer.compact(batch(0, "run-a"));
+        SampleBatch b0 = batch(0, "run-b");
+        indexer.compact(b0);
+        indexer.acknowledged("run-a", a);
+        assertEquals(Set.of(0, 1, 2), bound(b0));
+        SampleBatch b1 = batch(0, "run-b");
+        indexer.compact(b1);
+        assertEquals(Set.of(0, 1, 2), bound(b1), "run-a's acknowledgement says nothing about run-b");
+    }
+}
