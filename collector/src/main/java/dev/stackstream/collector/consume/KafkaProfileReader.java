@@ -25,8 +25,10 @@ import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.utils.Utils;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -46,6 +48,7 @@ public final class KafkaProfileReader {
     private static final Duration POLL = Duration.ofMillis(200);
 
     private final Map<String, Object> consumerProperties;
+    private final boolean customPartitioner;
     private final String samplesTopic;
     private final String stacksTopic;
 
@@ -62,6 +65,7 @@ public final class KafkaProfileReader {
         p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         this.consumerProperties = p;
+        this.customPartitioner = kafkaProperties.containsKey(ProducerConfig.PARTITIONER_CLASS_CONFIG);
         this.samplesTopic = samplesTopic;
         this.stacksTopic = stacksTopic;
     }
@@ -107,7 +111,7 @@ public final class KafkaProfileReader {
         int duplicates = 0;
         int undecodable = 0;
         try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(consumerProperties)) {
-            List<TopicPartition> partitions = waitForPartitions(consumer, samplesTopic, deadline);
+            List<TopicPartition> partitions = partitionsOf(key, waitForPartitions(consumer, samplesTopic, deadline));
             consumer.assign(partitions);
             consumer.seekToBeginning(partitions);
             Map<TopicPartition, Long> end = toEnd ? consumer.endOffsets(partitions, Duration.ofSeconds(30)) : Map.of();
@@ -166,6 +170,20 @@ public final class KafkaProfileReader {
         }
         return new ReadResult(profile, List.copyOf(arrival), List.copyOf(missing), duplicates, undecodable,
                 undefined.size() + (unbound ? 1 : 0));
+    }
+
+    /**
+     * The partitions that can hold a collector's windows. The publisher keys them by collector id,
+     * and Kafka's default partitioner sends a key to murmur2(key) mod partitions, so one partition
+     * holds them all: reading only it keeps record cheap on a shared topic with long retention.
+     * With a custom partitioner (partitioner.class set) every partition is read.
+     */
+    List<TopicPartition> partitionsOf(byte[] key, List<TopicPartition> all) {
+        if (customPartitioner || all.size() <= 1) {
+            return all;
+        }
+        int p = Utils.toPositive(Utils.murmur2(key)) % all.size();
+        return all.stream().filter(tp -> tp.partition() == p).toList();
     }
 
     private static boolean reached(KafkaConsumer<byte[], byte[]> consumer, Map<TopicPartition, Long> end) {
