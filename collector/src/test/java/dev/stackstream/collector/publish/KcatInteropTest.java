@@ -53,8 +53,15 @@ class KcatInteropTest {
         assertArrayEquals(collector.getBytes(StandardCharsets.UTF_8), keyRead.getInputStream().readAllBytes(),
                 "key = collector id");
 
-        // kcat writes a plain-text record with our key: the reader skips it with a reason.
-        Process write = new ProcessBuilder("kcat", "-b", bootstrap, "-P", "-t", c.samplesTopic(), "-K", ":").start();
+        // kcat writes a plain-text record with our key: the reader skips it with a reason. librdkafka
+        // hashes keys differently from Java's producer (CRC32, not murmur2), so the record is put
+        // in the partition that holds this collector's windows, where the reader looks.
+        Process partitionRead = new ProcessBuilder("kcat", "-b", bootstrap, "-C", "-t", c.samplesTopic(), "-o",
+                "beginning", "-c", "1", "-e", "-q", "-f", "%p").start();
+        assertTrue(partitionRead.waitFor(60, TimeUnit.SECONDS));
+        String partition = new String(partitionRead.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        Process write = new ProcessBuilder("kcat", "-b", bootstrap, "-P", "-t", c.samplesTopic(), "-p", partition,
+                "-K", ":").start();
         write.getOutputStream().write((collector + ":{\"not\":\"avro\"}\n").getBytes(StandardCharsets.UTF_8));
         write.getOutputStream().close();
         assertTrue(write.waitFor(60, TimeUnit.SECONDS));
