@@ -91,8 +91,10 @@ static void load_maps(ss_session *s, ss_process *p)
     proc_exec_maps(p->pid, on_proc_map, &c);
 }
 
-ss_process *tg_process(ss_session *s, int pid, int create)
+/* Looks pid up, or creates it (maps not read yet) when asked; *created says which happened. */
+static ss_process *find_or_create(ss_session *s, int pid, int create, int *created)
 {
+    *created = 0;
     ss_process *p = im_get(&s->procs, pid);
     if (p || !create || pid <= 0)
         return p;
@@ -104,6 +106,16 @@ ss_process *tg_process(ss_session *s, int pid, int create)
         free(p);
         return NULL;
     }
+    *created = 1;
+    return p;
+}
+
+ss_process *tg_process(ss_session *s, int pid, int create)
+{
+    int created;
+    ss_process *p = find_or_create(s, pid, create, &created);
+    if (!created)
+        return p;
     load_maps(s, p);
     if (s->o.target_kind == SS_TARGET_CGROUP) {   /* per-CPU events: name the process once */
         char name[16];
@@ -188,11 +200,17 @@ int tg_attach_process(ss_session *s, int pid, int initial, char *err, size_t err
     snprintf(dir, sizeof(dir), "/proc/%d/task", pid);
     if (pid <= 0 || stat(dir, &sb) < 0 || (!proc_alive(pid) && initial))
         return ss_fail(err, err_len, -ESRCH, "no such process: %d", pid);
-    ss_process *p = tg_process(s, pid, 1);
+    int created;
+    ss_process *p = find_or_create(s, pid, 1, &created);
     if (!p)
         return ss_fail(err, err_len, -ENOMEM, "out of memory");
     struct attach_ctx c = { s, p, 0, initial, 0, err, err_len };
     int n = proc_tasks(pid, attach_task_cb, &c);
+    /* Maps are read only now that the events are on: an mmap from here on arrives as an MMAP2
+     * record, and one made before is in /proc. Reading them first would lose whatever a starting
+     * process (ld.so mapping libc) maps in between. */
+    if (created)
+        load_maps(s, p);
     if (c.fatal)
         return c.fatal;
     if (n < 0 || (initial && c.attached == 0 && p->threads == 0))
