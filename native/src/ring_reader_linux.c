@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -344,6 +345,9 @@ void *rr_thread(void *arg)
         }
         publish_flush(s, seen);
     }
+    /* Stopped: no new samples from here on, then one last sweep of what the rings hold. */
+    for (size_t i = 0; i < s->nev; i++)
+        ioctl(s->ev[i]->fd, PERF_EVENT_IOC_DISABLE, PERF_IOC_FLAG_GROUP);
     uint64_t seen = __atomic_load_n(&s->flush_req, __ATOMIC_ACQUIRE);
     rr_drain_all(s);
     tg_reap_dead(s);

@@ -218,8 +218,12 @@ SS_EXPORT int32_t ss_stop(ss_session *s)
         return -EINVAL;
     if (s->stopped)
         return 0;
-    for (size_t i = 0; i < s->nev; i++)
-        ioctl(s->ev[i]->fd, PERF_EVENT_IOC_DISABLE, PERF_IOC_FLAG_GROUP);
+    /* Once the reader runs, the event list is its own (it attaches and reaps): it disables the
+     * events itself when it sees the stop flag. */
+    if (!s->reader_started) {
+        for (size_t i = 0; i < s->nev; i++)
+            ioctl(s->ev[i]->fd, PERF_EVENT_IOC_DISABLE, PERF_IOC_FLAG_GROUP);
+    }
     if (s->reader_started) {
         uint64_t one = 1;
         __atomic_store_n(&s->stop, 1, __ATOMIC_RELEASE);

@@ -2,6 +2,7 @@ package dev.stackstream.cli;
 
 import dev.stackstream.aggregator.AggregatorCommand;
 import dev.stackstream.collector.sidecar.CollectorCommand;
+import dev.stackstream.collector.sidecar.CollectorMain;
 import java.util.Arrays;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -34,6 +35,10 @@ public final class Main implements Runnable {
             CommandLine render = new CommandLine(new RenderCommand()).setCommandName("stackstream render");
             render.setCaseInsensitiveEnumValuesAllowed(true);
             System.exit(render.execute(Arrays.copyOfRange(args, 1, args.length)));
+        }
+        if (args.length > 0 && args[0].equals("collector")) {
+            // The sidecar: a long-lived process whose footprint matters more than anything else.
+            CollectorMain.main(Arrays.copyOfRange(args, 1, args.length));
         }
         System.exit(commandLine().execute(args));
     }

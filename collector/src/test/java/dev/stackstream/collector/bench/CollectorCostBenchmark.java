@@ -10,7 +10,6 @@ import java.util.concurrent.TimeUnit;
 
 import dev.stackstream.broker.EmbeddedKafka;
 import dev.stackstream.collector.consume.KafkaProfileReader;
-import dev.stackstream.collector.sidecar.SidecarMain;
 
 /**
  * The collector sidecar's own CPU and RSS next to {@code perf record -g} at the same rate on the
@@ -19,8 +18,9 @@ import dev.stackstream.collector.sidecar.SidecarMain;
  * <p>Target: the calltree_mt fixture (2 CPU-bound threads). Each run starts the sidecar as its own
  * JVM (as deployed), lets it warm up for 30 seconds (JVM start, class loading, JIT,
  * Kafka connection), then measures its CPU time (utime+stime from /proc) over {@code seconds} and
- * its peak RSS (VmHWM). The sidecar JVM runs with the small-footprint flags recommended for the
- * sidecar (-Xmx40m, serial GC, C1 only, 16 MB code cache). perf record -g runs the same measured span against the same target,
+ * its peak RSS (VmHWM). The sidecar is started by the repository's launcher ({@code ./stackstream
+ * collector}, run from the repository root), so it has the launcher's footprint flags and class
+ * path. perf record -g runs the same measured span against the same target,
  * writing to a file in /tmp. Args: hz seconds runs.
  */
 public final class CollectorCostBenchmark {
@@ -38,12 +38,10 @@ public final class CollectorCostBenchmark {
                         .start();
                 try {
                     String id = "cost-" + hz + "-" + run;
-                    List<String> cmd = new ArrayList<>(List.of(
-                            Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                            "-Xmx40m", "-Xms8m", "-Xss256k", "-XX:ReservedCodeCacheSize=16m", "-XX:+UseSerialGC",
-                            "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1", "-XX:MaxMetaspaceSize=64m",
-                            "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=30",
-                            "-cp", System.getProperty("java.class.path"), SidecarMain.class.getName(),
+                    // Through the launcher, as users and the deployment start it: its sidecar JVM
+                    // flags and the collector-only class path.
+                    List<String> cmd = new ArrayList<>(List.of(Path.of("stackstream").toAbsolutePath().toString(),
+                            "collector",
                             "--pid", Long.toString(target.pid()), "--service", "bench", "--frequency", Integer.toString(hz),
                             "--window", "10", "--bootstrap-servers", kafka.bootstrapServers(), "--collector-id", id,
                             "--samples-topic", "cost-samples", "--stacks-topic", "cost-stacks"));

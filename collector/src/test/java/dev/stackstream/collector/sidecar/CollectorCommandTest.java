@@ -143,7 +143,7 @@ class CollectorCommandTest {
         try {
             List<String> cmd = new ArrayList<>(List.of(
                     Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
-                    "-cp", System.getProperty("java.class.path"), SidecarMain.class.getName(),
+                    "-cp", System.getProperty("java.class.path"), CollectorMain.class.getName(),
                     "--pid", Long.toString(target.pid()), "--service", "calltree",
                     "--window", "120", "--bootstrap-servers", bootstrap, "--collector-id", "collector-" + suffix,
                     "--samples-topic", "samples-" + suffix, "--stacks-topic", "stacks-" + suffix));
