@@ -8,9 +8,8 @@
 #   FLAMEGRAPH_PL  path of FlameGraph's flamegraph.pl (Brendan Gregg). It is not in Debian, npm or
 #                  Maven Central; without it only our timings are reported and the report says so.
 #   RUNS           runs per command (default 5)      STACKS  unique stacks (default 100000)
-#   RENDER         command that runs render (default: the CLI jar's `render` subcommand with the
-#                  launcher's JVM options for render, see default_java_opts in ./stackstream)
-#   STACKSTREAM_JAVA_OPTS  replaces those JVM options, as it does in the launcher
+#   RENDER         command that runs render (default: `./stackstream render`, the launcher)
+#   STACKSTREAM_JAVA_OPTS  replaces the launcher's JVM options for render
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 RUNS=${RUNS:-5}
@@ -20,34 +19,11 @@ WORK=$(mktemp -d /tmp/render-bench.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
 # --- the command under test ----------------------------------------------------------------------
+# The launcher, as users run it: its build check, JVM options, class path and class-data archive
+# (made by a first render after a build, before the timed runs).
 if [ -z "${RENDER:-}" ]; then
-    JAR="$ROOT/cli/target/stackstream-cli.jar"
-    # the launcher's own java command line (./stackstream minus its build check): its JVM options
-    # for render come from default_java_opts in ./stackstream (which also makes or refreshes the
-    # class-data-sharing archive), or from STACKSTREAM_JAVA_OPTS as in the launcher
-    if [ -z "${STACKSTREAM_JAVA_OPTS+set}" ]; then
-        STACKSTREAM_JAVA_OPTS=$(ROOT=$ROOT JAR=$JAR bash -c 'eval "$(sed -n "/^default_java_opts()/,/^# ---- end of the render class-data sharing/p" "$ROOT/stackstream")"; default_java_opts render')
-    fi
-    LAUNCH="java ${STACKSTREAM_JAVA_OPTS:-} -cp $ROOT/cli/target/lib/*:$JAR dev.stackstream.cli.Main"
-    if [ -f "$JAR" ] && $LAUNCH render --help 2>/dev/null | grep -q 'Usage: stackstream render'; then
-        RENDER="$LAUNCH render"
-    else
-        # the CLI is not assembled with render yet: run RenderCommand through picocli directly
-        echo "note: $JAR has no render subcommand; running RenderCommand with the profile module's classpath" >&2
-        (cd "$ROOT" && mvn -o -q -pl profile dependency:build-classpath -Dmdep.outputFile="$WORK/cp.txt" >/dev/null)
-        PICO=$(find ~/.m2/repository/info/picocli/picocli -name 'picocli-*.jar' | sort | tail -1)
-        CP="$(cat "$WORK/cp.txt"):$ROOT/profile/target/classes:$PICO"
-        mkdir -p "$WORK/classes"
-        cat > "$WORK/RunRender.java" <<'JAVA'
-public class RunRender {
-    public static void main(String[] a) {
-        System.exit(new picocli.CommandLine(new dev.stackstream.cli.RenderCommand()).execute(a));
-    }
-}
-JAVA
-        javac -d "$WORK/classes" -cp "$CP" "$ROOT/cli/src/main/java/dev/stackstream/cli/RenderCommand.java" "$WORK/RunRender.java"
-        RENDER="java ${STACKSTREAM_JAVA_OPTS:-} -cp $WORK/classes:$CP RunRender"
-    fi
+    RENDER="$ROOT/stackstream render"
+    $RENDER --help >/dev/null
 fi
 
 # --- input: STACKS unique stacks, 8-40 frames, shared prefixes like a real program -----------------

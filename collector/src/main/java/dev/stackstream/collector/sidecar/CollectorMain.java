@@ -16,8 +16,12 @@ public final class CollectorMain {
     }
 
     public static void main(String[] args) {
-        boolean named = args.length > 0 && args[0].equals("collector");
-        System.exit(commandLine().execute(named ? Arrays.copyOfRange(args, 1, args.length) : args));
+        System.exit(commandLine().execute(withoutCommandName(args)));
+    }
+
+    /** args without a leading {@code collector} word, as the full CLI's args would have it. */
+    static String[] withoutCommandName(String[] args) {
+        return args.length > 0 && args[0].equals("collector") ? Arrays.copyOfRange(args, 1, args.length) : args;
     }
 
     /** The collector command line, named as users type it. */
