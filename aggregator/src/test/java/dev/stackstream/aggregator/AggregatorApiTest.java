@@ -116,8 +116,15 @@ class AggregatorApiTest {
         byte[] unknownSchema = good.clone();
         unknownSchema[2] ^= 0x5A;   // flips the fingerprint
         SampleBatch invalid = WORK.batch("", Map.of(), 9, "bad", 1, base, base.plusSeconds(10));
+        // A window that leaves out its context, from a collector whose carrying window never came.
+        SampleBatch orphan = WORK.batch("checkout", Map.of(), 9, "ghost", 3, base, base.plusSeconds(10));
+        orphan.setContextOmitted(true);
+        orphan.setService("");
+        orphan.setLabels(Map.of());
+        orphan.setProfileType(new dev.stackstream.wire.ProfileType("", "", 0L));
         List<byte[]> values = List.of("hello, not avro".getBytes(StandardCharsets.UTF_8),
-                Arrays.copyOf(good, good.length / 2), unknownSchema, WireCodec.encode(invalid));
+                Arrays.copyOf(good, good.length / 2), unknownSchema, WireCodec.encode(invalid),
+                WireCodec.encode(orphan));
         for (byte[] v : values) {
             p.send(new ProducerRecord<>(SAMPLES, "bad".getBytes(StandardCharsets.UTF_8), v));
         }
@@ -175,9 +182,9 @@ class AggregatorApiTest {
 
     @Test
     void deadLetterTopicGetsCorruptRecordsWithReasons() {
-        List<ConsumerRecord<byte[], byte[]>> dlq = TestKafka.readAll(kafka.bootstrapServers(), DLQ, 4,
+        List<ConsumerRecord<byte[], byte[]>> dlq = TestKafka.readAll(kafka.bootstrapServers(), DLQ, 5,
                 Duration.ofSeconds(30));
-        assertEquals(4, dlq.size());
+        assertEquals(5, dlq.size());
         Set<String> reasons = new HashSet<>();
         for (ConsumerRecord<byte[], byte[]> r : dlq) {
             reasons.add(new String(r.headers().lastHeader(DeadLetters.REASON_HEADER).value(), StandardCharsets.UTF_8));
@@ -185,10 +192,10 @@ class AggregatorApiTest {
             assertTrue(source.startsWith(SAMPLES + "-"), source);
             assertTrue(r.headers().lastHeader(DeadLetters.ERROR_HEADER).value().length > 10);
         }
-        assertEquals(Set.of("foreign-bytes", "truncated", "unknown-schema", "invalid"), reasons);
+        assertEquals(Set.of("foreign-bytes", "truncated", "unknown-schema", "invalid", "context-unknown"), reasons);
         double dlqCount = registry.find("stackstream.aggregator.dlq.records").counters().stream()
                 .mapToDouble(c -> c.count()).sum();
-        assertEquals(4.0, dlqCount);
+        assertEquals(5.0, dlqCount);
     }
 
     @Test

@@ -73,7 +73,10 @@ final class Workload {
     enum Format {
         /** v1 entries: 16-byte stack id and thread name per entry. */
         V1,
-        /** v2 compact entries with per-collector indexes, each bound once (as the collector's default). */
+        /**
+         * v2 compact entries with per-collector indexes, each bound once, and (v3) service and
+         * labels carried only by a collector's window 0 (as the collector's default).
+         */
         V2,
         /** Both kinds in one batch: even stacks as v1 entries, odd ones compact. */
         MIXED
@@ -132,6 +135,12 @@ final class Workload {
         PackedEntries.set(b, compact);
         b.setNewStacks(newStacks);
         b.setNewThreads(newThreads);
+        if (format == Format.V2 && seq > 0) {
+            b.setContextOmitted(true);
+            b.setService("");
+            b.setLabels(Map.of());
+            b.setProfileType(new dev.stackstream.wire.ProfileType("", "", 0L));
+        }
         written.put(collectorId + "#" + seq, SampleBatch.newBuilder(b).build());
         return b;
     }

@@ -5,7 +5,8 @@ import java.util.Map;
 
 /**
  * A reader's view of one collector run's index bindings (v2 compact batches): which stack id and
- * which thread name each small index stands for. Feed it the run's batches in sequence order with
+ * which thread name each small index stands for, and (v3) the service, labels and profile type that windows
+ * with {@code contextOmitted} leave out. Feed it the run's batches in sequence order with
  * {@link #apply(SampleBatch)}, then resolve that batch's {@link PackedEntries}.
  *
  * <p>Bindings only ever arrive inside the batches that use them (or earlier ones), so a reader that
@@ -16,9 +17,26 @@ import java.util.Map;
 public final class CollectorIndex {
     private final Map<Integer, StackId> stacks = new HashMap<>();
     private final Map<Integer, String> threads = new HashMap<>();
+    private String service;
+    private Map<String, String> labels;
+    private ProfileType profileType;
 
-    /** Applies the batch's index definitions (a later binding of an index replaces the earlier one). */
+    /**
+     * Applies the batch's index definitions (a later binding of an index replaces the earlier one)
+     * and its context: a batch that carries service, labels and profile type sets them; one with
+     * {@code contextOmitted} gets them filled in, in place, when they are known (see
+     * {@link #contextKnown}).
+     */
     public CollectorIndex apply(SampleBatch batch) {
+        if (!batch.getContextOmitted()) {
+            service = batch.getService();
+            labels = batch.getLabels();
+            profileType = batch.getProfileType();
+        } else if (service != null) {
+            batch.setService(service);
+            batch.setLabels(new HashMap<>(labels));
+            batch.setProfileType(ProfileType.newBuilder(profileType).build());
+        }
         for (StackIndexDefinition d : batch.getNewStacks()) {
             stacks.put(d.getIndex(), d.getStackId());
         }
@@ -44,6 +62,11 @@ public final class CollectorIndex {
     /** True for -1 (no thread) and for bound indexes. */
     public boolean threadBound(int index) {
         return index < 0 || threads.containsKey(index);
+    }
+
+    /** False only when a batch omits its context and no earlier batch of the run carried it. */
+    public static boolean contextKnown(SampleBatch appliedBatch) {
+        return !appliedBatch.getService().isEmpty();
     }
 
     /** Bound stack indexes. */

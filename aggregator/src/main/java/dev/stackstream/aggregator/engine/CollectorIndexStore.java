@@ -1,11 +1,16 @@
 package dev.stackstream.aggregator.engine;
 
+import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 import dev.stackstream.wire.PackedEntries;
+import dev.stackstream.wire.ProfileType;
 import dev.stackstream.wire.SampleBatch;
 import dev.stackstream.wire.StackIndexDefinition;
 import dev.stackstream.wire.ThreadIndexDefinition;
@@ -24,7 +29,12 @@ import org.apache.kafka.streams.state.KeyValueStore;
  * {@code packedEntries} resolves every index the collector bound. A replayed window is skipped
  * before it gets here; its bindings equal the first delivery's.
  *
- * <p>Keys: {@code 'A' cid} → last time the collector sent a v2 batch (8 bytes, refreshed at most
+ * <p>Also (v3) each collector's context: the service, labels and profile type of its latest window
+ * that carried them, for the windows that leave them out ({@code contextOmitted}).
+ *
+ * <p>Keys: {@code 'C' cid} → context (UTF-8 service, label count, then key and value per label,
+ * each as a 2-byte length and UTF-8 bytes, then profile type name and unit the same way and the
+ * 8-byte period); {@code 'A' cid} → last time the collector sent a v2 batch (8 bytes, refreshed at most
  * once a minute); {@code 'S' len cid index} → 16-byte stack id; {@code 'T' len cid index} → UTF-8
  * thread name ({@code len}: 2-byte length of the UTF-8 collector id, {@code index}: 4 bytes big
  * endian, so one collector's bindings are one contiguous range). {@link #expire} forgets collectors
@@ -34,6 +44,7 @@ final class CollectorIndexStore {
     private static final byte ACTIVITY = 'A';
     private static final byte STACK = 'S';
     private static final byte THREAD = 'T';
+    private static final byte CONTEXT = 'C';
     private static final long TOUCH_MILLIS = 60_000;
 
     private final KeyValueStore<Bytes, byte[]> store;
@@ -63,6 +74,66 @@ final class CollectorIndexStore {
             byte[] v = store.get(key(THREAD, cid, index));
             return v == null ? null : new String(v, StandardCharsets.UTF_8);
         }
+    }
+
+    /**
+     * Stores the context of a batch that carries it, or fills it into one that left it out.
+     *
+     * @return false when the batch left its context out and none is stored for its collector
+     */
+    boolean restoreContext(SampleBatch batch) {
+        byte[] cid = batch.getCollectorId().getBytes(StandardCharsets.UTF_8);
+        Bytes key = Bytes.wrap(ByteBuffer.allocate(1 + cid.length).put(CONTEXT).put(cid).array());
+        if (!batch.getContextOmitted()) {
+            byte[] encoded = encodeContext(batch.getService(), batch.getLabels(), batch.getProfileType());
+            byte[] stored = store.get(key);
+            if (stored == null || !java.util.Arrays.equals(stored, encoded)) {
+                store.put(key, encoded);
+            }
+            return true;
+        }
+        byte[] stored = store.get(key);
+        if (stored == null) {
+            return false;
+        }
+        ByteBuffer in = ByteBuffer.wrap(stored);
+        batch.setService(readString(in));
+        int n = in.getShort() & 0xFFFF;
+        Map<String, String> labels = new HashMap<>();
+        for (int i = 0; i < n; i++) {
+            labels.put(readString(in), readString(in));
+        }
+        batch.setLabels(labels);
+        batch.setProfileType(new ProfileType(readString(in), readString(in), in.getLong()));
+        return true;
+    }
+
+    private static byte[] encodeContext(String service, Map<String, String> labels, ProfileType type) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        writeString(out, service);
+        out.write(labels.size() >>> 8);
+        out.write(labels.size());
+        new TreeMap<>(labels).forEach((k, v) -> {
+            writeString(out, k);
+            writeString(out, v);
+        });
+        writeString(out, type.getName());
+        writeString(out, type.getUnit());
+        out.writeBytes(ByteBuffer.allocate(8).putLong(type.getPeriod()).array());
+        return out.toByteArray();
+    }
+
+    private static void writeString(ByteArrayOutputStream out, String s) {
+        byte[] b = s.getBytes(StandardCharsets.UTF_8);
+        out.write(b.length >>> 8);
+        out.write(b.length);
+        out.write(b, 0, b.length);
+    }
+
+    private static String readString(ByteBuffer in) {
+        byte[] b = new byte[in.getShort() & 0xFFFF];
+        in.get(b);
+        return new String(b, StandardCharsets.UTF_8);
     }
 
     /** Stores the batch's bindings and marks its collector active; returns the resolver for its entries. */
@@ -117,6 +188,7 @@ final class CollectorIndexStore {
                 keys.forEach(store::delete);
             }
             store.delete(activityKey(cid));
+            store.delete(Bytes.wrap(ByteBuffer.allocate(1 + cid.length).put(CONTEXT).put(cid).array()));
         }
         return silent.size();
     }

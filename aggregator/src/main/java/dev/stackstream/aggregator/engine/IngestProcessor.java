@@ -115,6 +115,15 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
             deadLetter(record, e);
             return;
         }
+        if (!collectorIndex.restoreContext(batch)) {
+            // Left out, and no window of this collector that carried it was seen (the aggregator
+            // started mid-run after retention): kept in the dead-letter topic to replay, not guessed.
+            deadLetter(record, new UndecodableRecordException("context-unknown", "window " + batch.getSequence()
+                    + " of collector " + batch.getCollectorId() + " leaves out service and labels, and no earlier"
+                    + " window of that collector carried them (the collector repeats them every "
+                    + "60 windows)", null));
+            return;
+        }
         Bytes collectorKey = Bytes.wrap(batch.getCollectorId().getBytes(StandardCharsets.UTF_8));
         SequenceTracker tracker = SequenceTracker.decode(sequences.get(collectorKey));
         if (!tracker.accept(batch.getSequence(), now)) {

@@ -15,7 +15,10 @@ public final class UndecodableRecordException extends Exception {
         this.reason = reason;
     }
 
-    /** {@code foreign-bytes}, {@code unknown-schema}, {@code truncated} (or corrupt body) or {@code invalid}. */
+    /**
+     * {@code foreign-bytes}, {@code unknown-schema}, {@code truncated} (or corrupt body), {@code invalid}, or
+     * {@code context-unknown} (a window that leaves out service and labels its collector never sent).
+     */
     public String reason() {
         return reason;
     }

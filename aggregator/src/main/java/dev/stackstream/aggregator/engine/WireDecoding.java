@@ -62,7 +62,7 @@ public final class WireDecoding {
 
     private static void validate(SampleBatch b) throws UndecodableRecordException {
         String problem = null;
-        if (b.getService() == null || b.getService().isBlank()) {
+        if (b.getService() == null || (b.getService().isBlank() && !b.getContextOmitted())) {
             problem = "service is empty";
         } else if (b.getCollectorId() == null || b.getCollectorId().isEmpty()) {
             problem = "collectorId is empty";
@@ -70,9 +70,9 @@ public final class WireDecoding {
             problem = "sequence " + b.getSequence() + " is negative";
         } else if (b.getWindowEnd().isBefore(b.getWindowStart())) {
             problem = "windowEnd " + b.getWindowEnd() + " is before windowStart " + b.getWindowStart();
-        } else if (b.getProfileType().getPeriod() <= 0) {
+        } else if (b.getProfileType().getPeriod() <= 0 && !b.getContextOmitted()) {
             problem = "profile type period " + b.getProfileType().getPeriod() + " is not positive";
-        } else if (b.getProfileType().getName().isBlank()) {
+        } else if (b.getProfileType().getName().isBlank() && !b.getContextOmitted()) {
             problem = "profile type name is empty";
         } else {
             for (StackCount e : b.getEntries()) {

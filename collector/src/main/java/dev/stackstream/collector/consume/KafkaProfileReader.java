@@ -144,15 +144,20 @@ public final class KafkaProfileReader {
         }
         boolean unbound = needed.remove(WireModel.UNBOUND_STACK);
         Map<StackId, Stack> dictionary = readDefinitions(needed, deadline);
+        // Type and labels from the first window whose context is known (the scan above filled it
+        // into the windows that left it out, wherever an earlier window of the run carried it).
+        SampleBatch described = windows.values().stream().filter(CollectorIndex::contextKnown).findFirst().orElse(null);
         ProfileBuilder builder = null;
-        CollectorIndex index = new CollectorIndex();
-        for (SampleBatch b : windows.values()) {
-            if (builder == null) {
-                builder = Profile.builder(WireModel.fromWire(b.getProfileType()))
-                        .labels(b.getLabels())
-                        .label(WireModel.SERVICE_LABEL, b.getService());
+        if (described != null) {
+            builder = Profile.builder(WireModel.fromWire(described.getProfileType()))
+                    .labels(described.getLabels()).label(WireModel.SERVICE_LABEL, described.getService());
+            CollectorIndex index = new CollectorIndex();
+            for (SampleBatch b : windows.values()) {
+                WireModel.addBatch(builder, b, index, dictionary::get);
             }
-            WireModel.addBatch(builder, b, index, dictionary::get);
+        } else if (!windows.isEmpty()) {
+            LOG.warn("none of the {} windows of {} read carries its service, labels and profile type (the"
+                    + " run's earlier windows are gone?): not counted", windows.size(), collectorId);
         }
         Profile profile = builder == null ? null : builder.build();
         List<Long> missing = new ArrayList<>();

@@ -10,6 +10,7 @@ import java.util.Map;
 
 import dev.stackstream.wire.IndexedStackCount;
 import dev.stackstream.wire.PackedEntries;
+import dev.stackstream.wire.ProfileType;
 import dev.stackstream.wire.SampleBatch;
 import dev.stackstream.wire.StackCount;
 import dev.stackstream.wire.StackId;
@@ -32,6 +33,10 @@ import dev.stackstream.wire.ThreadIndexDefinition;
  * while windows queue up during an outage; in steady state a window is acknowledged long before the
  * next one is cut.)
  *
+ * <p>The same rule covers the window's context (v3): service, labels and profile type are left out
+ * ({@code contextOmitted}) once a window carrying the same ones was acknowledged, and carried again
+ * at least every {@link #CONTEXT_EVERY} windows for readers that start mid-run.
+ *
  * <p>Bounded: at most {@code maxStacks} stack and {@code maxThreads} thread bindings are kept (or
  * as many as the largest single window used, if that is more); the
  * least recently used binding that the window being indexed does not use is forgotten and its
@@ -39,12 +44,32 @@ import dev.stackstream.wire.ThreadIndexDefinition;
  * sequence order, so a rebinding takes effect from that window on). Not thread-safe: the publisher guards it.
  */
 final class WireIndexer {
-    /** The bindings one window carries; acknowledged as a whole when the window is. */
-    record Bindings(Map<Integer, StackId> stacks, Map<Integer, String> threads) {
-        static final Bindings NONE = new Bindings(Map.of(), Map.of());
+    /**
+     * A window carries its context in full at least every this many windows, so a reader that
+     * starts mid-run learns service and labels within 10 minutes at the default 10-s window.
+     */
+    static final int CONTEXT_EVERY = 60;
+
+    /**
+     * Service, labels and profile type: what a window may leave out once a window carrying them
+     * was acknowledged.
+     */
+    record Context(String service, Map<String, String> labels, ProfileType profileType) {
+        long bytes() {
+            long n = 32 + service.length() + profileType.getName().length() + profileType.getUnit().length();
+            for (Map.Entry<String, String> e : labels.entrySet()) {
+                n += 16 + e.getKey().length() + e.getValue().length();
+            }
+            return n;
+        }
+    }
+
+    /** The bindings (and the context, or null) one window carries; acknowledged as a whole when the window is. */
+    record Bindings(Map<Integer, StackId> stacks, Map<Integer, String> threads, Context context) {
+        static final Bindings NONE = new Bindings(Map.of(), Map.of(), null);
 
         long bytes() {
-            long n = 20L * stacks.size();
+            long n = 20L * stacks.size() + (context == null ? 0 : context.bytes());
             for (String t : threads.values()) {
                 n += 8 + t.length();
             }
@@ -55,6 +80,8 @@ final class WireIndexer {
     private final Table<StackId> stacks;
     private final Table<String> threads;
     private String collectorId;
+    private Context acknowledgedContext;
+    private int windowsSinceContext;
 
     WireIndexer(int maxStacks, int maxThreads) {
         this.stacks = new Table<>(maxStacks);
@@ -71,8 +98,10 @@ final class WireIndexer {
             // Indexes are scoped to a collector id: another run starts from nothing.
             stacks.clear();
             threads.clear();
+            acknowledgedContext = null;
             collectorId = batch.getCollectorId();
         }
+        Context context = omitContextIfAcknowledged(batch);
         stacks.beginWindow();
         threads.beginWindow();
         Map<Integer, StackId> newStacks = new LinkedHashMap<>();
@@ -91,7 +120,29 @@ final class WireIndexer {
         PackedEntries.set(batch, compact);
         batch.setNewStacks(stackDefs);
         batch.setNewThreads(threadDefs);
-        return newStacks.isEmpty() && newThreads.isEmpty() ? Bindings.NONE : new Bindings(newStacks, newThreads);
+        return newStacks.isEmpty() && newThreads.isEmpty() && context == null ? Bindings.NONE
+                : new Bindings(newStacks, newThreads, context);
+    }
+
+    /**
+     * Leaves service, labels and profile type out of the batch (contextOmitted) when an acknowledged window
+     * carried the same ones and fewer than {@link #CONTEXT_EVERY} windows passed since one did.
+     *
+     * @return the context the batch carries, or null when it was left out
+     */
+    private Context omitContextIfAcknowledged(SampleBatch batch) {
+        Context context = new Context(batch.getService(), Map.copyOf(batch.getLabels()),
+                ProfileType.newBuilder(batch.getProfileType()).build());
+        if (context.equals(acknowledgedContext) && windowsSinceContext < CONTEXT_EVERY - 1) {
+            windowsSinceContext++;
+            batch.setContextOmitted(true);
+            batch.setService("");
+            batch.setLabels(Map.of());
+            batch.setProfileType(new ProfileType("", "", 0L));
+            return null;
+        }
+        windowsSinceContext = 0;
+        return context;
     }
 
     /** A window carrying {@code bindings} was acknowledged: later windows need not repeat them. */
@@ -101,6 +152,9 @@ final class WireIndexer {
         }
         bindings.stacks().forEach(stacks::acknowledged);
         bindings.threads().forEach(threads::acknowledged);
+        if (bindings.context() != null) {
+            acknowledgedContext = bindings.context();
+        }
     }
 
     int stackBindings() {

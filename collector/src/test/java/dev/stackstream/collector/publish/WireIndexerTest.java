@@ -55,6 +55,45 @@ class WireIndexerTest {
     }
 
     @Test
+    void theContextTravelsUntilAcknowledgedThenEverySixtiethWindowAndWhenItChanges() {
+        WireIndexer indexer = new WireIndexer(1000, 100);
+        SampleBatch w0 = WireModel.toBatch(FunctionLevel.of(SyntheticWindows.window(0)), "svc",
+                Map.of("pod", "p-1"), "c", 0);
+        WireIndexer.Bindings b0 = indexer.compact(w0);
+        assertTrue(!w0.getContextOmitted() && w0.getService().equals("svc"), "the first window carries it");
+        SampleBatch w1 = WireModel.toBatch(FunctionLevel.of(SyntheticWindows.window(1)), "svc",
+                Map.of("pod", "p-1"), "c", 1);
+        indexer.compact(w1);
+        assertTrue(!w1.getContextOmitted(), "repeated while no window carrying it is acknowledged");
+
+        indexer.acknowledged("c", b0);
+        CollectorIndex reader = new CollectorIndex().apply(w0).apply(w1);
+        int carried = 0;
+        for (int n = 2; n < 2 + 2 * WireIndexer.CONTEXT_EVERY; n++) {
+            SampleBatch w = WireModel.toBatch(FunctionLevel.of(SyntheticWindows.window(n % 3)), "svc",
+                    Map.of("pod", "p-1"), "c", n);
+            indexer.acknowledged("c", indexer.compact(w));
+            if (!w.getContextOmitted()) {
+                carried++;
+            } else {
+                assertEquals("", w.getService());
+                assertTrue(w.getLabels().isEmpty());
+                assertEquals(0L, w.getProfileType().getPeriod());
+            }
+            reader.apply(w);
+            assertEquals("svc", w.getService(), "a reader of every window knows the service of window " + n);
+            assertEquals(Map.of("pod", "p-1"), w.getLabels());
+            assertEquals("cpu", w.getProfileType().getName());
+        }
+        assertEquals(2, carried, "carried again once every " + WireIndexer.CONTEXT_EVERY + " windows");
+
+        SampleBatch relabelled = WireModel.toBatch(FunctionLevel.of(SyntheticWindows.window(0)), "svc",
+                Map.of("pod", "p-2"), "c", 500);
+        indexer.compact(relabelled);
+        assertTrue(!relabelled.getContextOmitted(), "a changed context is carried");
+    }
+
+    @Test
     void theBindingsOfADroppedWindowTravelInTheNextWindowThatUsesThem() {
         WireIndexer indexer = new WireIndexer(1000, 100);
         SampleBatch w0 = batch(0, "c");
