@@ -1,9 +1,7 @@
 package dev.stackstream.aggregator.metrics;
 
-import com.sun.management.OperatingSystemMXBean;
-import io.micrometer.core.instrument.FunctionCounter;
+import dev.stackstream.metrics.PromtoolConventions;
 import io.micrometer.core.instrument.Gauge;
-import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tag;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
@@ -11,10 +9,8 @@ import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
 import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.core.instrument.binder.system.UptimeMetrics;
-import io.micrometer.core.instrument.config.MeterFilter;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import java.lang.management.ManagementFactory;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -42,22 +38,7 @@ public final class AggregatorPrometheus implements AutoCloseable {
         registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         registry.config().commonTags(commonTags.entrySet().stream()
                 .map(e -> Tag.of(e.getKey(), e.getValue())).toList());
-        // Two of ProcessorMetrics' names fail `promtool check metrics`: process_cpu_time_ns_total
-        // (abbreviated unit) and system_cpu_count (gauge ending in _count). Replace the first with
-        // Prometheus's standard process_cpu_seconds_total, rename the second.
-        registry.config().meterFilter(MeterFilter.denyNameStartsWith("process.cpu.time"));
-        registry.config().meterFilter(new MeterFilter() {
-            @Override
-            public Meter.Id map(Meter.Id id) {
-                return id.getName().equals("system.cpu.count") ? id.withName("system.cpus") : id;
-            }
-        });
-        if (ManagementFactory.getOperatingSystemMXBean() instanceof OperatingSystemMXBean os) {
-            FunctionCounter.builder("process.cpu", os, o -> o.getProcessCpuTime() / 1e9)
-                    .description("CPU time used by the process (user + system)")
-                    .baseUnit("seconds")
-                    .register(registry);
-        }
+        PromtoolConventions.apply(registry);
         new ProcessorMetrics().bindTo(registry);
         new JvmMemoryMetrics().bindTo(registry);
         new JvmThreadMetrics().bindTo(registry);

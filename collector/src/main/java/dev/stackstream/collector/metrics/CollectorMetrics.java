@@ -1,5 +1,6 @@
 package dev.stackstream.collector.metrics;
 
+import dev.stackstream.metrics.PromtoolConventions;
 import dev.stackstream.symbols.SymbolizerStats;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tag;

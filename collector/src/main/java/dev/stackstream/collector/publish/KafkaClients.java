@@ -33,12 +33,23 @@ public final class KafkaClients {
         p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, "10000");
         p.put(CommonClientConfigs.RECONNECT_BACKOFF_MAX_MS_CONFIG, "5000");
         p.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, "5");
+        putFootprintDefaults(p);
         p.putAll(config.kafkaProperties());
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
         p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
         p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
         return p;
+    }
+
+    /**
+     * The sidecar exports its own metrics (Micrometer) and the Kafka client's are not scraped:
+     * without the JMX reporter and client telemetry push (KIP-714) it loads and keeps less (measured
+     * ~0.8 MB of RSS). Either can be turned back on with --kafka-property.
+     */
+    private static void putFootprintDefaults(Map<String, Object> p) {
+        p.put(CommonClientConfigs.METRIC_REPORTER_CLASSES_CONFIG, "");
+        p.put(CommonClientConfigs.ENABLE_METRICS_PUSH_CONFIG, "false");
     }
 
     /**
@@ -51,6 +62,7 @@ public final class KafkaClients {
         p.put(CommonClientConfigs.CLIENT_ID_CONFIG, clientId + "-admin");
         p.put(CommonClientConfigs.REQUEST_TIMEOUT_MS_CONFIG, "10000");
         p.put(CommonClientConfigs.DEFAULT_API_TIMEOUT_MS_CONFIG, "15000");
+        putFootprintDefaults(p);
         config.kafkaProperties().forEach((k, v) -> {
             if (org.apache.kafka.clients.admin.AdminClientConfig.configNames().contains(k)) {
                 p.put(k, v);

@@ -20,7 +20,8 @@ import dev.stackstream.collector.consume.KafkaProfileReader;
  * Kafka connection), then measures its CPU time (utime+stime from /proc) over {@code seconds} and
  * its peak RSS (VmHWM). The sidecar is started by the repository's launcher ({@code ./stackstream
  * collector}, run from the repository root), so it has the launcher's footprint flags and class
- * path. perf record -g runs the same measured span against the same target,
+ * path, and its Prometheus endpoint on, scraped every 5 s (as deployed). perf record -g runs the
+ * same measured span against the same target,
  * writing to a file in /tmp. Args: hz seconds runs.
  */
 public final class CollectorCostBenchmark {
@@ -38,19 +39,28 @@ public final class CollectorCostBenchmark {
                         .start();
                 try {
                     String id = "cost-" + hz + "-" + run;
+                    int metricsPort;
+                    try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
+                        metricsPort = free.getLocalPort();
+                    }
                     // Through the launcher, as users and the deployment start it: its sidecar JVM
                     // flags and the collector-only class path.
                     List<String> cmd = new ArrayList<>(List.of(Path.of("stackstream").toAbsolutePath().toString(),
                             "collector",
                             "--pid", Long.toString(target.pid()), "--service", "bench", "--frequency", Integer.toString(hz),
                             "--window", "10", "--bootstrap-servers", kafka.bootstrapServers(), "--collector-id", id,
-                            "--samples-topic", "cost-samples", "--stacks-topic", "cost-stacks"));
+                            "--samples-topic", "cost-samples", "--stacks-topic", "cost-stacks",
+                            "--metrics-port", Integer.toString(metricsPort)));
                     Process sidecar = new ProcessBuilder(cmd).redirectErrorStream(true)
                             .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+                    // Scraped every 5 s throughout, as Prometheus would (the deployment enables the endpoint).
+                    var scrapes = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+                    scrapes.scheduleAtFixedRate(() -> scrape(metricsPort), 5, 5, TimeUnit.SECONDS);
                     Thread.sleep(warmup * 1000L);
                     long c0 = cpuTicks(sidecar.pid());
                     long t0 = System.nanoTime();
                     Thread.sleep(seconds * 1000L);
+                    scrapes.shutdownNow();
                     long c1 = cpuTicks(sidecar.pid());
                     double wall = (System.nanoTime() - t0) / 1e9;
                     long hwm = statusKb(sidecar.pid(), "VmHWM:");
@@ -101,5 +111,13 @@ public final class CollectorCostBenchmark {
             }
         }
         return -1;
+    }
+
+    private static void scrape(int port) {
+        try (var in = java.net.URI.create("http://127.0.0.1:" + port + "/metrics").toURL().openStream()) {
+            in.readAllBytes();
+        } catch (java.io.IOException e) {
+            System.err.println("scrape failed: " + e.getMessage());
+        }
     }
 }

@@ -1,4 +1,4 @@
-package dev.stackstream.collector.metrics;
+package dev.stackstream.metrics;
 
 import com.sun.management.OperatingSystemMXBean;
 import io.micrometer.core.instrument.FunctionCounter;
@@ -12,9 +12,8 @@ import java.lang.management.ManagementFactory;
  * rejects, so a whole scrape passes the linter: {@code process.cpu.time} (exported as
  * {@code process_cpu_time_ns_total}, an abbreviated unit) is replaced by Prometheus's standard
  * {@code process_cpu_seconds_total}, and {@code system.cpu.count} (a gauge ending in
- * {@code _count}) is renamed {@code system.cpus}. Apply before binding ProcessorMetrics. (The
- * aggregator's {@code AggregatorPrometheus} applies the same two rules: the aggregator does not
- * depend on the collector module.)
+ * {@code _count}) is renamed {@code system.cpus}. Apply before binding ProcessorMetrics. Both
+ * services (collector and aggregator) apply it to their Prometheus registries.
  */
 public final class PromtoolConventions {
     private PromtoolConventions() {
