@@ -223,8 +223,7 @@ SS_EXPORT int32_t ss_stop(ss_session *s)
     if (!s->reader_started) {
         for (size_t i = 0; i < s->nev; i++)
             ioctl(s->ev[i]->fd, PERF_EVENT_IOC_DISABLE, PERF_IOC_FLAG_GROUP);
-    }
-    if (s->reader_started) {
+    } else {
         uint64_t one = 1;
         __atomic_store_n(&s->stop, 1, __ATOMIC_RELEASE);
         if (write(s->wake_fd, &one, sizeof(one)) < 0)

@@ -4,6 +4,7 @@ import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -82,17 +83,15 @@ final class CollectorIndexStore {
      * @return false when the batch left its context out and none is stored for its collector
      */
     boolean restoreContext(SampleBatch batch) {
-        byte[] cid = batch.getCollectorId().getBytes(StandardCharsets.UTF_8);
-        Bytes key = Bytes.wrap(ByteBuffer.allocate(1 + cid.length).put(CONTEXT).put(cid).array());
+        Bytes key = contextKey(batch.getCollectorId().getBytes(StandardCharsets.UTF_8));
+        byte[] stored = store.get(key);
         if (!batch.getContextOmitted()) {
             byte[] encoded = encodeContext(batch.getService(), batch.getLabels(), batch.getProfileType());
-            byte[] stored = store.get(key);
-            if (stored == null || !java.util.Arrays.equals(stored, encoded)) {
+            if (stored == null || !Arrays.equals(stored, encoded)) {
                 store.put(key, encoded);
             }
             return true;
         }
-        byte[] stored = store.get(key);
         if (stored == null) {
             return false;
         }
@@ -172,7 +171,7 @@ final class CollectorIndexStore {
                 KeyValue<Bytes, byte[]> kv = it.next();
                 byte[] k = kv.key.get();
                 if (k.length > 0 && k[0] == ACTIVITY && ByteBuffer.wrap(kv.value).getLong() < horizon) {
-                    silent.add(java.util.Arrays.copyOfRange(k, 1, k.length));
+                    silent.add(Arrays.copyOfRange(k, 1, k.length));
                 }
             }
         }
@@ -188,13 +187,21 @@ final class CollectorIndexStore {
                 keys.forEach(store::delete);
             }
             store.delete(activityKey(cid));
-            store.delete(Bytes.wrap(ByteBuffer.allocate(1 + cid.length).put(CONTEXT).put(cid).array()));
+            store.delete(contextKey(cid));
         }
         return silent.size();
     }
 
     private static Bytes activityKey(byte[] cid) {
-        return Bytes.wrap(ByteBuffer.allocate(1 + cid.length).put(ACTIVITY).put(cid).array());
+        return collectorKey(ACTIVITY, cid);
+    }
+
+    private static Bytes contextKey(byte[] cid) {
+        return collectorKey(CONTEXT, cid);
+    }
+
+    private static Bytes collectorKey(byte kind, byte[] cid) {
+        return Bytes.wrap(ByteBuffer.allocate(1 + cid.length).put(kind).put(cid).array());
     }
 
     private static Bytes key(byte kind, byte[] cid, int index) {
