@@ -3,12 +3,14 @@ package dev.stackstream.wire;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.StringJoiner;
 
 import org.apache.avro.AvroRuntimeException;
+import org.apache.avro.Schema;
 import org.apache.avro.message.BinaryMessageDecoder;
 import org.apache.avro.message.BinaryMessageEncoder;
 import org.apache.avro.specific.SpecificData;
@@ -36,6 +38,8 @@ public final class WireCodec {
     private static final BinaryMessageDecoder<StackDefinition> DEFINITION_DECODER;
     /** Fingerprint -> "SampleBatch v1" etc., for messages and for telling the types apart. */
     private static final Map<Long, Known> KNOWN = new LinkedHashMap<>();
+    /** Fingerprint -> the writer's schema, for checking a body's lengths before Avro allocates them. */
+    private static final Map<Long, Schema> WRITERS = new HashMap<>();
 
     /** Which record type and released version a fingerprint belongs to. */
     public record Known(RecordType type, int version) {
@@ -74,6 +78,8 @@ public final class WireCodec {
             DEFINITION_DECODER.addSchema(v.stackDefinition());
             KNOWN.putIfAbsent(v.sampleBatchFingerprint(), new Known(RecordType.SAMPLE_BATCH, v.number()));
             KNOWN.putIfAbsent(v.stackDefinitionFingerprint(), new Known(RecordType.STACK_DEFINITION, v.number()));
+            WRITERS.putIfAbsent(v.sampleBatchFingerprint(), v.sampleBatch());
+            WRITERS.putIfAbsent(v.stackDefinitionFingerprint(), v.stackDefinition());
         }
     }
 
@@ -168,6 +174,14 @@ public final class WireCodec {
         Known known = identify(bytes);
         if (known.type() != expected) {
             throw new WireFormatException("record is a " + known + ", expected a " + expected.schemaName());
+        }
+        // Lengths checked against the bytes that are there first: Avro would allocate what a
+        // record declares (a 2 GiB string in a 15-byte record) before noticing it is not there.
+        try {
+            AvroBounds.check(WRITERS.get(fingerprintOf(bytes)), bytes, HEADER_BYTES);
+        } catch (WireFormatException e) {
+            throw new WireFormatException("truncated or corrupt " + known + " body (" + bytes.length
+                    + " bytes): " + e.getMessage(), e);
         }
         try {
             return decoder.decode(bytes);
