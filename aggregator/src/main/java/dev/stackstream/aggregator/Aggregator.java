@@ -2,6 +2,7 @@ package dev.stackstream.aggregator;
 
 import dev.stackstream.aggregator.engine.AggregatorTopology;
 import dev.stackstream.aggregator.engine.BoundedRocksDbConfig;
+import dev.stackstream.aggregator.engine.IngestErrorHandler;
 import dev.stackstream.aggregator.http.ApiServer;
 import dev.stackstream.aggregator.metrics.StreamsMetrics;
 import dev.stackstream.aggregator.query.ClusterQueries;
@@ -80,7 +81,9 @@ public final class Aggregator implements AutoCloseable {
             Topology topology = AggregatorTopology.build(config.samplesTopic(), config.stacksTopic(),
                     config.dlqTopic(), config.tiers(), config.rollupGrace(), config.rollupInterval(),
                     config.dedupRetention(), config.clock(), metrics);
-            KafkaStreams streams = new KafkaStreams(topology, streamsProperties(config, self));
+            Properties props = streamsProperties(config, self);
+            props.put(IngestErrorHandler.METRICS_CONFIG, metrics);
+            KafkaStreams streams = new KafkaStreams(topology, props);
             holder[0] = streams;
             streams.setUncaughtExceptionHandler(e -> {
                 LOG.error("stream thread failed; shutting the aggregator's Kafka Streams client down", e);
@@ -120,6 +123,9 @@ public final class Aggregator implements AutoCloseable {
         // the memory budget: an eighth of it.
         p.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, Math.max(1L << 20, c.rocksDbMemoryBytes() / 8));
         p.put(StreamsConfig.DEFAULT_TIMESTAMP_EXTRACTOR_CLASS_CONFIG, UsePartitionTimeOnInvalidTimestamp.class);
+        // A record whose processing throws goes to the DLQ and ingest resumes (IngestErrorHandler).
+        p.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG, IngestErrorHandler.class);
+        p.put(IngestErrorHandler.DLQ_TOPIC_CONFIG, c.dlqTopic());
         if (c.stateDir() != null) {
             p.put(StreamsConfig.STATE_DIR_CONFIG, c.stateDir().toAbsolutePath().toString());
         }

@@ -83,6 +83,27 @@ public final class AggregatorMetrics {
                 .tag("reason", reason).register(registry).increment();
     }
 
+    /** A window's write to a tier skipped because the bucket is older than the tier keeps. */
+    public void tierSkipped(String tier) {
+        Counter.builder("stackstream.aggregator.tier.writes.skipped")
+                .description("Window writes not made to a tier because the bucket is older than its retention")
+                .tag("tier", tier).register(registry).increment();
+    }
+
+    /** Entries of a bucket folded into [other] to keep it within the per-bucket entry limit. */
+    public void bucketFolded(String tier, int entries) {
+        Counter.builder("stackstream.aggregator.bucket.entries.folded")
+                .description("Stack entries folded into [other] because a bucket reached its entry limit")
+                .tag("tier", tier).register(registry).increment(entries);
+    }
+
+    /** A stack definition whose id is not its key, or not its frames' hash (seen at query time). */
+    public void forgedStackDefinition() {
+        Counter.builder("stackstream.aggregator.stacks.forged")
+                .description("Stack definitions refused because their id does not match their key")
+                .register(registry).increment();
+    }
+
     /** A stack definition in the dictionary that does not decode (seen at query time). */
     public void badStackDefinition() {
         Counter.builder("stackstream.aggregator.stacks.undecodable")

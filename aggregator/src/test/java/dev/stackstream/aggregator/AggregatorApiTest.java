@@ -123,11 +123,11 @@ class AggregatorApiTest {
         orphan.setLabels(Map.of());
         orphan.setProfileType(new dev.stackstream.wire.ProfileType("", "", 0L));
         List<byte[]> values = List.of("hello, not avro".getBytes(StandardCharsets.UTF_8),
-                Arrays.copyOf(good, good.length / 2), unknownSchema, WireCodec.encode(invalid),
-                WireCodec.encode(orphan));
+                Arrays.copyOf(good, good.length / 2), unknownSchema, WireCodec.encode(invalid));
         for (byte[] v : values) {
             p.send(new ProducerRecord<>(SAMPLES, "bad".getBytes(StandardCharsets.UTF_8), v));
         }
+        TestKafka.sendBatch(p, SAMPLES, orphan);    // keyed by its own collector id, as collectors do
     }
 
     @AfterAll

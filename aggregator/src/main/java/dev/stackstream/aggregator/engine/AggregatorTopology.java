@@ -35,10 +35,18 @@ public final class AggregatorTopology {
     private AggregatorTopology() {
     }
 
-    /** The topology for the given topics and tiers. */
+    /** The topology for the given topics and tiers, with the default {@link IngestLimits}. */
     public static Topology build(String samplesTopic, String stacksTopic, String dlqTopic, List<Tier> tiers,
                                  Duration rollupGrace, Duration rollupInterval, Duration dedupRetention,
                                  Clock clock, AggregatorMetrics metrics) {
+        return build(samplesTopic, stacksTopic, dlqTopic, tiers, rollupGrace, rollupInterval, dedupRetention,
+                IngestLimits.DEFAULTS, clock, metrics);
+    }
+
+    /** The topology for the given topics, tiers and ingest limits. */
+    public static Topology build(String samplesTopic, String stacksTopic, String dlqTopic, List<Tier> tiers,
+                                 Duration rollupGrace, Duration rollupInterval, Duration dedupRetention,
+                                 IngestLimits limits, Clock clock, AggregatorMetrics metrics) {
         Tier.validate(tiers);
         StreamsBuilder builder = new StreamsBuilder();
         builder.globalTable(stacksTopic, Consumed.with(Serdes.Bytes(), Serdes.ByteArray()),
@@ -60,7 +68,8 @@ public final class AggregatorTopology {
             stores.add(name);
         }
         builder.stream(samplesTopic, Consumed.with(Serdes.ByteArray(), Serdes.ByteArray()).withName("samples"))
-                .process(() -> new IngestProcessor(tiers, rollupGrace, rollupInterval, dedupRetention, clock, metrics),
+                .process(() -> new IngestProcessor(tiers, rollupGrace, rollupInterval, dedupRetention, limits,
+                                clock, metrics),
                         org.apache.kafka.streams.kstream.Named.as("ingest"), stores.toArray(String[]::new))
                 .to(dlqTopic, Produced.with(Serdes.ByteArray(), Serdes.ByteArray()).withName("dead-letters"));
         return builder.build();

@@ -13,7 +13,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.processor.PunctuationType;
@@ -51,6 +50,7 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
     private final Duration grace;
     private final Duration rollupInterval;
     private final Duration dedupRetention;
+    private final IngestLimits limits;
     private final Clock clock;
     private final AggregatorMetrics metrics;
 
@@ -65,7 +65,8 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
     private String task;
 
     public IngestProcessor(List<Tier> tiers, Duration grace, Duration rollupInterval, Duration dedupRetention,
-                           Clock clock, AggregatorMetrics metrics) {
+                           IngestLimits limits, Clock clock, AggregatorMetrics metrics) {
+        this.limits = limits;
         this.tiers = List.copyOf(tiers);
         this.grace = grace;
         this.rollupInterval = rollupInterval;
@@ -115,6 +116,13 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
             deadLetter(record, e);
             return;
         }
+        try {
+            // Before the context is remembered: a refused window leaves no state behind.
+            WindowAdmission.check(batch, record.key(), now, now - seriesRetention(), limits);
+        } catch (UndecodableRecordException e) {
+            deadLetter(record, e);
+            return;
+        }
         if (!collectorIndex.restoreContext(batch)) {
             // Left out, and no window of this collector that carried it was seen (the aggregator
             // started mid-run after retention): kept in the dead-letter topic to replay, not guessed.
@@ -147,7 +155,7 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
             ByteBuffer sid = ByteBuffer.wrap(e.getStackId().bytes());
             counts.add(sid.getLong(), sid.getLong(), e.getThread(), e.getCount(),
                     e.getInstructions() == null ? -1 : e.getInstructions());
-            samples += e.getCount();
+            samples = StackCounts.plus(samples, e.getCount());
         }
         // v2: bindings first (this window may define what it uses), then the indexed entries.
         CollectorIndexStore.Collector index = collectorIndex.apply(batch, now);
@@ -164,7 +172,7 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
             ByteBuffer sid = ByteBuffer.wrap(stack);
             counts.add(sid.getLong(), sid.getLong(), index.thread(e.getThreadIndex()), e.getCount(),
                     e.getInstructions() < 0 ? -1 : e.getInstructions());
-            samples += e.getCount();
+            samples = StackCounts.plus(samples, e.getCount());
         }
         if (unbound > 0) {
             LOG.warn("window {} of collector {} uses {} stack index(es) that were never bound; counted as an"
@@ -175,11 +183,14 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
                 orMinus1(st.getTargetCpuNanos()), orMinus1(st.getTargetMaxRssBytes()), orMinus1(st.getInstructions()));
 
         long windowStart = batch.getWindowStart().toEpochMilli();
-        addTo(0, idKey, tiers.get(0).bucketStart(windowStart), counts);
-        for (int i = 1; i < tiers.size(); i++) {
+        for (int i = 0; i < tiers.size(); i++) {
             Tier t = tiers.get(i);
             long start = t.bucketStart(windowStart);
-            if (start + t.sizeMillis() <= watermarks[i]) {
+            if (start + t.retentionMillis() < now) {
+                // Older than this tier keeps: its store would drop the write without a word, and
+                // a coarser tier still holds the window (admission refused windows no tier keeps).
+                metrics.tierSkipped(t.name());
+            } else if (i == 0 || start + t.sizeMillis() <= watermarks[i]) {
                 addTo(i, idKey, start, counts);     // closed bucket: late data goes in directly
             } else {
                 rollupState.put(Bytes.wrap(pendingKey(i, start, id)), MARK);
@@ -195,24 +206,25 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
     private void addTo(int tier, Bytes key, long bucketStart, StackCounts counts) {
         WindowStore<Bytes, byte[]> store = tierStores.get(tier);
         byte[] existing = store.fetch(key, bucketStart);
-        if (existing == null) {
-            store.put(key, counts.encode(), bucketStart);
-        } else {
-            StackCounts merged = StackCounts.decode(existing);
+        StackCounts merged = counts;
+        if (existing != null) {
+            merged = StackCounts.decode(existing);
             merged.merge(counts, null);
-            store.put(key, merged.encode(), bucketStart);
         }
+        // Bounded so that no bucket (and no changelog record) outgrows the broker's record limit.
+        int folded = merged.foldSmallest(limits.maxEntriesPerBucket());
+        if (folded > 0) {
+            metrics.bucketFolded(tiers.get(tier).name(), folded);
+        }
+        store.put(key, merged.encode(), bucketStart);
     }
 
     private void deadLetter(Record<byte[], byte[]> record, UndecodableRecordException e) {
         String source = context.recordMetadata()
                 .map(m -> m.topic() + "-" + m.partition() + "@" + m.offset()).orElse("unknown");
         LOG.warn("dead-lettering record {}: {}: {}", source, e.reason(), e.getMessage());
-        RecordHeaders headers = new RecordHeaders(record.headers().toArray());
-        headers.add(DeadLetters.ERROR_HEADER, (e.reason() + ": " + e.getMessage()).getBytes(StandardCharsets.UTF_8));
-        headers.add(DeadLetters.REASON_HEADER, e.reason().getBytes(StandardCharsets.UTF_8));
-        headers.add(DeadLetters.SOURCE_HEADER, source.getBytes(StandardCharsets.UTF_8));
-        context.forward(new Record<>(record.key(), record.value(), record.timestamp(), headers));
+        DeadLetters.Letter letter = DeadLetters.of(record.value(), record.headers(), e.reason(), e.getMessage(), source);
+        context.forward(new Record<>(record.key(), letter.value(), record.timestamp(), letter.headers()));
         metrics.deadLettered(e.reason());
     }
 

@@ -21,6 +21,13 @@ import java.util.function.Predicate;
 public final class StackCounts {
     private static final byte VERSION = 1;
 
+    /**
+     * The stack id under which {@link #foldSmallest} sums the entries it folds: reserved (real ids
+     * are content hashes), rendered as one frame {@code [other]} by the stack dictionary.
+     */
+    public static final long OTHER_HIGH = 0;
+    public static final long OTHER_LOW = 1;
+
     /** (stack id, thread) of one entry; thread is null when the window was not taken per thread. */
     public record Key(long stackHigh, long stackLow, String thread) { }
 
@@ -45,19 +52,66 @@ public final class StackCounts {
     /** Adds count samples (and instructions, -1 when not measured) of a stack on a thread. */
     public void add(long stackHigh, long stackLow, String thread, long count, long instr) {
         long[] v = entries.computeIfAbsent(new Key(stackHigh, stackLow, thread), k -> new long[] {0, -1});
-        v[0] += count;
+        v[0] = plus(v[0], count);
         if (instr >= 0) {
-            v[1] = v[1] < 0 ? instr : v[1] + instr;
+            v[1] = v[1] < 0 ? instr : plus(v[1], instr);
         }
+    }
+
+    /**
+     * Bounds the number of entries: when there are more than {@code maxEntries}, the smallest ones
+     * (by count, ties by key) are summed into one {@code [other]} entry without a thread, so the
+     * total is kept while the stored bucket stays below the broker's record size limit.
+     *
+     * @return how many entries were folded (0 when within the bound)
+     */
+    public int foldSmallest(int maxEntries) {
+        if (entries.size() <= maxEntries) {
+            return 0;
+        }
+        List<Map.Entry<Key, long[]>> sorted = new ArrayList<>(entries.entrySet());
+        sorted.sort((a, b) -> {
+            int c = Long.compare(b.getValue()[0], a.getValue()[0]);
+            if (c != 0) {
+                return c;
+            }
+            c = Long.compare(a.getKey().stackHigh(), b.getKey().stackHigh());
+            c = c != 0 ? c : Long.compare(a.getKey().stackLow(), b.getKey().stackLow());
+            return c != 0 ? c : String.valueOf(a.getKey().thread()).compareTo(String.valueOf(b.getKey().thread()));
+        });
+        Key other = new Key(OTHER_HIGH, OTHER_LOW, null);
+        long[] kept = entries.get(other);
+        long count = kept == null ? 0 : kept[0];
+        long instr = kept == null ? -1 : kept[1];
+        int folded = 0;
+        // Keep maxEntries - 1 entries besides [other] itself.
+        int keep = Math.max(0, maxEntries - 1);
+        int seen = 0;
+        for (Map.Entry<Key, long[]> e : sorted) {
+            if (e.getKey().equals(other)) {
+                continue;
+            }
+            if (seen++ < keep) {
+                continue;
+            }
+            count = plus(count, e.getValue()[0]);
+            if (e.getValue()[1] >= 0) {
+                instr = instr < 0 ? e.getValue()[1] : plus(instr, e.getValue()[1]);
+            }
+            entries.remove(e.getKey());
+            folded++;
+        }
+        entries.put(other, new long[] {count, instr});
+        return folded;
     }
 
     /** Adds one collector window's statistics. Absent measurements are passed as -1. */
     public void addWindow(long lost, long throttled, long tableOverflow, long truncated, long cpuNanos,
                           long rssBytes, long instructions) {
-        this.lost += lost;
-        this.throttled += throttled;
-        this.tableOverflow += tableOverflow;
-        this.truncatedStacks += truncated;
+        this.lost = plus(this.lost, lost);
+        this.throttled = plus(this.throttled, throttled);
+        this.tableOverflow = plus(this.tableOverflow, tableOverflow);
+        this.truncatedStacks = plus(this.truncatedStacks, truncated);
         this.cpuNanos = sum(this.cpuNanos, cpuNanos);
         this.maxRssBytes = Math.max(this.maxRssBytes, rssBytes);
         this.instructions = sum(this.instructions, instructions);
@@ -77,21 +131,30 @@ public final class StackCounts {
 
     /** Adds other's statistics only. */
     public void mergeStats(StackCounts o) {
-        lost += o.lost;
-        throttled += o.throttled;
-        tableOverflow += o.tableOverflow;
-        truncatedStacks += o.truncatedStacks;
+        lost = plus(lost, o.lost);
+        throttled = plus(throttled, o.throttled);
+        tableOverflow = plus(tableOverflow, o.tableOverflow);
+        truncatedStacks = plus(truncatedStacks, o.truncatedStacks);
         cpuNanos = sum(cpuNanos, o.cpuNanos);
         maxRssBytes = Math.max(maxRssBytes, o.maxRssBytes);
         instructions = sum(instructions, o.instructions);
-        windows += o.windows;
+        windows = plus(windows, o.windows);
     }
 
     private static long sum(long a, long b) {
         if (a < 0) {
             return b;
         }
-        return b < 0 ? a : a + b;
+        return b < 0 ? a : plus(a, b);
+    }
+
+    /**
+     * a + b for non-negative counts, saturating at {@link Long#MAX_VALUE}: counts from hostile or
+     * absurd windows must never wrap negative (a negative total made its whole range answer 500).
+     */
+    static long plus(long a, long b) {
+        long r = a + b;
+        return ((a ^ r) & (b ^ r)) < 0 ? Long.MAX_VALUE : r;
     }
 
     /** Unmodifiable view: key to {count, instructions or -1}. */
@@ -107,7 +170,7 @@ public final class StackCounts {
     public long total() {
         long t = 0;
         for (long[] v : entries.values()) {
-            t += v[0];
+            t = plus(t, v[0]);
         }
         return t;
     }
@@ -120,7 +183,7 @@ public final class StackCounts {
         long t = 0;
         for (Map.Entry<Key, long[]> e : entries.entrySet()) {
             if (threadFilter.test(e.getKey().thread())) {
-                t += e.getValue()[0];
+                t = plus(t, e.getValue()[0]);
             }
         }
         return t;
@@ -214,17 +277,17 @@ public final class StackCounts {
                 long instr = VarCodec.varLong(in) - 1;
                 if (keep[t]) {
                     add(hi, lo, threads[t], count, instr);
-                    added += count;
+                    added = plus(added, count);
                 }
             }
-            lost += VarCodec.varLong(in);
-            throttled += VarCodec.varLong(in);
-            tableOverflow += VarCodec.varLong(in);
-            truncatedStacks += VarCodec.varLong(in);
+            lost = plus(lost, VarCodec.varLong(in));
+            throttled = plus(throttled, VarCodec.varLong(in));
+            tableOverflow = plus(tableOverflow, VarCodec.varLong(in));
+            truncatedStacks = plus(truncatedStacks, VarCodec.varLong(in));
             cpuNanos = sum(cpuNanos, VarCodec.varLong(in) - 1);
             maxRssBytes = Math.max(maxRssBytes, VarCodec.varLong(in) - 1);
             instructions = sum(instructions, VarCodec.varLong(in) - 1);
-            windows += VarCodec.varLong(in);
+            windows = plus(windows, VarCodec.varLong(in));
             return added;
         } catch (RuntimeException e) {
             throw VarCodec.corrupt("bucket", e);

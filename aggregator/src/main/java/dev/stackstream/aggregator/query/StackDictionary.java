@@ -1,6 +1,7 @@
 package dev.stackstream.aggregator.query;
 
 import dev.stackstream.aggregator.AggregatorMetrics;
+import dev.stackstream.aggregator.engine.StackCounts;
 import dev.stackstream.aggregator.engine.StoreNames;
 import dev.stackstream.aggregator.engine.UndecodableRecordException;
 import dev.stackstream.aggregator.engine.WireDecoding;
@@ -23,7 +24,9 @@ import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
  * Decoded stacks are kept in a bounded LRU map (definitions never change for an id: the id is their
  * content hash). A stack whose definition has not arrived yet renders as one frame
  * {@code [unknown stack <id>]} so its samples still count; one whose definition does not decode
- * renders as {@code [undecodable stack <id>]} and is counted in a metric.
+ * renders as {@code [undecodable stack <id>]} and is counted in a metric, and one stored under a
+ * key that is not its own id renders as unknown (counted too). The reserved {@link StackCounts#OTHER_HIGH
+ * [other]} id stands for the entries ingest folded to keep a bucket within its limit.
  */
 public final class StackDictionary {
     private static final int CACHE_ENTRIES = 200_000;
@@ -44,8 +47,15 @@ public final class StackDictionary {
         this.metrics = metrics;
     }
 
+    /** Where ingest folded the smallest entries of a bucket that reached its entry limit. */
+    private static final StackId OTHER = new StackId(StackCounts.OTHER_HIGH, StackCounts.OTHER_LOW);
+    private static final Stack OTHER_STACK = placeholder("[other]");
+
     /** The stack for id; never null (see the class comment for missing ones). */
     public Stack resolve(StackId id) {
+        if (id.equals(OTHER)) {
+            return OTHER_STACK;
+        }
         synchronized (cache) {
             Stack s = cache.get(id);
             if (s != null) {
@@ -65,6 +75,12 @@ public final class StackDictionary {
         }
         try {
             Stack s = WireDecoding.stack(def);
+            if (!s.id().equals(id)) {
+                // Its frames hash to another id: a definition written under a key that is not its
+                // own would rename every sample of the stack it squats on. Refused, not cached.
+                metrics.forgedStackDefinition();
+                return WireModel.unknownStack(id);
+            }
             synchronized (cache) {
                 cache.put(id, s);
             }

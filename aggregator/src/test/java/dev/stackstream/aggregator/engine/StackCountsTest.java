@@ -42,4 +42,39 @@ class StackCountsTest {
                 () -> StackCounts.decode(Arrays.copyOf(bytes, bytes.length - 3)));
         assertTrue(e.getMessage().contains("corrupt bucket"), e.getMessage());
     }
+
+    @Test
+    void sumsSaturateAtLongMaxValueThroughAddMergeAndTheStoredForm() {
+        StackCounts a = new StackCounts();
+        a.add(1, 2, null, Long.MAX_VALUE / 2 + 1, Long.MAX_VALUE);
+        a.add(1, 2, null, Long.MAX_VALUE / 2 + 1, 5);
+        assertEquals(Long.MAX_VALUE, a.total());
+        assertEquals(Long.MAX_VALUE, a.entries().get(new StackCounts.Key(1, 2, null))[1]);
+        StackCounts b = StackCounts.decode(a.encode());
+        b.merge(a, null);
+        b.mergeEncoded(a.encode(), null);
+        assertEquals(Long.MAX_VALUE, b.total());
+        assertEquals(Long.MAX_VALUE, StackCounts.decode(b.encode()).total());
+    }
+
+    @Test
+    void foldingKeepsTheLargestEntriesAndTheTotal() {
+        StackCounts a = new StackCounts();
+        for (int i = 1; i <= 10; i++) {
+            a.add(0, 100 + i, "t", i, i * 10L);
+        }
+        assertEquals(0, a.foldSmallest(10));
+        assertEquals(7, a.foldSmallest(4));     // keeps 10, 9, 8 and [other] = 1 + ... + 7
+        assertEquals(4, a.entries().size());
+        assertEquals(55, a.total());
+        long[] other = a.entries().get(new StackCounts.Key(StackCounts.OTHER_HIGH, StackCounts.OTHER_LOW, null));
+        assertEquals(28, other[0]);
+        assertEquals(280, other[1]);
+        assertTrue(a.entries().containsKey(new StackCounts.Key(0, 108, "t")));
+        // Folding again adds to the existing [other] entry instead of making a second one.
+        a.add(0, 200, "t", 1, -1);
+        assertEquals(1, a.foldSmallest(4));
+        assertEquals(29, a.entries().get(new StackCounts.Key(StackCounts.OTHER_HIGH, StackCounts.OTHER_LOW, null))[0]);
+        assertEquals(56, a.total());
+    }
 }
