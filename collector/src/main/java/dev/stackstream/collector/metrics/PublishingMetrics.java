@@ -111,6 +111,15 @@ public final class PublishingMetrics implements PublishListener {
         droppedBytes.increment(bytes);
     }
 
+    /** A window or definition larger than a record may be was given up (counted by what). */
+    @Override
+    public void undeliverable(String what, long bytes) {
+        Counter.builder("stackstream.collector.undeliverable")
+                .description("Windows and stack definitions given up because they exceed the record size limit")
+                .tag("record", what)
+                .register(registry).increment();
+    }
+
     /** A delivery attempt failed; the window stays buffered and is retried. */
     @Override
     public void deliveryFailed(Exception cause) {

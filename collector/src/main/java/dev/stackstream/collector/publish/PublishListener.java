@@ -19,6 +19,13 @@ public interface PublishListener {
     default void windowsDropped(int windows, long bytes) {
     }
 
+    /**
+     * A window or stack definition the broker can never take (larger than a record may be) was
+     * given up; {@code what} is {@code window} or {@code definition}.
+     */
+    default void undeliverable(String what, long bytes) {
+    }
+
     /** A delivery attempt failed (the window stays buffered and is retried). */
     default void deliveryFailed(Exception cause) {
     }

@@ -23,6 +23,7 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -72,6 +73,8 @@ public final class WindowPublisher implements AutoCloseable {
 
     private long publishedWindows;
     private long droppedWindows;
+    private long undeliverableWindows;
+    private long undeliverableDefinitions;
     private long droppedBytes;
     private long sentDefinitions;
     private long lastDeliveredSequence = -1;
@@ -181,7 +184,8 @@ public final class WindowPublisher implements AutoCloseable {
     public PublisherStats stats() {
         synchronized (lock) {
             return new PublisherStats(publishedWindows, droppedWindows, droppedBytes, buffer.size(), buffer.bytes(),
-                    buffer.capacity(), sentDefinitions, lastDeliveredSequence, deliveredBytes, lastError);
+                    buffer.capacity(), sentDefinitions, lastDeliveredSequence, deliveredBytes, lastError,
+                    undeliverableWindows, undeliverableDefinitions);
         }
     }
 
@@ -220,6 +224,15 @@ public final class WindowPublisher implements AutoCloseable {
                     lastOutageLog = null;
                 }
                 backoff = MIN_BACKOFF;
+            } catch (UndeliverableException e) {
+                // Retrying cannot help and would hold every later window behind this one.
+                LOG.error("giving up window {}: {}; later windows go on", w.sequence(), e.getMessage());
+                synchronized (lock) {
+                    buffer.delivered(w);
+                    undeliverableWindows++;
+                    lock.notifyAll();
+                }
+                listener.undeliverable("window", w.key().length + w.batch().length);
             } catch (InterruptedException e) {
                 synchronized (lock) {
                     buffer.failed(w);
@@ -258,7 +271,20 @@ public final class WindowPublisher implements AutoCloseable {
         }
     }
 
-    /** Sends the window's definitions, then its batch, and waits for every acknowledgement. */
+    /** A window whose batch no broker will take: retrying cannot help. */
+    private static final class UndeliverableException extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        UndeliverableException(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * Sends the window's definitions, then its batch, and waits for every acknowledgement.
+     *
+     * @throws UndeliverableException when the batch is larger than a record may be
+     */
     private long deliver(PendingWindow w) throws Exception {
         List<Future<RecordMetadata>> acks = new ArrayList<>();
         List<StackId> sentIds = new ArrayList<>();
@@ -275,25 +301,44 @@ public final class WindowPublisher implements AutoCloseable {
                 bytes += 16 + d.getValue().length;
             }
         }
-        acks.add(producer.send(new ProducerRecord<>(config.samplesTopic(), w.key(), w.batch())));
+        Future<RecordMetadata> batchAck = producer.send(new ProducerRecord<>(config.samplesTopic(), w.key(), w.batch()));
+        acks.add(batchAck);
         bytes += w.key().length + w.batch().length;
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        for (Future<RecordMetadata> ack : acks) {
+        List<StackId> tooLarge = new ArrayList<>();
+        for (int i = 0; i < acks.size(); i++) {
             long left = deadline - System.nanoTime();
             try {
-                ack.get(Math.max(1, left), TimeUnit.NANOSECONDS);
+                acks.get(i).get(Math.max(1, left), TimeUnit.NANOSECONDS);
             } catch (java.util.concurrent.ExecutionException e) {
+                if (e.getCause() instanceof RecordTooLargeException tooBig) {
+                    if (acks.get(i) == batchAck) {
+                        throw new UndeliverableException("its batch of " + w.batch().length + " bytes is larger"
+                                + " than a record may be (" + tooBig.getMessage() + ")");
+                    }
+                    // A definition no broker takes (a stack of very long C++ names): the window's
+                    // counts still go; that stack renders as unknown, and it is not offered again.
+                    StackId id = sentIds.get(i);
+                    LOG.error("giving up the definition of stack {} ({} bytes, larger than a record may be); its"
+                            + " samples still count, as an unknown stack", id.toHex(), w.definitions().get(id).length);
+                    tooLarge.add(id);
+                    continue;
+                }
                 throw e.getCause() instanceof Exception cause ? cause : e;
             } catch (TimeoutException e) {
                 throw new TimeoutException("no acknowledgement within 60 s");
             }
+        }
+        for (StackId id : tooLarge) {
+            listener.undeliverable("definition", w.definitions().get(id).length);
         }
         Instant acked = clock.instant();
         synchronized (lock) {
             for (StackId id : sentIds) {
                 definitions.sent(id, acked);
             }
-            sentDefinitions += sentIds.size();
+            sentDefinitions += sentIds.size() - tooLarge.size();
+            undeliverableDefinitions += tooLarge.size();
         }
         return bytes;
     }

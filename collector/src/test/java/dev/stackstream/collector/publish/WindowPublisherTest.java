@@ -18,6 +18,8 @@ import java.util.stream.LongStream;
 import dev.stackstream.broker.EmbeddedKafka;
 import dev.stackstream.broker.SharedKafka;
 import dev.stackstream.collector.consume.KafkaProfileReader;
+import dev.stackstream.profile.Frame;
+import dev.stackstream.profile.FrameKind;
 import dev.stackstream.profile.Profile;
 import dev.stackstream.profile.Sample;
 import dev.stackstream.profile.Stack;
@@ -133,6 +135,41 @@ class WindowPublisherTest {
         assertNotNull(e.getMessage());
         assertTrue(e.getMessage().contains("compression.type") || String.valueOf(e.getCause()).contains("brotli"),
                 e.toString());
+    }
+
+    /**
+     * A window whose batch is larger than a record may be is given up (counted), and the windows
+     * after it are delivered instead of waiting behind it forever; a definition that is too large
+     * is given up while its window's counts still go.
+     */
+    @Test
+    void aWindowThatCanNeverBeDeliveredIsGivenUpAndLaterWindowsGoOn() throws Exception {
+        EmbeddedKafka kafka = SharedKafka.get();
+        String suffix = unique("large");
+        PublisherConfig c = PublisherConfig.builder(kafka.bootstrapServers()).samplesTopic("samples-" + suffix)
+                .stacksTopic("stacks-" + suffix).topicPartitions(1).kafkaProperty("max.request.size", "20000")
+                .build();
+        String collector = unique("collector");
+        var wide = Profile.builder(SyntheticWindows.window(0).type())
+                .timeRange(SyntheticWindows.T0.plusSeconds(10), SyntheticWindows.T0.plusSeconds(20));
+        for (int i = 0; i < 3000; i++) {
+            wide.add(new Stack(List.of(Frame.named("f" + i, FrameKind.USER)), false), "worker-" + i, 1);
+        }
+        var longName = Profile.builder(SyntheticWindows.window(0).type())
+                .timeRange(SyntheticWindows.T0.plusSeconds(20), SyntheticWindows.T0.plusSeconds(30));
+        longName.add(new Stack(List.of(Frame.named("n".repeat(30_000), FrameKind.USER)), false), null, 5);
+        try (WindowPublisher p = new WindowPublisher(c, collector, Clock.systemUTC(), PublishListener.NONE)) {
+            p.publish(SyntheticWindows.window(0), "svc", Map.of(), collector, 0);
+            p.publish(wide.build(), "svc", Map.of(), collector, 1);
+            p.publish(longName.build(), "svc", Map.of(), collector, 2);
+            p.publish(SyntheticWindows.window(3), "svc", Map.of(), collector, 3);
+            assertTrue(p.flush(Duration.ofSeconds(60)), "the buffer empties");
+            PublisherStats s = p.stats();
+            assertEquals(3, s.publishedWindows());
+            assertEquals(1, s.undeliverableWindows());
+            assertEquals(1, s.undeliverableDefinitions());
+            assertEquals(3, s.lastDeliveredSequence());
+        }
     }
 
     static Profile mergeLocally(int last) {
