@@ -2,7 +2,7 @@ package dev.stackstream.aggregator;
 
 import dev.stackstream.aggregator.engine.DurationText;
 import dev.stackstream.aggregator.engine.Tier;
-import dev.stackstream.aggregator.metrics.AggregatorPrometheus;
+import dev.stackstream.metrics.ServiceRegistry;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -123,7 +123,7 @@ public final class AggregatorCommand implements Callable<Integer> {
                 .instanceId(blankToNull(instanceId)).topicPartitions(topicPartitions);
         kafkaProperties.forEach(b::kafkaProperty);
         AggregatorConfig config = b.build();
-        AggregatorPrometheus metrics = AggregatorPrometheus.create();
+        ServiceRegistry metrics = ServiceRegistry.create();
         Aggregator aggregator;
         try {
             aggregator = Aggregator.start(config, metrics.registry());

@@ -2,9 +2,9 @@ package dev.stackstream.cli;
 
 import dev.stackstream.aggregator.Aggregator;
 import dev.stackstream.aggregator.AggregatorConfig;
-import dev.stackstream.aggregator.metrics.AggregatorPrometheus;
 import dev.stackstream.broker.EmbeddedKafka;
 import dev.stackstream.collector.sidecar.CollectorCommand;
+import dev.stackstream.metrics.ServiceRegistry;
 import dev.stackstream.profile.render.Renderer;
 import dev.stackstream.profile.render.Renderers;
 import java.io.IOException;
@@ -164,7 +164,7 @@ public final class DemoCommand implements Callable<Integer> {
             step(out, "Kafka at " + pipeline.kafka.bootstrapServers() + " (" + pipeline.kafka.mode() + ")");
 
             step(out, "starting the aggregator");
-            pipeline.metrics = AggregatorPrometheus.create();
+            pipeline.metrics = ServiceRegistry.create();
             pipeline.aggregator = Aggregator.start(AggregatorConfig.builder(pipeline.kafka.bootstrapServers())
                     .stateDir(stateDir).httpHost("127.0.0.1").httpPort(aggregatorPort).build(),
                     pipeline.metrics.registry());
@@ -287,7 +287,7 @@ public final class DemoCommand implements Callable<Integer> {
     /** What runs; closed in reverse order of start, each part at most once. */
     private static final class Pipeline {
         volatile EmbeddedKafka kafka;
-        volatile AggregatorPrometheus metrics;
+        volatile ServiceRegistry metrics;
         volatile Aggregator aggregator;
         volatile Process target;
         volatile Thread collector;

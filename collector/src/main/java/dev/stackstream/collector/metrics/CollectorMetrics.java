@@ -1,24 +1,16 @@
 package dev.stackstream.collector.metrics;
 
-import dev.stackstream.metrics.PromtoolConventions;
+import dev.stackstream.metrics.ScrapeHandler;
+import dev.stackstream.metrics.ServiceRegistry;
 import dev.stackstream.symbols.SymbolizerStats;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Tag;
-import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
-import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
-import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
-import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
-import io.micrometer.core.instrument.binder.system.UptimeMetrics;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
-import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.util.Map;
 import java.util.Objects;
 import java.util.function.Supplier;
 
 /**
- * The collector's metrics: one Prometheus registry with the collector's own cost (CPU through
- * Micrometer's {@link ProcessorMetrics}, heap through {@link JvmMemoryMetrics}, RSS through
- * {@link ProcessRssMetrics}), the sampling counters of every attached target
+ * The collector's metrics: one Prometheus registry (built by the shared {@link ServiceRegistry}:
+ * CPU, JVM memory, GC, threads) with the collector's own RSS ({@link ProcessRssMetrics}), the sampling counters of every attached target
  * ({@link SamplingMetrics}), symbolization hit rates ({@link SymbolizationMetrics}) and the life of
  * windows on their way to Kafka ({@link PublishingMetrics}).
  *
@@ -28,26 +20,18 @@ import java.util.function.Supplier;
  * and {@code publishing().windowDrained(window)} for every window.
  *
  * <p>Common tags (e.g. {@code service}, {@code pod}) are applied to every meter. Scrape through
- * {@link MetricsServer} or {@link #scrape()}. One instance per collector process.
+ * {@link MetricsServer} with {@link #scrapeHandler()}. One instance per collector process.
  */
 public final class CollectorMetrics implements AutoCloseable {
-    private final PrometheusMeterRegistry registry;
+    private final ServiceRegistry service;
+    private final MeterRegistry registry;
     private final SamplingMetrics sampling = new SamplingMetrics();
     private final PublishingMetrics publishing;
     private final ProcessRssMetrics rss = new ProcessRssMetrics();
     private final SymbolizationMetrics symbolization = new SymbolizationMetrics();
-    private final JvmGcMetrics gc = new JvmGcMetrics();
-
     private CollectorMetrics(Map<String, String> commonTags) {
-        registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        registry.config().commonTags(commonTags.entrySet().stream()
-                .map(e -> Tag.of(e.getKey(), e.getValue())).toList());
-        PromtoolConventions.apply(registry);
-        new ProcessorMetrics().bindTo(registry);
-        new JvmMemoryMetrics().bindTo(registry);
-        new JvmThreadMetrics().bindTo(registry);
-        new UptimeMetrics().bindTo(registry);
-        gc.bindTo(registry);
+        service = ServiceRegistry.create(commonTags);
+        registry = service.registry();
         rss.bindTo(registry);
         sampling.bindTo(registry);
         symbolization.bindTo(registry);
@@ -95,15 +79,13 @@ public final class CollectorMetrics implements AutoCloseable {
         return registry;
     }
 
-    /** The Prometheus text exposition of every meter (format 0.0.4). */
-    public String scrape() {
-        symbolization.refresh();
-        return registry.scrape();
+    /** What {@code /metrics} serves: the exposition, with symbolization causes seen since the last scrape registered. */
+    public ScrapeHandler scrapeHandler() {
+        return ScrapeHandler.of(registry, symbolization::refresh);
     }
 
     @Override
     public void close() {
-        gc.close();
-        registry.close();
+        service.close();
     }
 }

@@ -2,6 +2,7 @@ package dev.stackstream.collector.metrics;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import dev.stackstream.metrics.ScrapeHandler;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
@@ -9,7 +10,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.Objects;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.function.Supplier;
 
 /**
  * A minimal HTTP endpoint for Prometheus on the collector: {@code GET /metrics} (text exposition
@@ -20,9 +20,6 @@ import java.util.function.Supplier;
  * thread serves requests; a scrape is a few kilobytes.
  */
 public final class MetricsServer implements AutoCloseable {
-    /** Content type of the Prometheus text format. */
-    public static final String CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
-
     private final HttpServer server;
     private final ExecutorService executor;
 
@@ -36,10 +33,10 @@ public final class MetricsServer implements AutoCloseable {
      *
      * @param address where to listen, e.g. {@code 127.0.0.1:9464} or {@code 0.0.0.0:9464} in a pod
      *     (port 0 picks a free one; see {@link #port()})
-     * @param scrape produces the exposition text, e.g. {@code metrics::scrape}
+     * @param scrape answers a scrape, e.g. {@code metrics.scrapeHandler()}
      * @throws IOException if the address cannot be bound (in use, or not local)
      */
-    public static MetricsServer start(InetSocketAddress address, Supplier<String> scrape) throws IOException {
+    public static MetricsServer start(InetSocketAddress address, ScrapeHandler scrape) throws IOException {
         Objects.requireNonNull(scrape, "scrape");
         HttpServer server;
         try {
@@ -58,22 +55,17 @@ public final class MetricsServer implements AutoCloseable {
             if (!allowed(ex)) {
                 return;
             }
-            String body;
-            try {
-                body = scrape.get();
-            } catch (RuntimeException e) {
-                respond(ex, 500, "text/plain; charset=utf-8", "scrape failed: " + e + "\n");
-                return;
-            }
-            respond(ex, 200, CONTENT_TYPE, body);
+            ScrapeHandler.Response r = scrape.scrape();
+            respond(ex, r.status(), r.contentType(), r.body());
         });
         server.createContext("/healthz", ex -> {
             if (allowed(ex)) {
-                respond(ex, 200, "text/plain; charset=utf-8", "ok\n");
+                respond(ex, 200, "text/plain; charset=utf-8", "ok\n".getBytes(StandardCharsets.UTF_8));
             }
         });
         server.createContext("/", ex -> respond(ex, 404, "text/plain; charset=utf-8",
-                "not found: " + ex.getRequestURI().getPath() + " (try /metrics or /healthz)\n"));
+                ("not found: " + ex.getRequestURI().getPath() + " (try /metrics or /healthz)\n")
+                        .getBytes(StandardCharsets.UTF_8)));
         server.start();
         return new MetricsServer(server, executor);
     }
@@ -84,12 +76,11 @@ public final class MetricsServer implements AutoCloseable {
             return true;
         }
         ex.getResponseHeaders().set("Allow", "GET, HEAD");
-        respond(ex, 405, "text/plain; charset=utf-8", "method " + m + " not allowed\n");
+        respond(ex, 405, "text/plain; charset=utf-8", ("method " + m + " not allowed\n").getBytes(StandardCharsets.UTF_8));
         return false;
     }
 
-    private static void respond(HttpExchange ex, int status, String type, String body) throws IOException {
-        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+    private static void respond(HttpExchange ex, int status, String type, byte[] bytes) throws IOException {
         ex.getResponseHeaders().set("Content-Type", type);
         boolean head = ex.getRequestMethod().equals("HEAD");
         ex.sendResponseHeaders(status, head ? -1 : bytes.length);

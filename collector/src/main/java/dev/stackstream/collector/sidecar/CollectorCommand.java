@@ -202,7 +202,8 @@ public final class CollectorCommand implements Callable<Integer> {
         if (metrics != null) {
             metrics.publishing().bindPublisher(publisher);
             try {
-                server = MetricsServer.start(new InetSocketAddress(metricsAddress, metricsPort), metrics::scrape);
+                server = MetricsServer.start(new InetSocketAddress(metricsAddress, metricsPort),
+                        metrics.scrapeHandler());
                 LOG.info("metrics on http://{}:{}/metrics", metricsAddress, server.port());
             } catch (IOException e) {
                 LOG.error("cannot serve metrics on {}:{}: {}", metricsAddress, metricsPort, e.toString());

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.stackstream.collector.sampling.NativeStats;
+import dev.stackstream.metrics.ScrapeHandler;
 import dev.stackstream.symbols.ModuleKind;
 import dev.stackstream.symbols.SymbolizerStats;
 import java.net.InetAddress;
@@ -54,6 +55,13 @@ class CollectorMetricsTest {
         }
     }
 
+    /** A scrape as /metrics serves it. */
+    static String scrape(CollectorMetrics metrics) {
+        ScrapeHandler.Response r = metrics.scrapeHandler().scrape();
+        assertEquals(200, r.status(), r.text());
+        return r.text();
+    }
+
     /** The value of one series in an exposition, or NaN when absent. */
     static double value(String exposition, String series) {
         Matcher m = Pattern.compile("(?m)^" + Pattern.quote(series) + " (\\S+)$").matcher(exposition);
@@ -68,7 +76,7 @@ class CollectorMetricsTest {
             SamplingMetrics.Target ta = metrics.sampling().attach("pid 1", a::get);
             SamplingMetrics.Target tb = metrics.sampling().attach("pid 2", b::get);
 
-            String s1 = metrics.scrape();
+            String s1 = scrape(metrics);
             assertEquals(150, value(s1, "stackstream_collector_samples_total{outcome=\"taken\"}"));
             assertEquals(3, value(s1, "stackstream_collector_samples_total{outcome=\"lost\"}"));
             assertEquals(1, value(s1, "stackstream_collector_samples_total{outcome=\"throttled\"}"));
@@ -81,13 +89,13 @@ class CollectorMetricsTest {
             ta.close();
             // A closed session's supplier may throw; the last reading must still count.
             a.set(null);
-            String s2 = metrics.scrape();
+            String s2 = scrape(metrics);
             assertEquals(230, value(s2, "stackstream_collector_samples_total{outcome=\"taken\"}"));
             assertEquals(1, value(s2, "stackstream_collector_targets"));
 
             tb.close();
             tb.close(); // idempotent: not counted twice
-            String s3 = metrics.scrape();
+            String s3 = scrape(metrics);
             assertEquals(230, value(s3, "stackstream_collector_samples_total{outcome=\"taken\"}"));
             assertEquals(2, value(s3, "stackstream_collector_errors_total{cause=\"thread-attach\"}"));
             assertEquals(0, value(s3, "stackstream_collector_targets"));
@@ -101,7 +109,7 @@ class CollectorMetricsTest {
                         new SymbolizerStats.Counts(2, 1)), Map.of()));
         try (CollectorMetrics metrics = CollectorMetrics.create(Map.of("service", "checkout"))) {
             metrics.bindSymbolizer(sym::get);
-            String s1 = metrics.scrape();
+            String s1 = scrape(metrics);
             assertEquals(6, value(s1, "stackstream_collector_symbolization_addresses_total"
                     + "{module_kind=\"elf\",outcome=\"resolved\",service=\"checkout\"}"));
             assertEquals(1, value(s1, "stackstream_collector_symbolization_addresses_total"
@@ -115,14 +123,14 @@ class CollectorMetricsTest {
                     Map.of(ModuleKind.ELF, new SymbolizerStats.Counts(5, 0)), Map.of("elf-corrupt", 1L)));
             sym.set(symbolizerStats(Map.of(ModuleKind.ELF, new SymbolizerStats.Counts(7, 2)),
                     Map.of("elf-corrupt", 4L)));
-            String s2 = metrics.scrape();
+            String s2 = scrape(metrics);
             assertEquals(12, value(s2, "stackstream_collector_symbolization_addresses_total"
                     + "{module_kind=\"elf\",outcome=\"resolved\",service=\"checkout\"}"));
             assertEquals(5, value(s2, "stackstream_collector_errors_total"
                     + "{cause=\"symbolization-elf-corrupt\",service=\"checkout\"}"));
             // Its target goes away: the counts stay.
             second.close();
-            String s3 = metrics.scrape();
+            String s3 = scrape(metrics);
             assertEquals(12, value(s3, "stackstream_collector_symbolization_addresses_total"
                     + "{module_kind=\"elf\",outcome=\"resolved\",service=\"checkout\"}"));
             assertEquals(5, value(s3, "stackstream_collector_errors_total"
@@ -142,7 +150,7 @@ class CollectorMetricsTest {
             p.windowsDropped(3, 4500);
             p.error("publish");
             p.error("publish");
-            String s = metrics.scrape();
+            String s = scrape(metrics);
             assertEquals(2, value(s, "stackstream_collector_windows_total{outcome=\"published\"}"));
             assertEquals(3, value(s, "stackstream_collector_windows_total{outcome=\"dropped\"}"));
             assertEquals(2000, value(s, "stackstream_collector_published_bytes_total"));
@@ -156,14 +164,14 @@ class CollectorMetricsTest {
             assertTrue(s.contains("stackstream_collector_publish_duration_seconds_bucket{le="),
                     "publish latency must be a histogram for histogram_quantile");
             buffer[0] = 0;
-            assertEquals(0, value(metrics.scrape(), "stackstream_collector_buffer_used_bytes"));
+            assertEquals(0, value(scrape(metrics), "stackstream_collector_buffer_used_bytes"));
         }
     }
 
     @Test
     void rssMatchesTheKernelsAccountingAndCpuIsExported() throws Exception {
         try (CollectorMetrics metrics = CollectorMetrics.create()) {
-            String s = metrics.scrape();
+            String s = scrape(metrics);
             double rss = value(s, "process_memory_rss_bytes");
             long kernel = new ProcessRssMetrics().rssBytes().orElseThrow();
             // Same source read twice a moment apart: within 10% (the JVM allocates in between).
@@ -190,7 +198,7 @@ class CollectorMetricsTest {
             metrics.publishing().bindBuffer(new long[1], b -> 0, b -> 0, 1024);
             metrics.publishing().windowPublished(0, 10, Duration.ofMillis(3));
             metrics.publishing().error("publish");
-            Promtool.Result r = Promtool.checkMetrics(metrics.scrape());
+            Promtool.Result r = Promtool.checkMetrics(scrape(metrics));
             assertEquals(0, r.exit(), "promtool check metrics:\n" + r.output());
         }
     }
@@ -199,9 +207,9 @@ class CollectorMetricsTest {
     void aPortInUseIsAClearError() throws Exception {
         try (CollectorMetrics metrics = CollectorMetrics.create();
              MetricsServer first = MetricsServer.start(
-                     new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), metrics::scrape)) {
+                     new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), metrics.scrapeHandler())) {
             java.io.IOException e = org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class,
-                    () -> MetricsServer.start(first.address(), metrics::scrape));
+                    () -> MetricsServer.start(first.address(), metrics.scrapeHandler()));
             assertTrue(e.getMessage().contains("cannot serve metrics on") && e.getMessage().contains("--metrics-port"),
                     e.getMessage());
         }
@@ -211,13 +219,13 @@ class CollectorMetricsTest {
     void serverServesMetricsAndHealthAndRefusesOtherMethods() throws Exception {
         try (CollectorMetrics metrics = CollectorMetrics.create();
              MetricsServer server = MetricsServer.start(
-                     new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), metrics::scrape)) {
+                     new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), metrics.scrapeHandler())) {
             HttpClient http = HttpClient.newHttpClient();
             String base = "http://127.0.0.1:" + server.port();
             HttpResponse<String> m = http.send(HttpRequest.newBuilder(URI.create(base + "/metrics")).build(),
                     HttpResponse.BodyHandlers.ofString());
             assertEquals(200, m.statusCode());
-            assertEquals(MetricsServer.CONTENT_TYPE, m.headers().firstValue("Content-Type").orElse(""));
+            assertEquals(ScrapeHandler.CONTENT_TYPE, m.headers().firstValue("Content-Type").orElse(""));
             assertTrue(m.body().contains("stackstream_collector_samples_total"), m.body());
             assertEquals(200, http.send(HttpRequest.newBuilder(URI.create(base + "/healthz")).build(),
                     HttpResponse.BodyHandlers.ofString()).statusCode());

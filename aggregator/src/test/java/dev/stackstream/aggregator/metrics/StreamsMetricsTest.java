@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.stackstream.broker.EmbeddedKafka;
 import dev.stackstream.broker.SharedKafka;
+import dev.stackstream.metrics.ScrapeHandler;
+import dev.stackstream.metrics.ServiceRegistry;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -35,9 +37,11 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Against a real broker and a real Kafka Streams application with a key-value and a windowed
- * RocksDB store: the derived ingest metrics have values and the exposition passes promtool.
+ * RocksDB store, wired as the aggregator wires them (the shared {@link ServiceRegistry}, the
+ * Streams meters bound to it, scraped through the {@link ScrapeHandler} /metrics uses): the derived
+ * ingest metrics have values and the exposition passes promtool.
  */
-class AggregatorPrometheusTest {
+class StreamsMetricsTest {
 
     static double value(String exposition, String series) {
         Matcher m = Pattern.compile("(?m)^" + Pattern.quote(series) + " (\\S+)$").matcher(exposition);
@@ -73,18 +77,19 @@ class AggregatorPrometheusTest {
         props.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 100);
         props.put(StreamsConfig.consumerPrefix("auto.offset.reset"), "earliest");
 
-        try (AggregatorPrometheus metrics = AggregatorPrometheus.create(Map.of("instance", "a"));
-             KafkaStreams streams = new KafkaStreams(builder.build(), props)) {
-            metrics.bindStreams(streams);
+        try (ServiceRegistry metrics = ServiceRegistry.create(Map.of("instance", "a"));
+             KafkaStreams streams = new KafkaStreams(builder.build(), props);
+             StreamsMetrics streamsMetrics = new StreamsMetrics(streams)) {
+            streamsMetrics.bindTo(metrics.registry());
             streams.start();
-            // Scrape the registry itself, as the API server does: topics and stores must appear
+            // Scraped as /metrics does, with no refresh of its own: topics and stores must appear
             // through StreamsMetrics' own background refresh.
-            var raw = (io.micrometer.prometheusmetrics.PrometheusMeterRegistry) metrics.registry();
+            ScrapeHandler scrape = ScrapeHandler.of(metrics.registry());
 
             String s = "";
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
             while (System.nanoTime() < deadline) {
-                s = raw.scrape();
+                s = scrape.scrape().text();
                 if (value(s, "stackstream_aggregator_store_keys{instance=\"a\",store=\"dictionary\"}") >= 50
                         && value(s, "stackstream_aggregator_streams_state{instance=\"a\",state=\"running\"}") == 1
                         && value(s, "stackstream_aggregator_consumer_lag{instance=\"a\",topic=\"" + topic + "\"}") == 0
@@ -121,22 +126,23 @@ class AggregatorPrometheusTest {
     void rollupLagIsTheOldestTaskWatermarkBehindTheClock() {
         java.time.Instant now = java.time.Instant.parse("2026-11-26T12:00:00Z");
         java.time.Clock clock = java.time.Clock.fixed(now, java.time.ZoneOffset.UTC);
-        try (AggregatorPrometheus metrics = AggregatorPrometheus.create()) {
+        try (ServiceRegistry metrics = ServiceRegistry.create()) {
             RollupLag lag = new RollupLag(clock);
             lag.bindTo(metrics.registry());
-            assertTrue(Double.isNaN(value(metrics.scrape(), "stackstream_aggregator_rollup_lag_seconds{tier=\"1m\"}")),
+            ScrapeHandler scrape = ScrapeHandler.of(metrics.registry());
+            assertTrue(Double.isNaN(value(scrape.scrape().text(), "stackstream_aggregator_rollup_lag_seconds{tier=\"1m\"}")),
                     "no series before a task reports the tier");
             lag.watermark("1m", "0_0", now.minusSeconds(60).toEpochMilli());
             lag.watermark("1m", "0_1", now.minusSeconds(90).toEpochMilli());
             lag.watermark("1h", "0_0", now.minusSeconds(1800).toEpochMilli());
-            String s = metrics.scrape();
+            String s = scrape.scrape().text();
             assertEquals(90, value(s, "stackstream_aggregator_rollup_lag_seconds{tier=\"1m\"}"), s);
             assertEquals(1800, value(s, "stackstream_aggregator_rollup_lag_seconds{tier=\"1h\"}"));
             // The lagging task moves away: the tier is as fresh as the remaining one.
             lag.taskClosed("0_1");
-            assertEquals(60, value(metrics.scrape(), "stackstream_aggregator_rollup_lag_seconds{tier=\"1m\"}"));
+            assertEquals(60, value(scrape.scrape().text(), "stackstream_aggregator_rollup_lag_seconds{tier=\"1m\"}"));
             lag.watermark("1m", "0_0", now.minusSeconds(20).toEpochMilli());
-            assertEquals(20, value(metrics.scrape(), "stackstream_aggregator_rollup_lag_seconds{tier=\"1m\"}"));
+            assertEquals(20, value(scrape.scrape().text(), "stackstream_aggregator_rollup_lag_seconds{tier=\"1m\"}"));
         }
     }
 }
