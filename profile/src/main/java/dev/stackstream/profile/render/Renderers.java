@@ -1,5 +1,7 @@
 package dev.stackstream.profile.render;
 
+import dev.stackstream.profile.folded.FoldedTextRenderer;
+
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -7,7 +9,7 @@ import java.util.Optional;
 /** The registry of renderers: one per output format. */
 public final class Renderers {
     private static final List<Renderer> ALL = List.of(
-            new CollapsedRenderer(),
+            new FoldedTextRenderer(),
             new JsonRenderer(),
             new SvgRenderer(),
             new HtmlRenderer(),

@@ -5,7 +5,7 @@ import dev.stackstream.profile.Profile;
 import dev.stackstream.profile.ProfileStats;
 import dev.stackstream.profile.Sample;
 import dev.stackstream.profile.Stack;
-import dev.stackstream.profile.render.FoldedStacks;
+import dev.stackstream.profile.folded.FoldedStacks;
 import dev.stackstream.profile.render.RenderOptions;
 import java.util.ArrayList;
 import java.util.Comparator;

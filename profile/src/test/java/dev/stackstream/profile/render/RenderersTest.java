@@ -1,5 +1,8 @@
 package dev.stackstream.profile.render;
 
+import dev.stackstream.profile.folded.FoldedStacks;
+import dev.stackstream.profile.folded.FoldedRenderer;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
