@@ -17,7 +17,7 @@ import java.util.OptionalLong;
 import java.util.Set;
 
 /**
- * The profile report of the original design, generalised: time range and elapsed time, samples
+ * The profile report (what {@code summary.txt} holds): time range and elapsed time, samples
  * and the rate achieved, unique stacks, loss counters, the hottest paths, top functions by self
  * and by total, the per-thread split, and what was measured beside the stacks (CPU time, memory,
  * instructions) — with the words {@value #NOT_AVAILABLE} where a measurement is absent, never a

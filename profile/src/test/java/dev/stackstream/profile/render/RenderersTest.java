@@ -26,6 +26,7 @@ class RenderersTest {
         assertEquals(List.of("profile.collapsed", "profile.json", "flamegraph.svg", "flamegraph.html",
                 "profile.pb.gz", "profile.speedscope.json"), Renderers.all().stream().map(Renderer::defaultFileName).toList());
         assertEquals("svg", Renderers.byFormat(" SVG ").orElseThrow().format());
+        assertEquals("collapsed", Renderers.byFormat("Folded").orElseThrow().format());
         assertTrue(Renderers.byFormat("png").isEmpty());
         assertTrue(Renderers.byFormat(null).isEmpty());
     }
