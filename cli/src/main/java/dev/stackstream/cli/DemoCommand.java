@@ -5,11 +5,14 @@ import dev.stackstream.aggregator.AggregatorConfig;
 import dev.stackstream.broker.EmbeddedKafka;
 import dev.stackstream.collector.sidecar.CollectorCommand;
 import dev.stackstream.metrics.ServiceRegistry;
+import dev.stackstream.profile.folded.FoldedReader;
+import dev.stackstream.profile.folded.FoldedStacks;
 import dev.stackstream.profile.render.Renderer;
 import dev.stackstream.profile.render.Renderers;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
+import java.io.StringReader;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -347,14 +350,8 @@ public final class DemoCommand implements Callable<Integer> {
             if (r.statusCode() != 200) {
                 return 0;
             }
-            long total = 0;
-            for (String line : r.body().split("\n")) {
-                int sp = line.lastIndexOf(' ');
-                if (sp > 0) {
-                    total += Long.parseLong(line.substring(sp + 1).trim());
-                }
-            }
-            return total;
+            // the folded reader validates every line, so a malformed answer is an error, not a wrong total
+            return FoldedStacks.total(FoldedReader.readFolded(new StringReader(r.body()), "/api/v1/profile"));
         }
 
         /** Polls until the count is positive and the same twice in a row, 1 s apart. */

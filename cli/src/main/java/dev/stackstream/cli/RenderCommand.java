@@ -3,11 +3,11 @@ package dev.stackstream.cli;
 import dev.stackstream.profile.Profile;
 import dev.stackstream.profile.diff.Diff;
 import dev.stackstream.profile.diff.DiffSvgRenderer;
-import dev.stackstream.profile.io.CollapsedReader;
+import dev.stackstream.profile.folded.FoldedReader;
 import dev.stackstream.profile.io.InputFormat;
 import dev.stackstream.profile.io.PerfScriptReader;
 import dev.stackstream.profile.io.ProfileFormatException;
-import dev.stackstream.profile.render.FoldedRenderer;
+import dev.stackstream.profile.folded.FoldedRenderer;
 import dev.stackstream.profile.render.Palette;
 import dev.stackstream.profile.render.RenderOptions;
 import dev.stackstream.profile.render.Renderer;
@@ -228,7 +228,7 @@ public final class RenderCommand implements Callable<Integer> {
             boolean collapsed = inputFormat.equalsIgnoreCase("auto") ? InputFormat.detect(path) == InputFormat.COLLAPSED
                     : InputFormat.parse(inputFormat) == InputFormat.COLLAPSED;
             if (collapsed) {
-                return new Source(null, CollapsedReader.readFolded(path));
+                return new Source(null, FoldedReader.readFolded(path));
             }
         }
         return new Source(read(file), null);
@@ -324,7 +324,7 @@ public final class RenderCommand implements Callable<Integer> {
             InputFormat format = inputFormat.equalsIgnoreCase("auto") ? InputFormat.detect(path)
                     : InputFormat.parse(inputFormat);
             if (format == InputFormat.COLLAPSED) {
-                return new CollapsedReader().read(path);
+                return new FoldedReader().read(path);
             }
             PerfScriptReader reader = new PerfScriptReader(new PerfScriptReader.Options(pid, tid, !noKernel, !noJit,
                     addrs, event));

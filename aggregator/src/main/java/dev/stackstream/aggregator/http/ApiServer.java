@@ -11,6 +11,7 @@ import dev.stackstream.aggregator.query.QueryService;
 import dev.stackstream.aggregator.query.QuerySpec;
 import dev.stackstream.profile.Profile;
 import dev.stackstream.profile.diff.Diff;
+import dev.stackstream.profile.diff.DiffFoldedRenderer;
 import dev.stackstream.profile.diff.DiffSvgRenderer;
 import dev.stackstream.profile.render.Palette;
 import dev.stackstream.profile.render.RenderOptions;
@@ -243,11 +244,11 @@ public final class ApiServer implements AutoCloseable {
                 ctx.result(out.toByteArray());
             }
             case "collapsed" -> {
-                StringBuilder sb = new StringBuilder();
-                normalized.lines().forEach((k, v) -> sb.append(k).append(' ').append(v[0]).append(' ')
-                        .append(v[1]).append('\n'));
-                ctx.contentType("text/plain; charset=utf-8");
-                ctx.result(sb.toString());
+                ByteArrayOutputStream out = new ByteArrayOutputStream();
+                DiffFoldedRenderer folded = new DiffFoldedRenderer();
+                folded.render(normalized, options, out);
+                ctx.contentType(folded.mediaType());
+                ctx.result(out.toByteArray());
             }
             default -> {
                 Diff raw = Diff.of(d.baseline(), d.comparison(), options.withNormalize(false));

@@ -1,7 +1,7 @@
 package dev.stackstream.profile.diff;
 
 import dev.stackstream.profile.Profile;
-import dev.stackstream.profile.render.FoldedStacks;
+import dev.stackstream.profile.folded.FoldedStacks;
 import dev.stackstream.profile.render.RenderOptions;
 import java.util.ArrayList;
 import java.util.Collections;

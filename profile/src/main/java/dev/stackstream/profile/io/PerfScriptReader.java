@@ -1,5 +1,6 @@
 package dev.stackstream.profile.io;
 
+
 import dev.stackstream.profile.Frame;
 import dev.stackstream.profile.FrameKind;
 import dev.stackstream.profile.Profile;
@@ -198,7 +199,7 @@ public final class PerfScriptReader {
                 continue;
             }
             if (warnings.size() < 100) {
-                warnings.add(source + ":" + lineNo + ": unrecognized line: " + CollapsedReader.abbreviate(line));
+                warnings.add(source + ":" + lineNo + ": unrecognized line: " + ProfileFormatException.quote(line));
             }
         }
         // a file that does not end with a blank line still ends its last sample
@@ -264,12 +265,12 @@ public final class PerfScriptReader {
             }
             FrameKind kind = FrameKind.USER;
             if (!inline.isEmpty()) {
-                if (!func.contains("_[i]")) {
-                    func = func + "_[i]";
+                if (!func.contains(FrameKind.INLINE_SUFFIX)) {
+                    func = func + FrameKind.INLINE_SUFFIX;
                 }
             } else if (kernelModule) {
                 kind = FrameKind.KERNEL;
-            } else if (jitModule && !func.contains("_[j]")) {
+            } else if (jitModule && !func.contains(FrameKind.JIT.suffix())) {
                 kind = FrameKind.JIT;
             }
             String fn = func;

@@ -23,4 +23,9 @@ public final class ProfileFormatException extends IOException {
     public long lineNumber() {
         return lineNumber;
     }
+
+    /** An offending line as error messages quote it: in single quotes, cut to 120 characters. */
+    public static String quote(String line) {
+        return line.length() <= 120 ? "'" + line + "'" : "'" + line.substring(0, 117) + "...'";
+    }
 }

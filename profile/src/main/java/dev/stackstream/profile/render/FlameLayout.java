@@ -1,6 +1,6 @@
 package dev.stackstream.profile.render;
 
-import dev.stackstream.profile.io.FoldedLines;
+import dev.stackstream.profile.folded.FoldedLines;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.SortedMap;

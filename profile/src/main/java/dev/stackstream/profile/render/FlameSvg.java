@@ -1,6 +1,8 @@
 package dev.stackstream.profile.render;
 
-import dev.stackstream.profile.io.FoldedLines;
+import dev.stackstream.profile.folded.FoldedStacks;
+
+import dev.stackstream.profile.folded.FoldedLines;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.InputStream;

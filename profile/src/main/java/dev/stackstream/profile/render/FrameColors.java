@@ -1,5 +1,7 @@
 package dev.stackstream.profile.render;
 
+import dev.stackstream.profile.FrameKind;
+
 /**
  * Deterministic frame colours for the palettes: the same name always gets the same colour (in
  * every graph and every run), in the colour ranges flamegraph.pl uses for its palettes. Two values
@@ -33,13 +35,13 @@ public final class FrameColors {
     }
 
     private static String javaColor(String name, double v) {
-        if (name.endsWith("_[j]") || JAVA_NAME.matcher(name).lookingAt()) {
+        if (name.endsWith(FrameKind.JIT.suffix()) || JAVA_NAME.matcher(name).lookingAt()) {
             return rgb(50 + (int) (60 * v), 200 + (int) (55 * v), 50 + (int) (60 * v)); // green: JIT / Java
         }
-        if (name.endsWith("_[i]")) {
+        if (name.endsWith(FrameKind.INLINE_SUFFIX)) {
             return rgb(50 + (int) (60 * v), 165 + (int) (55 * v), 165 + (int) (55 * v)); // aqua: inlined
         }
-        if (name.endsWith("_[k]")) {
+        if (name.endsWith(FrameKind.KERNEL.suffix())) {
             return rgb(190 + (int) (65 * v), 90 + (int) (65 * v), 0); // orange: kernel
         }
         if (name.contains("::")) {

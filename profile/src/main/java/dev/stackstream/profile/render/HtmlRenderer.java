@@ -1,5 +1,8 @@
 package dev.stackstream.profile.render;
 
+import dev.stackstream.profile.folded.FoldedStacks;
+import dev.stackstream.profile.folded.FoldedRenderer;
+
 import com.fasterxml.jackson.core.JsonEncoding;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
@@ -7,7 +10,7 @@ import com.fasterxml.jackson.core.SerializableString;
 import com.fasterxml.jackson.core.io.CharacterEscapes;
 import com.fasterxml.jackson.core.io.SerializedString;
 import dev.stackstream.profile.Profile;
-import dev.stackstream.profile.io.FoldedLines;
+import dev.stackstream.profile.folded.FoldedLines;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;

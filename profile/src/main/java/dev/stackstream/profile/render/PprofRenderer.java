@@ -1,5 +1,7 @@
 package dev.stackstream.profile.render;
 
+import dev.stackstream.profile.folded.FoldedStacks;
+
 import dev.stackstream.profile.Frame;
 import dev.stackstream.profile.Profile;
 import dev.stackstream.profile.Sample;

@@ -1,5 +1,7 @@
 package dev.stackstream.profile.render;
 
+import dev.stackstream.profile.folded.FoldedTextRenderer;
+
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -7,7 +9,7 @@ import java.util.Optional;
 /** The registry of renderers: one per output format. */
 public final class Renderers {
     private static final List<Renderer> ALL = List.of(
-            new CollapsedRenderer(),
+            new FoldedTextRenderer(),
             new JsonRenderer(),
             new SvgRenderer(),
             new HtmlRenderer(),
@@ -17,12 +19,18 @@ public final class Renderers {
     private Renderers() {
     }
 
-    /** The renderer for a format name (case-insensitive), e.g. {@code svg}; empty when unknown. */
+    /**
+     * The renderer for a format name (case-insensitive), e.g. {@code svg}; {@code folded} names
+     * the {@code collapsed} format. Empty when unknown.
+     */
     public static Optional<Renderer> byFormat(String format) {
         if (format == null) {
             return Optional.empty();
         }
         String f = format.trim().toLowerCase(Locale.ROOT);
+        if (f.equals("folded")) {
+            f = "collapsed"; // the same text format under its other common name
+        }
         for (Renderer r : ALL) {
             if (r.format().equals(f)) {
                 return Optional.of(r);

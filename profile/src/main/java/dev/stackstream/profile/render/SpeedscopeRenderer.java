@@ -1,5 +1,7 @@
 package dev.stackstream.profile.render;
 
+import dev.stackstream.profile.folded.FoldedStacks;
+
 import com.fasterxml.jackson.core.JsonEncoding;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;

@@ -1,5 +1,8 @@
 package dev.stackstream.profile.render;
 
+import dev.stackstream.profile.folded.FoldedStacks;
+import dev.stackstream.profile.folded.FoldedRenderer;
+
 import dev.stackstream.profile.Profile;
 import java.io.IOException;
 import java.io.OutputStream;

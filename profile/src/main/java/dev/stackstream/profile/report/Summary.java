@@ -5,7 +5,7 @@ import dev.stackstream.profile.Profile;
 import dev.stackstream.profile.ProfileStats;
 import dev.stackstream.profile.Sample;
 import dev.stackstream.profile.Stack;
-import dev.stackstream.profile.render.FoldedStacks;
+import dev.stackstream.profile.folded.FoldedStacks;
 import dev.stackstream.profile.render.RenderOptions;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -17,7 +17,7 @@ import java.util.OptionalLong;
 import java.util.Set;
 
 /**
- * The profile report of the original design, generalised: time range and elapsed time, samples
+ * The profile report (what {@code summary.txt} holds): time range and elapsed time, samples
  * and the rate achieved, unique stacks, loss counters, the hottest paths, top functions by self
  * and by total, the per-thread split, and what was measured beside the stacks (CPU time, memory,
  * instructions) — with the words {@value #NOT_AVAILABLE} where a measurement is absent, never a

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.stackstream.profile.Profile;
 import dev.stackstream.profile.TestData;
-import dev.stackstream.profile.render.FoldedStacks;
+import dev.stackstream.profile.folded.FoldedStacks;
 import dev.stackstream.profile.render.RenderOptions;
 import java.io.IOException;
 import java.io.StringReader;

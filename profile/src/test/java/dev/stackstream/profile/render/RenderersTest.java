@@ -1,5 +1,8 @@
 package dev.stackstream.profile.render;
 
+import dev.stackstream.profile.folded.FoldedStacks;
+import dev.stackstream.profile.folded.FoldedRenderer;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -23,6 +26,7 @@ class RenderersTest {
         assertEquals(List.of("profile.collapsed", "profile.json", "flamegraph.svg", "flamegraph.html",
                 "profile.pb.gz", "profile.speedscope.json"), Renderers.all().stream().map(Renderer::defaultFileName).toList());
         assertEquals("svg", Renderers.byFormat(" SVG ").orElseThrow().format());
+        assertEquals("collapsed", Renderers.byFormat("Folded").orElseThrow().format());
         assertTrue(Renderers.byFormat("png").isEmpty());
         assertTrue(Renderers.byFormat(null).isEmpty());
     }

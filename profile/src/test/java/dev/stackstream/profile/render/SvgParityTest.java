@@ -1,5 +1,7 @@
 package dev.stackstream.profile.render;
 
+import dev.stackstream.profile.folded.FoldedStacks;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -7,7 +9,7 @@ import dev.stackstream.profile.Profile;
 import dev.stackstream.profile.TestData;
 import dev.stackstream.profile.diff.Diff;
 import dev.stackstream.profile.diff.DiffSvgRenderer;
-import dev.stackstream.profile.io.CollapsedReader;
+import dev.stackstream.profile.folded.FoldedReader;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -78,7 +80,7 @@ class SvgParityTest {
     }
 
     static List<String> ours(Path input, RenderOptions o) throws IOException {
-        Profile p = new CollapsedReader().read(input);
+        Profile p = new FoldedReader().read(input);
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         new SvgRenderer().render(p, o, out);
         return SvgFrames.extract(out.toString(StandardCharsets.UTF_8));
@@ -122,7 +124,7 @@ class SvgParityTest {
     @Test
     void differentialMatchesFlamegraphPlTwoColumnInput() throws Exception {
         // comparison: the baseline with every third stack doubled and every third halved
-        Map<String, Long> base = FoldedStacks.of(new CollapsedReader().read(
+        Map<String, Long> base = FoldedStacks.of(new FoldedReader().read(
                 input("perf-java-stacks-01-collapsed-all.txt")), RenderOptions.defaults());
         Map<String, Long> cmp = new java.util.TreeMap<>();
         int i = 0;

@@ -1,13 +1,15 @@
-package dev.stackstream.profile.render;
+package dev.stackstream.profile.folded;
+
+import dev.stackstream.profile.render.RenderOptions;
 
 import dev.stackstream.profile.Profile;
-import dev.stackstream.profile.io.CollapsedWriter;
+import dev.stackstream.profile.folded.FoldedWriter;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.util.SortedMap;
 
 /** flamegraph.pl's collapsed ("folded") text: {@code root;...;leaf count} per line, sorted. */
-public final class CollapsedRenderer implements FoldedRenderer {
+public final class FoldedTextRenderer implements FoldedRenderer {
 
     @Override
     public String format() {
@@ -26,12 +28,12 @@ public final class CollapsedRenderer implements FoldedRenderer {
 
     @Override
     public void render(Profile profile, RenderOptions options, OutputStream out) throws IOException {
-        CollapsedWriter.write(FoldedStacks.of(profile, options), out);
+        FoldedWriter.write(FoldedStacks.of(profile, options), out);
     }
 
     @Override
     public void renderFolded(SortedMap<String, Long> folded, RenderOptions options, OutputStream out)
             throws IOException {
-        CollapsedWriter.write(options.reversed() ? FoldedStacks.reversed(folded) : folded, out);
+        FoldedWriter.write(options.reversed() ? FoldedStacks.reversed(folded) : folded, out);
     }
 }

@@ -1,4 +1,4 @@
-package dev.stackstream.profile.io;
+package dev.stackstream.profile.folded;
 
 import java.nio.charset.StandardCharsets;
 import java.util.AbstractMap;

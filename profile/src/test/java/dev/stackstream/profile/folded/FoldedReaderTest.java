@@ -1,4 +1,6 @@
-package dev.stackstream.profile.io;
+package dev.stackstream.profile.folded;
+
+import dev.stackstream.profile.io.ProfileFormatException;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -18,33 +20,33 @@ import java.util.zip.GZIPOutputStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class CollapsedReaderTest {
+class FoldedReaderTest {
 
     @Test
     void roundTripsWithKindsAndBlankLines() throws IOException {
         String text = "main;a;b 70\n\n   \nmain;c 30\nmain;sys_read_[k];vfs_read_[k] 2\njava;Foo.bar_[j] 1\nmain;a;b 5\n";
-        Profile p = new CollapsedReader().read(new StringReader(text), "t");
+        Profile p = new FoldedReader().read(new StringReader(text), "t");
         assertEquals(108, p.totalCount());
         Sample kernel = p.samples().stream().filter(s -> s.stack().depth() == 3
                 && s.stack().leaf().kind() == FrameKind.KERNEL).findFirst().orElseThrow();
         assertEquals("vfs_read", kernel.stack().leaf().function());
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        CollapsedWriter.write(p, out);
+        FoldedWriter.write(p, out);
         assertEquals("java;Foo.bar_[j] 1\nmain;a;b 75\nmain;c 30\nmain;sys_read_[k];vfs_read_[k] 2\n",
                 out.toString(StandardCharsets.UTF_8));
     }
 
     @Test
     void malformedLineNamesItsNumber() {
-        ProfileFormatException e = assertThrows(ProfileFormatException.class, () -> new CollapsedReader()
+        ProfileFormatException e = assertThrows(ProfileFormatException.class, () -> new FoldedReader()
                 .read(new StringReader("a;b 1\n\na;c x12\n"), "in.collapsed"));
         assertEquals(3, e.lineNumber());
         assertTrue(e.getMessage().startsWith("in.collapsed:3: count 'x12'"), e.getMessage());
         ProfileFormatException noCount = assertThrows(ProfileFormatException.class,
-                () -> new CollapsedReader().read(new StringReader("justaframe\n"), "f"));
+                () -> new FoldedReader().read(new StringReader("justaframe\n"), "f"));
         assertTrue(noCount.getMessage().contains("f:1: expected 'frame;frame;... count'"), noCount.getMessage());
         ProfileFormatException empty = assertThrows(ProfileFormatException.class,
-                () -> new CollapsedReader().read(new StringReader("a;;b 3\n"), "f"));
+                () -> new FoldedReader().read(new StringReader("a;;b 3\n"), "f"));
         assertTrue(empty.getMessage().contains("empty frame name at column 3"), empty.getMessage());
     }
 
@@ -54,7 +56,7 @@ class CollapsedReaderTest {
         try (OutputStream o = new GZIPOutputStream(Files.newOutputStream(f))) {
             o.write("x;y 4\n".getBytes(StandardCharsets.UTF_8));
         }
-        assertEquals(4, new CollapsedReader().read(f).totalCount());
+        assertEquals(4, new FoldedReader().read(f).totalCount());
     }
 
     @Test
@@ -62,15 +64,15 @@ class CollapsedReaderTest {
         String text = "  main;a;b 70\r\n\nmain;c\t30\nmain;a;b 5\nk;x_[k] 1\nünï;cødé 2";
         Path f = dir.resolve("p.collapsed");
         Files.writeString(f, text, StandardCharsets.UTF_8);
-        assertEquals(CollapsedReader.readFolded(new StringReader(text), "t"), CollapsedReader.readFolded(f));
-        assertEquals(75L, CollapsedReader.readFolded(f).get("main;a;b"));
-        assertEquals(2L, CollapsedReader.readFolded(f).get("ünï;cødé"));
+        assertEquals(FoldedReader.readFolded(new StringReader(text), "t"), FoldedReader.readFolded(f));
+        assertEquals(75L, FoldedReader.readFolded(f).get("main;a;b"));
+        assertEquals(2L, FoldedReader.readFolded(f).get("ünï;cødé"));
         for (String bad : new String[] {"a;b 1\n;x 2\n", "a;b 1\nx; 2\n", "a;b 1\nx;;y 2\n", "a;b 1\nnocount\n",
                                         "a;b 1\nx 1.5\n"}) {
             Files.writeString(f, bad, StandardCharsets.UTF_8);
-            ProfileFormatException fromFile = assertThrows(ProfileFormatException.class, () -> CollapsedReader.readFolded(f));
+            ProfileFormatException fromFile = assertThrows(ProfileFormatException.class, () -> FoldedReader.readFolded(f));
             ProfileFormatException fromText = assertThrows(ProfileFormatException.class,
-                    () -> CollapsedReader.readFolded(new StringReader(bad), f.toString()));
+                    () -> FoldedReader.readFolded(new StringReader(bad), f.toString()));
             assertEquals(fromText.getMessage(), fromFile.getMessage());
             assertEquals(2, fromFile.lineNumber());
         }

@@ -1,4 +1,6 @@
-package dev.stackstream.profile.render;
+package dev.stackstream.profile.folded;
+
+import dev.stackstream.profile.render.RenderOptions;
 
 import dev.stackstream.profile.Frame;
 import dev.stackstream.profile.FrameKind;
@@ -17,10 +19,8 @@ import java.util.TreeMap;
  * as {@link RenderOptions} ask.
  */
 public final class FoldedStacks {
-    /** Suffix marking kernel frames in collapsed text. */
-    public static final String KERNEL_SUFFIX = "_[k]";
-    /** Suffix marking JIT frames in collapsed text. */
-    public static final String JIT_SUFFIX = "_[j]";
+    private static final String KERNEL_SUFFIX = FrameKind.KERNEL.suffix();
+    private static final String JIT_SUFFIX = FrameKind.JIT.suffix();
 
     private FoldedStacks() {
     }

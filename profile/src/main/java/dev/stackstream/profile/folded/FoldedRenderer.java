@@ -1,4 +1,7 @@
-package dev.stackstream.profile.render;
+package dev.stackstream.profile.folded;
+
+import dev.stackstream.profile.render.RenderOptions;
+import dev.stackstream.profile.render.Renderer;
 
 import java.io.IOException;
 import java.io.OutputStream;

@@ -1,4 +1,4 @@
-package dev.stackstream.profile.io;
+package dev.stackstream.profile.folded;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -32,9 +32,9 @@ class FoldedLinesTest {
             String text = String.join("\n", lines) + "\n";
             Path f = dir.resolve("p" + shuffle + ".collapsed");
             Files.writeString(f, text, StandardCharsets.UTF_8);
-            SortedMap<String, Long> bytes = CollapsedReader.readFolded(f);
+            SortedMap<String, Long> bytes = FoldedReader.readFolded(f);
             assertInstanceOf(FoldedLines.class, bytes);
-            TreeMap<String, Long> strings = CollapsedReader.readFolded(new StringReader(text), "t");
+            TreeMap<String, Long> strings = FoldedReader.readFolded(new StringReader(text), "t");
             assertEquals(new ArrayList<>(strings.entrySet()), new ArrayList<>(bytes.entrySet()), "order: " + lines);
             assertEquals(10L, bytes.get("a;b;c"));
         }
@@ -50,10 +50,10 @@ class FoldedLinesTest {
         b.writeBytes(" 2\na;\uFFFD;x 4\n".getBytes(StandardCharsets.UTF_8));
         Path f = dir.resolve("bad.collapsed");
         Files.write(f, b.toByteArray());
-        SortedMap<String, Long> folded = CollapsedReader.readFolded(f);
+        SortedMap<String, Long> folded = FoldedReader.readFolded(f);
         // both malformed bytes decode to U+FFFD: one stack, as the String reader sees it
         assertEquals(Map.of("a;\uFFFD", 3L, "a;\uFFFD;x", 4L), folded);
-        assertEquals(CollapsedReader.readFolded(new StringReader(new String(b.toByteArray(), StandardCharsets.UTF_8)),
+        assertEquals(FoldedReader.readFolded(new StringReader(new String(b.toByteArray(), StandardCharsets.UTF_8)),
                 "t"), folded);
     }
 

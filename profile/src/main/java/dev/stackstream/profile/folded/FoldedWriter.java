@@ -1,7 +1,7 @@
-package dev.stackstream.profile.io;
+package dev.stackstream.profile.folded;
 
 import dev.stackstream.profile.Profile;
-import dev.stackstream.profile.render.FoldedStacks;
+import dev.stackstream.profile.folded.FoldedStacks;
 import dev.stackstream.profile.render.RenderOptions;
 import java.io.BufferedWriter;
 import java.io.IOException;
@@ -16,8 +16,8 @@ import java.util.Map;
  * {@code ;}, a space, the count; kernel frames suffixed {@code _[k]}, JIT frames {@code _[j]}.
  * Lines come in string order, so equal profiles give byte-identical files.
  */
-public final class CollapsedWriter {
-    private CollapsedWriter() {
+public final class FoldedWriter {
+    private FoldedWriter() {
     }
 
     /** Writes profile (threads merged) to out, which is flushed, not closed. */

@@ -1,4 +1,7 @@
-package dev.stackstream.profile.io;
+package dev.stackstream.profile.folded;
+
+import dev.stackstream.profile.io.ProfileFormatException;
+import dev.stackstream.profile.io.InputFiles;
 
 import dev.stackstream.profile.Frame;
 import dev.stackstream.profile.FrameKind;
@@ -26,16 +29,16 @@ import java.util.TreeMap;
  * frames and {@code _[j]} {@link FrameKind#JIT} frames (the suffix moves into the kind, and the
  * collapsed writer puts it back). Equal stacks on several lines are summed.
  */
-public final class CollapsedReader {
+public final class FoldedReader {
     private final ProfileType type;
 
     /** A reader whose profiles have the given type (counts are samples of that type). */
-    public CollapsedReader(ProfileType type) {
+    public FoldedReader(ProfileType type) {
         this.type = type;
     }
 
     /** A reader for plain sample counts: type {@code samples}, unit {@code count}, period 1. */
-    public CollapsedReader() {
+    public FoldedReader() {
         this(new ProfileType("samples", "count", 1));
     }
 
@@ -157,18 +160,18 @@ public final class CollapsedReader {
                 space--;
             }
             if (space <= s) {
-                throw error(s, "expected 'frame;frame;... count', found no count: " + abbreviate(text(t, s, e)));
+                throw error(s, "expected 'frame;frame;... count', found no count: " + ProfileFormatException.quote(text(t, s, e)));
             }
             long count = 0;
             if (e - space - 1 > 18) {
                 throw error(s, "count '" + text(t, space + 1, e) + "' is not a whole number: "
-                        + abbreviate(text(t, s, e)));
+                        + ProfileFormatException.quote(text(t, s, e)));
             }
             for (int i = space + 1; i < e; i++) {
                 int c = t[i] - '0';
                 if (c < 0 || c > 9) {
                     throw error(s, "count '" + text(t, space + 1, e) + "' is not a non-negative whole number: "
-                            + abbreviate(text(t, s, e)));
+                            + ProfileFormatException.quote(text(t, s, e)));
                 }
                 count = count * 10 + c;
             }
@@ -178,10 +181,10 @@ public final class CollapsedReader {
             }
             // an empty frame: leading ';', ';;' (found while scanning) or a trailing ';'
             if (empty >= 0 && empty < stackEnd) {
-                throw error(s, "empty frame name at column " + (empty - s + 1) + ": " + abbreviate(text(t, s, e)));
+                throw error(s, "empty frame name at column " + (empty - s + 1) + ": " + ProfileFormatException.quote(text(t, s, e)));
             }
             if (stackEnd == s || t[stackEnd - 1] == ';') {
-                throw error(s, "empty frame name at column " + (stackEnd - s + 1) + ": " + abbreviate(text(t, s, e)));
+                throw error(s, "empty frame name at column " + (stackEnd - s + 1) + ": " + ProfileFormatException.quote(text(t, s, e)));
             }
             add(s, stackEnd, count);
         }
@@ -267,14 +270,14 @@ public final class CollapsedReader {
             int space = lastWhitespace(t);
             if (space <= 0) {
                 throw new ProfileFormatException(source, lineNo,
-                        "expected 'frame;frame;... count', found no count: " + abbreviate(t));
+                        "expected 'frame;frame;... count', found no count: " + ProfileFormatException.quote(t));
             }
             long count = parseCount(t.substring(space + 1), source, lineNo, t);
             String stackText = t.substring(0, space).stripTrailing();
             int empty = emptyFrameAt(stackText);
             if (empty >= 0) {
                 throw new ProfileFormatException(source, lineNo, "empty frame name at column "
-                        + (empty + 1) + ": " + abbreviate(t));
+                        + (empty + 1) + ": " + ProfileFormatException.quote(t));
             }
             lines.merge(stackText, count, Long::sum);
         }
@@ -293,7 +296,7 @@ public final class CollapsedReader {
             while (true) {
                 int semi = text.indexOf(';', from);
                 stack.add(frames.computeIfAbsent(text.substring(from, semi < 0 ? text.length() : semi),
-                        CollapsedReader::frame));
+                        FoldedReader::frame));
                 if (semi < 0) {
                     break;
                 }
@@ -317,13 +320,15 @@ public final class CollapsedReader {
         return -1;
     }
 
+    private static final FrameKind[] ANNOTATED = {FrameKind.KERNEL, FrameKind.JIT};
+
     /** The frame a collapsed name stands for: the kind suffix becomes the kind. */
     static Frame frame(String name) {
-        if (name.length() > 4 && name.endsWith("_[k]")) {
-            return Frame.named(name.substring(0, name.length() - 4), FrameKind.KERNEL);
-        }
-        if (name.length() > 4 && name.endsWith("_[j]")) {
-            return Frame.named(name.substring(0, name.length() - 4), FrameKind.JIT);
+        for (FrameKind kind : ANNOTATED) {
+            String suffix = kind.suffix();
+            if (name.length() > suffix.length() && name.endsWith(suffix)) {
+                return Frame.named(name.substring(0, name.length() - suffix.length()), kind);
+            }
         }
         return Frame.named(name, FrameKind.USER);
     }
@@ -339,21 +344,17 @@ public final class CollapsedReader {
 
     private static long parseCount(String s, String source, long lineNo, String line) throws ProfileFormatException {
         if (s.isEmpty() || s.length() > 18) {
-            throw new ProfileFormatException(source, lineNo, "count '" + s + "' is not a whole number: " + abbreviate(line));
+            throw new ProfileFormatException(source, lineNo, "count '" + s + "' is not a whole number: " + ProfileFormatException.quote(line));
         }
         long v = 0;
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
             if (c < '0' || c > '9') {
                 throw new ProfileFormatException(source, lineNo,
-                        "count '" + s + "' is not a non-negative whole number: " + abbreviate(line));
+                        "count '" + s + "' is not a non-negative whole number: " + ProfileFormatException.quote(line));
             }
             v = v * 10 + (c - '0');
         }
         return v;
-    }
-
-    static String abbreviate(String line) {
-        return line.length() <= 120 ? "'" + line + "'" : "'" + line.substring(0, 117) + "...'";
     }
 }
