@@ -75,7 +75,7 @@ static double bench_table(void)
         cc_strip(raw[s], nr, ips, 127, &r);
         cc_fixup_leaf(ips, &r, 127, raw[s][2] + 5, always, NULL, NULL);
         pthread_mutex_lock(&mu);
-        st_add(&t, 1, 0, ips, r.depth, r.kernel_depth, r.flags, 1001001, 0);
+        st_add(&t, 1, 0, ips, r.depth, r.kernel_depth, r.flags, 0, 1001001, 0);
         pthread_mutex_unlock(&mu);
     }
     double ns = (now_s(CLOCK_THREAD_CPUTIME_ID) - t0) * 1e9 / SAMPLES;

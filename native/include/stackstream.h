@@ -28,7 +28,7 @@
 extern "C" {
 #endif
 
-#define SS_API_VERSION 1
+#define SS_API_VERSION 2
 
 /* ---- configuration -------------------------------------------------------------------- */
 
@@ -49,6 +49,12 @@ enum ss_kernel_mode {
     SS_KERNEL_YES = 1     /* fail with EACCES when kernel frames are not permitted */
 };
 
+enum ss_unwind {
+    SS_UNWIND_AUTO = 0,   /* CFI (.eh_frame) where the module has it, the frame pointer elsewhere */
+    SS_UNWIND_FP = 1,     /* the kernel's frame-pointer chain + the leaf-caller fix-up only */
+    SS_UNWIND_CFI = 2     /* CFI only: a frame without CFI cuts the stack (SS_CUT_NO_UNWIND_INFO) */
+};
+
 typedef struct ss_options {
     int32_t target_kind;        /* enum ss_target_kind */
     int32_t pid;                /* SS_TARGET_PID: the process (its tgid); 0 = the calling process */
@@ -63,10 +69,16 @@ typedef struct ss_options {
     int32_t ring_pages;         /* data pages per ring buffer, a power of two (0 = default 64) */
     int32_t rescan_ms;          /* /proc/PID/task rescan period, backstop for missed FORKs (0 = 100) */
     int64_t table_bytes;        /* memory cap of the stack table (0 = 64 MiB); overflow is counted */
+    int32_t unwind;             /* enum ss_unwind (0 = AUTO) */
+    int32_t stack_bytes;        /* user stack copied per sample for unwinding, multiple of 8 in
+                                   64..65528 (0 = default SS_DEFAULT_STACK_BYTES; FP mode: 64) */
 } ss_options;
 
+#define SS_DEFAULT_STACK_BYTES 16384
+
 /* ss_options with defaults: PID target 0, cpu-clock 999 Hz, kernel AUTO, per_thread 1,
- * follow_children 1, max_depth 127, defaults above for the rest. */
+ * follow_children 1, max_depth 127, unwind AUTO, defaults above for the rest. With unwinding
+ * (AUTO, CFI) ring_pages 0 means 128 pages: a sample carries stack_bytes of stack. */
 void ss_options_init(ss_options *opts);
 
 /* ---- session lifecycle ---------------------------------------------------------------- */
@@ -124,6 +136,15 @@ int64_t ss_drain(ss_session *s, uint8_t *buf, int64_t cap, int64_t *needed);
 enum ss_record_type { SS_REC_STACK = 1, SS_REC_COMM = 2, SS_REC_MMAP = 3, SS_REC_EXIT = 4 };
 enum ss_record_flags { SS_STACK_TRUNCATED = 1, SS_COMM_EXEC = 2 };
 
+/* Why a stack does not reach the root (STACK record `cut`, ss_stats cut_* counters). */
+enum ss_cut_reason {
+    SS_CUT_NONE = 0,
+    SS_CUT_DEPTH = 1,           /* max_depth / kernel.perf_event_max_stack reached */
+    SS_CUT_STACK_COPY = 2,      /* the next frame lies beyond the stack_bytes copied */
+    SS_CUT_NO_UNWIND_INFO = 3,  /* no CFI and no usable frame pointer (or CFI mode) */
+    SS_CUT_CORRUPT = 4          /* a return address that is not code, or a stack not growing up */
+};
+
 /* ---- statistics ----------------------------------------------------------------------- */
 
 /* Cumulative since ss_open (never reset by ss_drain). */
@@ -142,6 +163,17 @@ typedef struct ss_stats {
     int32_t kernel_frames;       /* 1 if kernel frames are being captured */
     int32_t instructions_available; /* 1 if a hardware instructions counter is grouped with samples */
     int32_t reserved;
+    uint64_t unwound;            /* samples whose user stack was unwound from the stack copy */
+    uint64_t cut_stack_copy;     /* stacks cut: SS_CUT_STACK_COPY */
+    uint64_t cut_no_unwind_info; /* stacks cut: SS_CUT_NO_UNWIND_INFO */
+    uint64_t cut_corrupt;        /* stacks cut: SS_CUT_CORRUPT */
+    uint64_t cfi_frames;         /* frames unwound by CFI */
+    uint64_t fp_frames;          /* frames unwound by the frame pointer (modules without CFI) */
+    uint64_t unwind_modules;     /* modules whose unwind table was compiled */
+    uint64_t unwind_no_cfi;      /* modules without usable .eh_frame (unreadable, none, over the cap) */
+    uint64_t unwind_table_bytes; /* memory the compiled unwind tables hold now */
+    int32_t unwind;              /* enum ss_unwind in effect */
+    int32_t stack_bytes;         /* stack bytes copied per sample */
 } ss_stats;
 
 void ss_get_stats(const ss_session *s, ss_stats *out);

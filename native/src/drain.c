@@ -23,7 +23,8 @@ struct rec_stack {
     uint32_t pid, tid;
     uint64_t count, weight, instructions;
     uint16_t depth, kernel_depth;
-    uint32_t reserved;
+    uint8_t cut;
+    uint8_t reserved[3];
     /* uint64_t ip[depth] */
 };
 
@@ -143,7 +144,7 @@ static void write_entry(const st_entry *e, void *arg)
     size_t size = st_record_size(e->depth);
     struct rec_stack r = {
         { SS_REC_STACK, e->flags, (uint32_t)size }, e->pid, e->tid, e->count, e->weight,
-        e->instructions, e->depth, e->kernel_depth, 0
+        e->instructions, e->depth, e->kernel_depth, (uint8_t)e->cut, { 0, 0, 0 }
     };
     memcpy(*at, &r, sizeof(r));
     memcpy(*at + sizeof(r), e->ips, (size_t)e->depth * sizeof(uint64_t));

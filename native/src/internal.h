@@ -31,7 +31,7 @@ typedef struct st_entry {
     uint64_t hash;
     uint32_t pid, tid;
     uint64_t count, weight, instructions;
-    uint16_t depth, kernel_depth, flags, reserved;
+    uint16_t depth, kernel_depth, flags, cut;   /* cut: enum ss_cut_reason */
     uint64_t ips[];
 } st_entry;
 
@@ -54,7 +54,8 @@ int st_init(stack_table *t, size_t cap_bytes);
 void st_free(stack_table *t);
 /* Counts one sample. Returns 1 if counted, 0 if refused (cap reached: overflow counted). */
 int st_add(stack_table *t, uint32_t pid, uint32_t tid, const uint64_t *ips, uint16_t depth,
-           uint16_t kernel_depth, uint16_t flags, uint64_t weight, uint64_t instructions);
+           uint16_t kernel_depth, uint16_t flags, uint8_t cut, uint64_t weight,
+           uint64_t instructions);
 /* Forgets every entry but keeps the slot array and the first chunk for the next window. */
 void st_reset(stack_table *t);
 /* Calls fn for every entry in insertion order. */
@@ -63,8 +64,11 @@ size_t st_record_size(uint16_t depth);
 
 /* ---- mappings.c: executable mappings per process (leaf fix-up, MMAP records) ---------- */
 
+struct cfi_module;
+
 typedef struct ss_mapping {
     uint64_t start, end, pgoff;
+    struct cfi_module *mod;   /* the file's unwind table (loaded on first use), or NULL */
 } ss_mapping;
 
 typedef struct ss_mapset {
@@ -75,8 +79,75 @@ typedef struct ss_mapset {
 void ms_free(ss_mapset *m);
 void ms_clear(ss_mapset *m);
 /* Adds [start, end); an overlapping older range is replaced (mmap over an old mapping). */
-int ms_add(ss_mapset *m, uint64_t start, uint64_t end, uint64_t pgoff);
+int ms_add(ss_mapset *m, uint64_t start, uint64_t end, uint64_t pgoff, struct cfi_module *mod);
 int ms_contains(const ss_mapset *m, uint64_t addr);
+/* The mapping containing addr, or NULL. */
+const ss_mapping *ms_find(const ss_mapset *m, uint64_t addr);
+
+/* ---- cfi.c: a module's .eh_frame compiled into a sorted row table ----------------------- */
+
+enum cfi_kind {
+    CFI_NONE = 0,         /* no FDE covers this address (end marker of the FDE before it) */
+    CFI_CFA_SP = 1,       /* CFA = SP + cfa_off */
+    CFI_CFA_BP = 2,       /* CFA = BP + cfa_off */
+    CFI_CFA_PLT = 3,      /* x86-64 PLT: CFA = SP + 8 + ((IP & 15) >= cfa_off ? 8 : 0) */
+    CFI_UNSUPPORTED = 4   /* needs a DWARF expression or an unknown register: unwind otherwise */
+};
+
+enum cfi_flags {
+    CFI_RA_UNDEFINED = 1, /* the return address is undefined: the outermost frame */
+    CFI_RA_IN_REG = 2,    /* the return address is still in its register (arm64 LR) */
+    CFI_BP_SAVED = 4,     /* the caller's BP is at CFA + bp_off */
+    CFI_BP_LOST = 8       /* the caller's BP cannot be recovered (rule not supported) */
+};
+
+/* One row: from module virtual address pc on (to the next row), this rule holds. 12 bytes. */
+typedef struct cfi_row {
+    uint32_t pc;
+    int32_t cfa_off;
+    int16_t ra_off, bp_off;   /* from the CFA */
+    uint8_t kind, flags;
+    uint8_t pad[2];
+} cfi_row;
+
+typedef struct cfi_table {
+    cfi_row *rows;    /* sorted by pc */
+    size_t n;
+    size_t fdes;      /* FDEs compiled */
+    int truncated;    /* max_rows reached: the table covers part of the module */
+} cfi_table;
+
+/* Compiles an .eh_frame section (bytes sec[0..len), loaded at module virtual address sec_vaddr)
+ * into *out; at most max_rows rows (0 = 16M). Corrupt entries are skipped or end the walk. */
+int cfi_compile(const uint8_t *sec, size_t len, uint64_t sec_vaddr, size_t max_rows,
+                cfi_table *out);
+void cfi_free(cfi_table *t);
+/* The row covering module address pc, or NULL. */
+const cfi_row *cfi_find(const cfi_table *t, uint64_t pc);
+
+/* ---- unwind.c: CFI unwinding of a sampled user stack, frame pointers where CFI is missing -- */
+
+typedef struct uw_regs {
+    uint64_t ip, sp, bp, lr;   /* lr: arm64 only */
+} uw_regs;
+
+/* What the unwinder knows about a code address: UW_NOT_CODE (outside every executable
+ * mapping), UW_NO_CFI (code without a table row), UW_CFI (*row set). */
+enum { UW_NOT_CODE = -1, UW_NO_CFI = 0, UW_CFI = 1 };
+typedef int (*uw_lookup_fn)(void *ctx, uint64_t pc, const cfi_row **row);
+
+typedef struct uw_result {
+    uint16_t depth;
+    uint8_t cut;          /* enum ss_cut_reason: SS_CUT_NONE when the root was reached */
+    uint8_t leaf_fp;      /* the leaf frame was unwound by its frame pointer */
+    uint16_t cfi_frames, fp_frames;
+} uw_result;
+
+/* Unwinds from regs through the stack copy (stack[0..stack_len) holds the memory at regs->sp).
+ * allow_fp: frames without CFI follow the frame pointer (else the stack is cut there). Writes
+ * the leaf first into out (at most max frames). Never reads outside the copy. */
+void uw_unwind(const uw_regs *regs, const uint8_t *stack, uint64_t stack_len, int allow_fp,
+               uw_lookup_fn lookup, void *ctx, uint64_t *out, uint16_t max, uw_result *res);
 
 /* ---- callchain.c: marker stripping and the leaf-caller fix-up ------------------------- */
 

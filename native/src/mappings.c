@@ -1,7 +1,8 @@
 /*
  * mappings.c - the executable mappings of one process, as a sorted interval set.
  *
- * Used by the leaf-caller fix-up ("is this stack word a code address of the target?").
+ * Used by the leaf-caller fix-up ("is this stack word a code address of the target?") and by the
+ * unwinder (which module's table covers this address?).
  * Filled from /proc/PID/maps at attach and kept current from PERF_RECORD_MMAP2.
  */
 #include <errno.h>
@@ -37,11 +38,16 @@ static size_t lower(const ss_mapset *m, uint64_t addr)
 
 int ms_contains(const ss_mapset *m, uint64_t addr)
 {
-    size_t i = lower(m, addr);
-    return i < m->n && m->v[i].start <= addr;
+    return ms_find(m, addr) != NULL;
 }
 
-int ms_add(ss_mapset *m, uint64_t start, uint64_t end, uint64_t pgoff)
+const ss_mapping *ms_find(const ss_mapset *m, uint64_t addr)
+{
+    size_t i = lower(m, addr);
+    return i < m->n && m->v[i].start <= addr ? &m->v[i] : NULL;
+}
+
+int ms_add(ss_mapset *m, uint64_t start, uint64_t end, uint64_t pgoff, struct cfi_module *mod)
 {
     if (end <= start)
         return -EINVAL;
@@ -50,9 +56,9 @@ int ms_add(ss_mapset *m, uint64_t start, uint64_t end, uint64_t pgoff)
     while (i < m->n && m->v[i].start < end) {
         ss_mapping *o = &m->v[i];
         if (o->start < start && o->end > end) {          /* split around the new range */
-            ss_mapping tail = { end, o->end, o->pgoff + (end - o->start) };
+            ss_mapping tail = { end, o->end, o->pgoff + (end - o->start), o->mod };
             o->end = start;
-            if (ms_add(m, tail.start, tail.end, tail.pgoff) < 0)
+            if (ms_add(m, tail.start, tail.end, tail.pgoff, tail.mod) < 0)
                 return -ENOMEM;
             break;
         } else if (o->start < start) {
@@ -77,7 +83,7 @@ int ms_add(ss_mapset *m, uint64_t start, uint64_t end, uint64_t pgoff)
     }
     i = lower(m, start);
     memmove(m->v + i + 1, m->v + i, (m->n - i) * sizeof(*m->v));
-    m->v[i] = (ss_mapping){ start, end, pgoff };
+    m->v[i] = (ss_mapping){ start, end, pgoff, mod };
     m->n++;
     return 0;
 }

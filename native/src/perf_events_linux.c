@@ -27,8 +27,6 @@
 #error "stackstream samples user registers on x86-64 and arm64 only"
 #endif
 
-#define STACK_DUMP_BYTES 64
-
 static long perf_event_open(struct perf_event_attr *a, int pid, int cpu, int group, unsigned long fl)
 {
     return syscall(SYS_perf_event_open, a, pid, cpu, group, fl);
@@ -74,7 +72,7 @@ void pe_init_attr(ss_session *s)
         a->read_format = PERF_FORMAT_GROUP;
     }
     a->sample_regs_user = USER_REGS_MASK;
-    a->sample_stack_user = STACK_DUMP_BYTES;
+    a->sample_stack_user = (uint32_t)s->stack_bytes;
     a->sample_max_stack = s->max_stack;
     a->disabled = 1;
     a->exclude_hv = 1;

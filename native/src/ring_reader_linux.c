@@ -85,6 +85,65 @@ static int verify_call(void *arg, uint64_t addr)
     return ok;
 }
 
+static int unwind_lookup(void *arg, uint64_t pc, const cfi_row **row)
+{
+    struct fix_ctx *c = arg;
+    const ss_mapping *m = ms_find(&c->p->maps, pc);
+    if (!m)
+        return UW_NOT_CODE;
+    *row = ut_find(c->s, m, pc);
+    return *row ? UW_CFI : UW_NO_CFI;
+}
+
+/*
+ * The user part of the stack, unwound from the sampled registers and stack copy (the kernel part
+ * is taken from the kernel's chain, already in fp_ips[0 .. kernel_depth)). When the copy ends
+ * before the root in AUTO mode and the frame reached is also in the kernel's frame-pointer chain,
+ * that chain continues the stack (a JVM with -XX:+PreserveFramePointer: deep Java stacks stay
+ * whole). Returns the cut reason; res describes s->ips.
+ */
+static uint8_t unwind_user(ss_session *s, ss_process *p, const uint64_t *regs, const uint8_t *data,
+                           uint64_t len, cc_result *res, int *leaf_fp)
+{
+    uint16_t kd = res->kernel_depth, fp_depth = res->depth;
+    uint16_t max = (uint16_t)s->o.max_depth;
+    memcpy(s->ips, s->fp_ips, (size_t)kd * sizeof(uint64_t));
+    uw_regs r;
+#if defined(__x86_64__)
+    r = (uw_regs){ regs[2], regs[1], regs[0], 0 };
+#else
+    r = (uw_regs){ regs[3], regs[2], regs[0], regs[1] };
+#endif
+    struct fix_ctx c = { s, p };
+    uw_result u;
+    uint16_t room = max > kd ? (uint16_t)(max - kd) : 0;
+    uw_unwind(&r, data, len, s->o.unwind == SS_UNWIND_AUTO, unwind_lookup, &c, s->ips + kd, room,
+              &u);
+    uint16_t depth = (uint16_t)(kd + u.depth);
+    uint8_t cut = u.cut;
+    if (cut == SS_CUT_STACK_COPY && s->o.unwind == SS_UNWIND_AUTO && u.depth > 1) {
+        uint64_t last = s->ips[depth - 1];
+        for (uint16_t i = kd + 1; i < fp_depth; i++) {
+            if (s->fp_ips[i] != last)
+                continue;
+            uint16_t n = (uint16_t)(fp_depth - i - 1);
+            if (n > max - depth)
+                n = (uint16_t)(max - depth);
+            memcpy(s->ips + depth, s->fp_ips + i + 1, (size_t)n * sizeof(uint64_t));
+            depth = (uint16_t)(depth + n);
+            cut = (res->flags & SS_STACK_TRUNCATED) || depth >= max ? SS_CUT_DEPTH : SS_CUT_NONE;
+            break;
+        }
+    }
+    res->depth = depth;
+    res->flags = cut ? SS_STACK_TRUNCATED : 0;
+    *leaf_fp = u.leaf_fp;
+    STAT_ADD(s, unwound, 1);
+    STAT_ADD(s, cfi_frames, u.cfi_frames);
+    STAT_ADD(s, fp_frames, u.fp_frames);
+    return cut;
+}
+
 #define TAKE(dst, n)                      \
     do {                                  \
         if ((size_t)(end - p) < (n))      \
@@ -130,14 +189,17 @@ static void on_sample(ss_session *s, ss_pev *e, const uint8_t *p, const uint8_t 
     if (abi)
         TAKE(regs, sizeof(regs));
     uint64_t stack_size = 0, dyn_size = 0, top = 0;
+    const uint8_t *data = NULL;
     TAKE(&stack_size, 8);
     if (stack_size) {
         if (stack_size > (size_t)(end - p))
             return;
-        const uint8_t *data = p;
+        data = p;
         p += stack_size;
         TAKE(&dyn_size, 8);
-        if (dyn_size >= 8 && stack_size >= 8)
+        if (dyn_size > stack_size)
+            dyn_size = stack_size;
+        if (dyn_size >= 8)
             memcpy(&top, data, 8);
     }
     uint32_t pid = ids[0], tid = ids[1];
@@ -146,12 +208,27 @@ static void on_sample(ss_session *s, ss_pev *e, const uint8_t *p, const uint8_t 
 
     cc_result res;
     uint16_t max_depth = (uint16_t)s->o.max_depth;
-    cc_strip(raw, nr, s->ips, max_depth, &res);
-    uint64_t frames = 0;
-    for (uint64_t i = 0; i < nr; i++)
-        frames += raw[i] < (uint64_t)-4095;
-    if (frames >= s->max_stack)        /* the kernel stopped at sample_max_stack */
-        res.flags |= SS_STACK_TRUNCATED;
+    uint8_t cut = 0;
+    int unwound = s->o.unwind != SS_UNWIND_FP && abi == PERF_SAMPLE_REGS_ABI_64 && data;
+    ss_process *proc = NULL;
+    if (unwound) {
+        proc = tg_process(s, (int)pid, s->o.target_kind == SS_TARGET_CGROUP);
+        unwound = proc != NULL;
+    }
+    int leaf_fp = 0;
+    if (unwound) {
+        cc_strip(raw, nr, s->fp_ips, max_depth, &res);
+        cut = unwind_user(s, proc, regs, data, dyn_size, &res, &leaf_fp);
+    } else {
+        cc_strip(raw, nr, s->ips, max_depth, &res);
+        uint64_t frames = 0;
+        for (uint64_t i = 0; i < nr; i++)
+            frames += raw[i] < (uint64_t)-4095;
+        if (frames >= s->max_stack)    /* the kernel stopped at sample_max_stack */
+            res.flags |= SS_STACK_TRUNCATED;
+        if (res.flags & SS_STACK_TRUNCATED)
+            cut = SS_CUT_DEPTH;
+    }
 
 #if defined(__x86_64__)
     uint64_t candidate = abi == PERF_SAMPLE_REGS_ABI_64 ? top : 0;
@@ -159,17 +236,26 @@ static void on_sample(ss_session *s, ss_pev *e, const uint8_t *p, const uint8_t 
     uint64_t candidate = abi ? regs[1] : 0;
     (void)top;
 #endif
-    if (candidate) {
-        ss_process *proc = tg_process(s, (int)pid, s->o.target_kind == SS_TARGET_CGROUP);
+    /* The leaf-caller fix-up, where the leaf was unwound by its frame pointer. */
+    if (candidate && (!unwound || leaf_fp)) {
+        if (!proc)
+            proc = tg_process(s, (int)pid, s->o.target_kind == SS_TARGET_CGROUP);
         struct fix_ctx fc = { s, proc };
         if (proc && cc_fixup_leaf(s->ips, &res, max_depth, candidate, in_exec, verify_call, &fc))
             STAT_ADD(s, leaf_fixups, 1);
     }
-    if (res.flags & SS_STACK_TRUNCATED)
-        STAT_ADD(s, truncated, 1);
+    if (cut)
+        res.flags |= SS_STACK_TRUNCATED;
+    switch (cut) {
+    case SS_CUT_NONE: break;
+    case SS_CUT_DEPTH: STAT_ADD(s, truncated, 1); break;
+    case SS_CUT_STACK_COPY: STAT_ADD(s, cut_stack_copy, 1); break;
+    case SS_CUT_NO_UNWIND_INFO: STAT_ADD(s, cut_no_unwind_info, 1); break;
+    default: STAT_ADD(s, cut_corrupt, 1); break;
+    }
     pthread_mutex_lock(&s->mu);
     int counted = st_add(&s->table, pid, s->o.per_thread ? tid : 0, s->ips, res.depth,
-                         res.kernel_depth, res.flags, weight, instructions);
+                         res.kernel_depth, res.flags, cut, weight, instructions);
     __atomic_store_n(&s->st.table_bytes, s->table.bytes, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&s->mu);
     STAT_ADD(s, samples, (uint64_t)counted);

@@ -38,6 +38,8 @@ typedef struct ss_process {
 
 #define VERIFY_CACHE 4096
 
+typedef struct cfi_module cfi_module;
+
 struct ss_session {
     ss_options o;
     int self_pid;
@@ -76,7 +78,11 @@ struct ss_session {
     unsigned rescans;    /* rescans done (children are scanned every CHILD_SCAN_EVERY) */
 
     uint8_t *scratch;    /* a wrapped record copied out of the ring (64 KiB) */
+    int stack_bytes;     /* user stack copied per sample */
+    cfi_module *modules; /* unwind tables, one per file (reader thread only) */
+    size_t unwind_bytes; /* memory of the compiled tables */
     uint64_t ips[SS_MAX_DEPTH_LIMIT + 2];
+    uint64_t fp_ips[SS_MAX_DEPTH_LIMIT + 2];   /* the kernel's FP chain, when unwinding ourselves */
     struct { uint32_t pid; uint64_t addr; int8_t ok; } vcache[VERIFY_CACHE];
     struct { uint64_t dev, ino; uint8_t len; uint8_t id[20]; } bcache[64];
     unsigned bcache_next;
@@ -105,6 +111,15 @@ void tg_rescan(ss_session *s);
 void tg_reap_dead(ss_session *s);
 int tg_add_event(ss_session *s, ss_pev *e);
 void tg_free(ss_session *s);
+
+/* unwind_tables_linux.c */
+/* The module of a mapped file (created on first sight, table compiled on first use), or NULL for
+ * memory without a file or in FP mode. */
+cfi_module *ut_module(ss_session *s, int pid, const uint8_t *build_id, int build_id_len,
+                      uint64_t dev, uint64_t ino, const char *path, size_t path_len);
+/* The CFI row for code address pc inside map, or NULL when its module has none. */
+const cfi_row *ut_find(ss_session *s, const ss_mapping *map, uint64_t pc);
+void ut_free(ss_session *s);
 
 /* ring_reader_linux.c */
 void *rr_thread(void *arg);

@@ -42,12 +42,19 @@ SS_EXPORT void ss_options_init(ss_options *o)
     o->ring_pages = 64;
     o->rescan_ms = 100;
     o->table_bytes = 64ll << 20;
+    o->unwind = SS_UNWIND_AUTO;
+    o->stack_bytes = 0;
 }
 
 static int check_options(ss_options *o, char *err, size_t len)
 {
+    if (o->unwind < SS_UNWIND_AUTO || o->unwind > SS_UNWIND_CFI)
+        return ss_fail(err, len, -EINVAL, "unwind %d is not AUTO (0), FP (1) or CFI (2)", o->unwind);
+    if (o->stack_bytes != 0 && (o->stack_bytes < 64 || o->stack_bytes > 65528 || (o->stack_bytes & 7)))
+        return ss_fail(err, len, -EINVAL, "stack_bytes %d is not a multiple of 8 in 64..65528",
+                       o->stack_bytes);
     if (o->ring_pages == 0)
-        o->ring_pages = 64;
+        o->ring_pages = o->unwind == SS_UNWIND_FP ? 64 : 128;
     if (o->rescan_ms <= 0)
         o->rescan_ms = 100;
     if (o->table_bytes == 0)
@@ -116,6 +123,7 @@ static int start_reader(ss_session *s, char *err, size_t len)
 static void session_free(ss_session *s)
 {
     tg_free(s);
+    ut_free(s);
     st_free(&s->table);
     sb_free(&s->pre);
     sb_free(&s->post);
@@ -158,6 +166,9 @@ SS_EXPORT ss_session *ss_open(const ss_options *opts, int32_t *err_code, char *e
     int rc = check_options(&s->o, err, err_len);
     if (rc < 0)
         goto fail;
+    /* FP mode needs only the word at [SP] (leaf-caller fix-up); unwinding needs the stack */
+    s->stack_bytes = s->o.unwind == SS_UNWIND_FP ? 64
+                     : s->o.stack_bytes ? s->o.stack_bytes : SS_DEFAULT_STACK_BYTES;
     if (s->o.target_kind == SS_TARGET_PID) {
         s->root_pid = s->o.pid ? s->o.pid : s->self_pid;
         if (kill(s->root_pid, 0) < 0 && errno == ESRCH) {
@@ -315,7 +326,18 @@ SS_EXPORT void ss_get_stats(const ss_session *s, ss_stats *out)
     LOAD(attach_failures);
     LOAD(table_bytes);
     LOAD(open_fds);
+    LOAD(unwound);
+    LOAD(cut_stack_copy);
+    LOAD(cut_no_unwind_info);
+    LOAD(cut_corrupt);
+    LOAD(cfi_frames);
+    LOAD(fp_frames);
+    LOAD(unwind_modules);
+    LOAD(unwind_no_cfi);
+    LOAD(unwind_table_bytes);
 #undef LOAD
+    out->unwind = s->o.unwind;
+    out->stack_bytes = s->stack_bytes;
     out->kernel_frames = s->kernel_frames;
     out->instructions_available = s->insn;
 }

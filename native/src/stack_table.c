@@ -149,13 +149,14 @@ static st_entry *arena_alloc(stack_table *t, size_t size)
 }
 
 int st_add(stack_table *t, uint32_t pid, uint32_t tid, const uint64_t *ips, uint16_t depth,
-           uint16_t kernel_depth, uint16_t flags, uint64_t weight, uint64_t instructions)
+           uint16_t kernel_depth, uint16_t flags, uint8_t cut, uint64_t weight,
+           uint64_t instructions)
 {
     uint64_t h = stack_hash(pid, tid, ips, depth, kernel_depth);
     size_t i = h & t->slot_mask;
     for (st_entry *e; (e = t->slots[i]) != NULL; i = (i + 1) & t->slot_mask) {
         if (e->hash == h && e->pid == pid && e->tid == tid && e->depth == depth &&
-            e->kernel_depth == kernel_depth && e->flags == flags &&
+            e->kernel_depth == kernel_depth && e->flags == flags && e->cut == cut &&
             memcmp(e->ips, ips, (size_t)depth * sizeof(uint64_t)) == 0) {
             e->count++;
             e->weight += weight;
@@ -188,7 +189,7 @@ int st_add(stack_table *t, uint32_t pid, uint32_t tid, const uint64_t *ips, uint
     e->depth = depth;
     e->kernel_depth = kernel_depth;
     e->flags = flags;
-    e->reserved = 0;
+    e->cut = cut;
     memcpy(e->ips, ips, (size_t)depth * sizeof(uint64_t));
     t->slots[i] = e;
     t->entries++;

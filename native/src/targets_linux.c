@@ -73,12 +73,13 @@ struct maps_ctx {
 static int on_proc_map(const proc_map *m, void *arg)
 {
     struct maps_ctx *c = arg;
-    ms_add(&c->p->maps, m->start, m->end, m->pgoff);
     uint8_t id[20];
     const char *path = m->path_len ? m->path : "//anon";
     size_t path_len = m->path_len ? m->path_len : 6;
-    int id_len = build_id_for(c->s, c->p->pid, path, makedev(m->dev_major, m->dev_minor),
-                              m->inode, id);
+    uint64_t dev = makedev(m->dev_major, m->dev_minor);
+    int id_len = build_id_for(c->s, c->p->pid, path, dev, m->inode, id);
+    ms_add(&c->p->maps, m->start, m->end, m->pgoff,
+           ut_module(c->s, c->p->pid, id, id_len, dev, m->inode, path, path_len));
     emit_mmap(c->s, c->p->pid, m->start, m->end - m->start, m->pgoff, id, id_len, path, path_len);
     return 0;
 }
@@ -291,12 +292,13 @@ void tg_on_mmap(ss_session *s, int pid, uint64_t start, uint64_t len, uint64_t p
     ss_process *p = tg_process(s, pid, s->o.target_kind == SS_TARGET_CGROUP);
     if (!p || !existed)
         return;            /* a process seen for the first time was just read from /proc */
-    ms_add(&p->maps, start, start + len, pgoff);
     uint8_t id[20];
     if (build_id_len <= 0) {
         build_id_len = build_id_for(s, pid, path, makedev(maj, min), ino, id);
         build_id = id;
     }
+    ms_add(&p->maps, start, start + len, pgoff,
+           ut_module(s, pid, build_id, build_id_len, makedev(maj, min), ino, path, strlen(path)));
     emit_mmap(s, pid, start, len, pgoff, build_id, build_id_len, path, strlen(path));
 }
 

@@ -62,9 +62,9 @@ TEST(drain_format_round_trip)
     ss_bytes pre = { 0 }, post = { 0 };
     CHECK(st_init(&t, 1 << 20) == 0);
     uint64_t ips[] = { 0xa, 0xb, 0xc };
-    st_add(&t, 42, 4, ips, 3, 1, SS_STACK_TRUNCATED, 10, 0);
-    st_add(&t, 42, 4, ips, 3, 1, SS_STACK_TRUNCATED, 10, 0);
-    st_add(&t, 42, 4, ips, 2, 1, 0, 10, 0);
+    st_add(&t, 42, 4, ips, 3, 1, SS_STACK_TRUNCATED, SS_CUT_DEPTH, 10, 0);
+    st_add(&t, 42, 4, ips, 3, 1, SS_STACK_TRUNCATED, SS_CUT_DEPTH, 10, 0);
+    st_add(&t, 42, 4, ips, 2, 1, 0, 0, 10, 0);
     uint8_t id[20] = { 0xab };
     id[19] = 0xcd;
     CHECK(sb_append_comm(&pre, 42, 43, "a-very-long-thread-name", 1) == 0);

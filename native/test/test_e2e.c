@@ -125,7 +125,8 @@ static int drain_into(ss_session *s, uint8_t *buf, tree_result *r)
 }
 
 /* Spawns a fixture, samples it at 999 Hz until it exits, draining every ~500 ms. */
-static int profile_fixture(const char *const *argv, tree_result *r, int per_thread, ss_stats *st)
+static int profile_fixture(const char *const *argv, tree_result *r, int per_thread, int unwind,
+                           ss_stats *st)
 {
     char err[512];
     int32_t pid = ss_spawn(argv, err, sizeof(err));
@@ -136,6 +137,7 @@ static int profile_fixture(const char *const *argv, tree_result *r, int per_thre
     ss_options_init(&o);
     o.pid = pid;
     o.per_thread = per_thread;
+    o.unwind = unwind;
     int32_t code = 0;
     ss_session *s = ss_open(&o, &code, err, sizeof(err));
     if (!s) {
@@ -157,28 +159,44 @@ static int profile_fixture(const char *const *argv, tree_result *r, int per_thre
     return rc < 0 ? rc : status;
 }
 
-TEST(e2e_calltree_split_and_full_chain)
+/* The calltree fixture (built with frame pointers) in one unwinding mode: the 70/30 split and the
+ * full main;a;b chain. FP needs the leaf-caller fix-up for that chain; AUTO unwinds by CFI. */
+static void calltree_split(int unwind, const char *name)
 {
     tree_result r;
     const char *exe = t_fixture("calltree");
     CHECKF(load_symbols(&r, exe), "symbols of %s (nm from binutils needed)", exe);
     const char *argv[] = { exe, "5", NULL };
     ss_stats st;
-    int status = profile_fixture(argv, &r, 0, &st);
+    int status = profile_fixture(argv, &r, 0, unwind, &st);
     CHECKF(status == 0, "fixture exit status %d", status);
     CHECKF(r.have_bias, "no MMAP record for the fixture binary");
     double share = (double)r.leaf_b / (double)(r.leaf_b + r.leaf_c);
     double full = (double)r.leaf_b_full / (double)r.leaf_b;
-    printf("    calltree: %llu samples, b %llu c %llu -> b share %.2f %%, main;a;b %.2f %% of b, "
-           "fixups %llu, lost %llu\n", (unsigned long long)r.total,
+    printf("    calltree (%s): %llu samples, b %llu c %llu -> b share %.2f %%, main;a;b %.2f %% of b, "
+           "fixups %llu, cfi frames %llu, lost %llu\n", name, (unsigned long long)r.total,
            (unsigned long long)r.leaf_b, (unsigned long long)r.leaf_c, share * 100, full * 100,
-           (unsigned long long)st.leaf_fixups, (unsigned long long)st.lost);
+           (unsigned long long)st.leaf_fixups, (unsigned long long)st.cfi_frames,
+           (unsigned long long)st.lost);
     CHECKF(r.leaf_b + r.leaf_c >= 4000, "only %llu samples in b or c",
            (unsigned long long)(r.leaf_b + r.leaf_c));
     CHECKF(share > 0.68 && share < 0.72, "b share %.4f outside 0.70 +- 0.02", share);
     CHECKF(full > 0.95, "main;a;b in only %.2f %% of b samples", full * 100);
-    CHECK(st.leaf_fixups > 0);
+    if (unwind == SS_UNWIND_FP)
+        CHECK(st.leaf_fixups > 0 && st.unwound == 0);
+    else
+        CHECK(st.cfi_frames > st.samples && st.unwound == st.samples);
     CHECK(st.instructions_available == 0 || st.instructions_available == 1);
+}
+
+TEST(e2e_calltree_split_and_full_chain)
+{
+    calltree_split(SS_UNWIND_FP, "fp");
+}
+
+TEST(e2e_calltree_split_and_full_chain_cfi)
+{
+    calltree_split(SS_UNWIND_AUTO, "auto");
 }
 
 TEST(e2e_calltree_mt_late_threads_sampled)
@@ -188,7 +206,7 @@ TEST(e2e_calltree_mt_late_threads_sampled)
     CHECK(load_symbols(&r, exe));
     const char *argv[] = { exe, "1.5", "2", NULL };
     ss_stats st;
-    int status = profile_fixture(argv, &r, 1, &st);
+    int status = profile_fixture(argv, &r, 1, SS_UNWIND_AUTO, &st);
     CHECKF(status == 0, "fixture exit status %d", status);
     double share = (double)r.leaf_b / (double)(r.leaf_b + r.leaf_c);
     printf("    calltree_mt: %llu samples, %llu in worker threads, b share %.2f %%, "

@@ -394,6 +394,7 @@ TEST(mode_tiny_ring_wrapped_records_decode)
     ss_options_init(&o);
     o.pid = pid;
     o.ring_pages = 2;
+    o.stack_bytes = 512;    /* a sample must fit the 8 KiB ring several times */
     int32_t code;
     ss_session *s = ss_open(&o, &code, err, sizeof(err));
     CHECKF(s != NULL, "%s", err);

@@ -88,27 +88,27 @@ TEST(proc_reads_build_id)
 TEST(mapset_add_replace_lookup)
 {
     ss_mapset m = { 0 };
-    CHECK(ms_add(&m, 0x1000, 0x2000, 0) == 0);
-    CHECK(ms_add(&m, 0x5000, 0x8000, 0) == 0);
-    CHECK(ms_add(&m, 0x3000, 0x4000, 0) == 0);
+    CHECK(ms_add(&m, 0x1000, 0x2000, 0, NULL) == 0);
+    CHECK(ms_add(&m, 0x5000, 0x8000, 0, NULL) == 0);
+    CHECK(ms_add(&m, 0x3000, 0x4000, 0, NULL) == 0);
     CHECK(m.n == 3 && m.v[0].start == 0x1000 && m.v[1].start == 0x3000);
     CHECK(ms_contains(&m, 0x1000) && ms_contains(&m, 0x1fff) && !ms_contains(&m, 0x2000));
     CHECK(!ms_contains(&m, 0x4800) && ms_contains(&m, 0x7fff) && !ms_contains(&m, 0x8000));
     /* mmap over the middle of 0x5000-0x8000 splits it */
-    CHECK(ms_add(&m, 0x6000, 0x7000, 0x100) == 0);
+    CHECK(ms_add(&m, 0x6000, 0x7000, 0x100, NULL) == 0);
     CHECK(m.n == 5);
     CHECK(m.v[2].start == 0x5000 && m.v[2].end == 0x6000);
     CHECK(m.v[3].start == 0x6000 && m.v[3].pgoff == 0x100);
     CHECK(m.v[4].start == 0x7000 && m.v[4].end == 0x8000 && m.v[4].pgoff == 0x2000);
     /* one mapping over everything */
-    CHECK(ms_add(&m, 0x0, 0x10000, 0) == 0);
+    CHECK(ms_add(&m, 0x0, 0x10000, 0, NULL) == 0);
     CHECK(m.n == 1 && ms_contains(&m, 0x4800));
     for (uint64_t i = 0; i < 1000; i++)
-        CHECK(ms_add(&m, 0x100000 + i * 0x2000, 0x101000 + i * 0x2000, 0) == 0);
+        CHECK(ms_add(&m, 0x100000 + i * 0x2000, 0x101000 + i * 0x2000, 0, NULL) == 0);
     CHECK(m.n == 1001 && ms_contains(&m, 0x100000 + 999 * 0x2000) && !ms_contains(&m, 0x101000));
     ms_clear(&m);
     CHECK(!ms_contains(&m, 0x100));
-    CHECK(ms_add(&m, 0x2000, 0x1000, 0) == -EINVAL);
+    CHECK(ms_add(&m, 0x2000, 0x1000, 0, NULL) == -EINVAL);
     ms_free(&m);
 }
 

@@ -22,12 +22,12 @@ TEST(stack_table_dedups_and_sums)
     CHECK(st_init(&t, 1 << 20) == 0);
     uint64_t s1[] = { 0x1000, 0x2000, 0x3000 }, s2[] = { 0x1000, 0x2000 };
     for (int i = 0; i < 10; i++)
-        CHECK(st_add(&t, 7, 0, s1, 3, 0, 0, 100, 5) == 1);
-    CHECK(st_add(&t, 7, 0, s2, 2, 0, 0, 50, 0) == 1);
-    CHECK(st_add(&t, 8, 0, s2, 2, 0, 0, 50, 0) == 1);     /* other pid: other stack */
-    CHECK(st_add(&t, 7, 9, s2, 2, 0, 0, 50, 0) == 1);     /* other tid: other stack */
-    CHECK(st_add(&t, 7, 0, s2, 2, 1, 0, 50, 0) == 1);     /* other kernel depth */
-    CHECK(st_add(&t, 7, 0, s2, 2, 0, 0, 50, 0) == 1);     /* same as the 11th */
+        CHECK(st_add(&t, 7, 0, s1, 3, 0, 0, 0, 100, 5) == 1);
+    CHECK(st_add(&t, 7, 0, s2, 2, 0, 0, 0, 50, 0) == 1);
+    CHECK(st_add(&t, 8, 0, s2, 2, 0, 0, 0, 50, 0) == 1);     /* other pid: other stack */
+    CHECK(st_add(&t, 7, 9, s2, 2, 0, 0, 0, 50, 0) == 1);     /* other tid: other stack */
+    CHECK(st_add(&t, 7, 0, s2, 2, 1, 0, 0, 50, 0) == 1);     /* other kernel depth */
+    CHECK(st_add(&t, 7, 0, s2, 2, 0, 0, 0, 50, 0) == 1);     /* same as the 11th */
     CHECK(t.entries == 5);
     struct collect c = { 0, 0, 0, 0 };
     st_foreach(&t, collect, &c);
@@ -44,12 +44,12 @@ TEST(stack_table_many_distinct_stacks_grow)
     for (uint64_t i = 0; i < 100000; i++) {
         for (int k = 0; k < 8; k++)
             ips[k] = i * 8 + (uint64_t)k;
-        CHECK(st_add(&t, 1, 0, ips, 8, 0, 0, 1, 0) == 1);
+        CHECK(st_add(&t, 1, 0, ips, 8, 0, 0, 0, 1, 0) == 1);
     }
     for (uint64_t i = 0; i < 100000; i += 7) {   /* found again, not re-added */
         for (int k = 0; k < 8; k++)
             ips[k] = i * 8 + (uint64_t)k;
-        CHECK(st_add(&t, 1, 0, ips, 8, 0, 0, 1, 0) == 1);
+        CHECK(st_add(&t, 1, 0, ips, 8, 0, 0, 0, 1, 0) == 1);
     }
     CHECK(t.entries == 100000);
     struct collect c = { 0, 0, 0, 0 };
@@ -69,7 +69,7 @@ TEST(stack_table_overflow_at_cap_is_counted)
     for (uint64_t i = 0; i < 5000; i++) {
         for (int k = 0; k < 16; k++)
             ips[k] = i + (uint64_t)k;
-        refused += st_add(&t, 1, 0, ips, 16, 0, 0, 1, 0) == 0;
+        refused += st_add(&t, 1, 0, ips, 16, 0, 0, 0, 1, 0) == 0;
         CHECKF(t.bytes <= cap, "bytes %zu over cap %zu", t.bytes, cap);
     }
     CHECK(refused > 0 && t.overflow == (uint64_t)refused);
@@ -77,12 +77,12 @@ TEST(stack_table_overflow_at_cap_is_counted)
     for (int k = 0; k < 16; k++)
         ips[k] = (uint64_t)k;
     uint64_t before = t.overflow;
-    CHECK(st_add(&t, 1, 0, ips, 16, 0, 0, 1, 0) == 1);
+    CHECK(st_add(&t, 1, 0, ips, 16, 0, 0, 0, 1, 0) == 1);
     CHECK(t.overflow == before);
     /* After a reset there is room again. */
     st_reset(&t);
     CHECK(t.entries == 0 && t.serialized == 0);
-    CHECK(st_add(&t, 1, 0, ips, 16, 0, 0, 1, 0) == 1);
+    CHECK(st_add(&t, 1, 0, ips, 16, 0, 0, 0, 1, 0) == 1);
     struct collect c = { 0, 0, 0, 0 };
     st_foreach(&t, collect, &c);
     CHECK(c.entries == 1 && c.count == 1);
@@ -99,7 +99,7 @@ TEST(stack_table_reset_keeps_working_across_windows)
             uint16_t depth = (uint16_t)(1 + i % 40);
             for (int k = 0; k < depth; k++)
                 ips[k] = i * 100 + (uint64_t)k + (uint64_t)w;
-            CHECK(st_add(&t, 1, (uint32_t)w, ips, depth, 0, 0, 1, 0) == 1);
+            CHECK(st_add(&t, 1, (uint32_t)w, ips, depth, 0, 0, 0, 1, 0) == 1);
         }
         struct collect c = { 0, 0, 0, 0 };
         st_foreach(&t, collect, &c);
@@ -114,6 +114,6 @@ TEST(stack_table_reset_keeps_working_across_windows)
     uint64_t big[512];
     for (int k = 0; k < 512; k++)
         big[k] = (uint64_t)k;
-    CHECK(st_add(&t, 1, 0, big, 512, 0, 0, 1, 0) == 1);
+    CHECK(st_add(&t, 1, 0, big, 512, 0, 0, 0, 1, 0) == 1);
     st_free(&t);
 }

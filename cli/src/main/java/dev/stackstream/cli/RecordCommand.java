@@ -106,6 +106,12 @@ public final class RecordCommand implements Callable<Integer> {
             description = "Count stacks per thread, for the per-thread split of the summary (default: on).")
     boolean perThread;
 
+    @Option(names = "--unwind", paramLabel = "auto|fp|cfi", defaultValue = "auto",
+            converter = UnwindConverter.class,
+            description = "How user stacks are unwound: auto = CFI (.eh_frame) where the module has it, the frame"
+                    + " pointer elsewhere; fp = frame pointers only; cfi = CFI only (default: ${DEFAULT-VALUE}).")
+    SamplingOptions.Unwind unwind;
+
     @ArgGroup(exclusive = true, multiplicity = "1")
     Target target;
 
@@ -184,7 +190,7 @@ public final class RecordCommand implements Callable<Integer> {
                 + e.getMessage() + "); the command keeps running, but no profile can be written"));
 
         SamplingOptions sampling = SamplingOptions.builder().frequencyHz(frequencyHz).perThread(perThread)
-                .followChildren(true).build();
+                .followChildren(true).unwind(unwind).build();
         Recorder recorder = new Recorder(sampling, WINDOW, duration, Clock.systemUTC());
         CountDownLatch finished = new CountDownLatch(1);
         Thread hook = new Thread(() -> {

@@ -10,7 +10,7 @@ import com.sun.jna.Structure.FieldOrder;
  * Fill it with {@link StackstreamLibrary#ss_options_init} first so new native defaults apply.
  */
 @FieldOrder({"target_kind", "pid", "cgroup_path", "event", "frequency_hz", "period", "kernel_mode",
-        "per_thread", "follow_children", "max_depth", "ring_pages", "rescan_ms", "table_bytes"})
+        "per_thread", "follow_children", "max_depth", "ring_pages", "rescan_ms", "table_bytes", "unwind", "stack_bytes"})
 public final class SsOptions extends Structure {
     public static final int TARGET_PID = 0;
     public static final int TARGET_CGROUP = 1;
@@ -29,4 +29,6 @@ public final class SsOptions extends Structure {
     public int ring_pages;
     public int rescan_ms;
     public long table_bytes;
+    public int unwind;
+    public int stack_bytes;
 }

@@ -9,7 +9,9 @@ import com.sun.jna.Structure.FieldOrder;
  */
 @FieldOrder({"samples", "lost", "throttled", "table_overflow", "truncated", "leaf_fixups",
         "threads_attached", "threads_exited", "attach_failures", "table_bytes", "open_fds",
-        "kernel_frames", "instructions_available", "reserved"})
+        "kernel_frames", "instructions_available", "reserved", "unwound", "cut_stack_copy",
+        "cut_no_unwind_info", "cut_corrupt", "cfi_frames", "fp_frames", "unwind_modules", "unwind_no_cfi",
+        "unwind_table_bytes", "unwind", "stack_bytes"})
 public final class SsStats extends Structure {
     public long samples;
     public long lost;
@@ -25,4 +27,15 @@ public final class SsStats extends Structure {
     public int kernel_frames;
     public int instructions_available;
     public int reserved;
+    public long unwound;
+    public long cut_stack_copy;
+    public long cut_no_unwind_info;
+    public long cut_corrupt;
+    public long cfi_frames;
+    public long fp_frames;
+    public long unwind_modules;
+    public long unwind_no_cfi;
+    public long unwind_table_bytes;
+    public int unwind;
+    public int stack_bytes;
 }

@@ -99,7 +99,8 @@ public final class DrainParser {
         for (int i = 0; i < depth; i++) {
             ips[i] = b.getLong(off + STACK_FIXED + 8 * i);
         }
-        v.stack(pid, tid, count, weight, instructions, ips, kernelDepth, (flags & FLAG_STACK_TRUNCATED) != 0);
+        int cut = Byte.toUnsignedInt(b.get(off + 44));
+        v.stack(pid, tid, count, weight, instructions, ips, kernelDepth, (flags & FLAG_STACK_TRUNCATED) != 0, cut);
     }
 
     private static void comm(ByteBuffer b, int off, int end, int flags, DrainVisitor v) {

@@ -14,10 +14,11 @@ public interface DrainVisitor {
      * @param weight sum of periods (ns for cpu-clock)
      * @param instructions instructions summed over the samples; 0 without a hardware counter
      * @param ips addresses, leaf first; the first kernelDepth are kernel addresses
-     * @param truncated the chain was cut at the depth limit
+     * @param truncated the chain does not reach the root (depth limit, or unwinding stopped early)
+     * @param cut why, as {@code enum ss_cut_reason} (0 when not truncated)
      */
     void stack(int pid, int tid, long count, long weight, long instructions, long[] ips, int kernelDepth,
-               boolean truncated);
+               boolean truncated, int cut);
 
     /** A process or thread name ({@code comm}); exec is true when the name changed through exec. */
     void comm(int pid, int tid, String name, boolean exec);

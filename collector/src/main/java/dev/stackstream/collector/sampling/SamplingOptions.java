@@ -54,6 +54,30 @@ public final class SamplingOptions {
         }
     }
 
+    /** How user stacks are unwound ({@code enum ss_unwind}). */
+    public enum Unwind {
+        /** CFI ({@code .eh_frame}) where the module has it, the frame pointer elsewhere (JIT code). */
+        AUTO(0),
+        /** The kernel's frame-pointer chain plus the leaf-caller fix-up only. */
+        FP(1),
+        /** CFI only: a frame without CFI cuts the stack there. */
+        CFI(2);
+
+        private final int nativeValue;
+
+        Unwind(int nativeValue) {
+            this.nativeValue = nativeValue;
+        }
+
+        /** The {@code enum ss_unwind} value. */
+        public int nativeValue() {
+            return nativeValue;
+        }
+    }
+
+    /** Default user-stack bytes copied per sample for unwinding ({@code SS_DEFAULT_STACK_BYTES}). */
+    public static final int DEFAULT_STACK_BYTES = 16384;
+
     private final int pid;
     private final String cgroupPath;
     private final int frequencyHz;
@@ -65,6 +89,8 @@ public final class SamplingOptions {
     private final int maxDepth;
     private final long tableBytes;
     private final int ringPages;
+    private final Unwind unwind;
+    private final int stackBytes;
 
     private SamplingOptions(Builder b) {
         this.pid = b.pid;
@@ -78,6 +104,8 @@ public final class SamplingOptions {
         this.maxDepth = b.maxDepth;
         this.tableBytes = b.tableBytes;
         this.ringPages = b.ringPages;
+        this.unwind = b.unwind;
+        this.stackBytes = b.stackBytes;
     }
 
     public static Builder builder() {
@@ -98,6 +126,8 @@ public final class SamplingOptions {
         b.maxDepth = maxDepth;
         b.tableBytes = tableBytes;
         b.ringPages = ringPages;
+        b.unwind = unwind;
+        b.stackBytes = stackBytes;
         return b;
     }
 
@@ -153,12 +183,23 @@ public final class SamplingOptions {
         return ringPages;
     }
 
+    /** How user stacks are unwound (AUTO by default). */
+    public Unwind unwind() {
+        return unwind;
+    }
+
+    /** User-stack bytes copied per sample for unwinding (ignored in FP mode). */
+    public int stackBytes() {
+        return stackBytes;
+    }
+
     @Override
     public String toString() {
         return "SamplingOptions{" + (cgroupPath != null ? "cgroup=" + cgroupPath : "pid=" + pid)
                 + ", event=" + event + (event == Event.CPU_CLOCK ? ", " + frequencyHz + " Hz" : ", period=" + period)
                 + ", kernel=" + kernelMode + ", perThread=" + perThread + ", followChildren=" + followChildren
-                + ", maxDepth=" + maxDepth + ", tableBytes=" + tableBytes + "}";
+                + ", maxDepth=" + maxDepth + ", tableBytes=" + tableBytes + ", unwind=" + unwind
+                + (unwind == Unwind.FP ? "" : ", stackBytes=" + stackBytes) + "}";
     }
 
     /** Builder; {@link #build()} validates. */
@@ -174,6 +215,8 @@ public final class SamplingOptions {
         private int maxDepth = 127;
         private long tableBytes = 64L << 20;
         private int ringPages;
+        private Unwind unwind = Unwind.AUTO;
+        private int stackBytes = DEFAULT_STACK_BYTES;
 
         private Builder() {
         }
@@ -239,7 +282,21 @@ public final class SamplingOptions {
             return this;
         }
 
+        public Builder unwind(Unwind mode) {
+            this.unwind = Objects.requireNonNull(mode, "mode");
+            return this;
+        }
+
+        /** User-stack bytes copied per sample: a multiple of 8 in 64..65528. */
+        public Builder stackBytes(int bytes) {
+            this.stackBytes = bytes;
+            return this;
+        }
+
         public SamplingOptions build() {
+            if (stackBytes < 64 || stackBytes > 65528 || stackBytes % 8 != 0) {
+                throw new IllegalArgumentException("stack bytes must be a multiple of 8 in 64..65528, got " + stackBytes);
+            }
             if (frequencyHz < 1 || frequencyHz > 100_000) {
                 throw new IllegalArgumentException("frequency must be 1..100000 Hz, got " + frequencyHz);
             }

@@ -153,6 +153,8 @@ public final class SamplingSession implements AutoCloseable {
         o.max_depth = options.maxDepth();
         o.ring_pages = options.ringPages();
         o.table_bytes = options.tableBytes();
+        o.unwind = options.unwind().nativeValue();
+        o.stack_bytes = options.stackBytes();
         IntByReference code = new IntByReference();
         byte[] err = new byte[ERR_LEN];
         Pointer p = lib.ss_open(o, code, err, err.length);
@@ -243,7 +245,7 @@ public final class SamplingSession implements AutoCloseable {
         }
         ProfileStats windowStats = new ProfileStats(stats.lost() - lastStats.lost(),
                 stats.throttled() - lastStats.throttled(), stats.tableOverflow() - lastStats.tableOverflow(),
-                stats.truncated() - lastStats.truncated(), cpuDelta, reading.rssBytes(),
+                stats.truncated() + stats.unwind().cut() - lastStats.truncated() - lastStats.unwind().cut(), cpuDelta, reading.rssBytes(),
                 stats.instructionsAvailable() ? OptionalLong.of(instructions) : OptionalLong.empty());
         lastStats = stats;
         Instant start = windowStart.isAfter(now) ? now : windowStart;
@@ -300,7 +302,25 @@ public final class SamplingSession implements AutoCloseable {
         }
     }
 
+    /**
+     * The synthetic root-most frame of a stack that does not reach its root (cut at the depth limit,
+     * or its unwinding stopped early: stack copy too short, no unwind information, corrupt stack),
+     * so that every output shows the cut instead of presenting a partial stack as a whole one.
+     */
+    public static final Frame TRUNCATED = Frame.named("[truncated]", FrameKind.USER);
+
     private List<Frame> symbolize(WindowRecords.RawStack r) {
+        List<Frame> frames = symbolizeAddresses(r);
+        if (!r.truncated()) {
+            return frames;
+        }
+        List<Frame> marked = new ArrayList<>(frames.size() + 1);
+        marked.add(TRUNCATED);
+        marked.addAll(frames);
+        return marked;
+    }
+
+    private List<Frame> symbolizeAddresses(WindowRecords.RawStack r) {
         try {
             return symbolizer.symbolize(r.pid(), r.ips(), r.kernelDepth());
         } catch (RuntimeException e) {

@@ -37,7 +37,7 @@ final class WindowRecords implements DrainVisitor {
 
     @Override
     public void stack(int pid, int tid, long count, long weight, long instructions, long[] ips, int kernelDepth,
-                      boolean truncated) {
+                      boolean truncated, int cut) {
         stacks.add(new RawStack(pid, tid, count, weight, instructions, ips, kernelDepth, truncated));
     }
 

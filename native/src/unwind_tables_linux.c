@@ -1,0 +1,220 @@
+/*
+ * unwind_tables_linux.c - the unwind tables of the session's modules: one per file (keyed by
+ * build-id, else device + inode), shared by every process that maps it, compiled from the
+ * file's .eh_frame on the first sample that needs it (reader thread), kept until the session
+ * closes. Memory is capped (UT_CAP_BYTES over all tables): a module that does not fit gets a
+ * partial table or none, and is counted (ss_stats.unwind_no_cfi); its frames fall back to the
+ * frame pointer.
+ */
+#define _GNU_SOURCE
+#include <elf.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "session.h"
+
+#define UT_CAP_BYTES ((size_t)64 << 20)
+#define MAX_LOADS 8
+
+struct cfi_module {
+    struct cfi_module *next;
+    uint8_t key[24];
+    uint8_t key_len;
+    int8_t state;          /* 0 not loaded yet, 1 table ready, -1 no usable CFI */
+    int pid;               /* a process that maps it: its /proc/PID/root finds the file */
+    char *path;
+    cfi_table table;
+    struct { uint64_t off, filesz, vaddr; } load[MAX_LOADS];
+    int nload;
+};
+
+cfi_module *ut_module(ss_session *s, int pid, const uint8_t *build_id, int build_id_len,
+                      uint64_t dev, uint64_t ino, const char *path, size_t path_len)
+{
+    if (s->o.unwind == SS_UNWIND_FP || path_len == 0 || path[0] != '/')
+        return NULL;       /* anonymous memory (JIT), [vdso], [stack]...: frame pointers there */
+    uint8_t key[24];
+    uint8_t key_len;
+    if (build_id_len > 0) {
+        key[0] = 'b';
+        memcpy(key + 1, build_id, (size_t)build_id_len);
+        key_len = (uint8_t)(1 + build_id_len);
+    } else if (ino != 0) {
+        key[0] = 'i';
+        memcpy(key + 1, &dev, 8);
+        memcpy(key + 9, &ino, 8);
+        key_len = 17;
+    } else {
+        return NULL;
+    }
+    for (cfi_module *m = s->modules; m; m = m->next) {
+        if (m->key_len == key_len && memcmp(m->key, key, key_len) == 0)
+            return m;
+    }
+    cfi_module *m = calloc(1, sizeof(*m));
+    if (!m)
+        return NULL;
+    m->path = strndup(path, path_len);
+    if (!m->path) {
+        free(m);
+        return NULL;
+    }
+    memcpy(m->key, key, key_len);
+    m->key_len = key_len;
+    m->pid = pid;
+    m->next = s->modules;
+    s->modules = m;
+    return m;
+}
+
+static int open_module(const cfi_module *m)
+{
+    char full[4200];
+    snprintf(full, sizeof(full), "/proc/%d/root%s", m->pid, m->path);
+    int fd = open(full, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0)
+        fd = open(m->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    return fd;
+}
+
+/* File offset of module address vaddr (inside a PT_LOAD), or -1. */
+static int64_t vaddr_to_off(const cfi_module *m, uint64_t vaddr, uint64_t *room)
+{
+    for (int i = 0; i < m->nload; i++) {
+        if (vaddr >= m->load[i].vaddr && vaddr - m->load[i].vaddr < m->load[i].filesz) {
+            *room = m->load[i].filesz - (vaddr - m->load[i].vaddr);
+            return (int64_t)(m->load[i].off + (vaddr - m->load[i].vaddr));
+        }
+    }
+    return -1;
+}
+
+/* Finds .eh_frame: by section header, else through PT_GNU_EH_FRAME (.eh_frame_hdr). */
+static int find_eh_frame(cfi_module *m, const uint8_t *f, size_t size, const uint8_t **sec,
+                         size_t *len, uint64_t *vaddr)
+{
+    const Elf64_Ehdr *eh = (const Elf64_Ehdr *)(const void *)f;
+    if (size < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 ||
+        eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_ident[EI_DATA] != ELFDATA2LSB ||
+        eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phoff > size ||
+        (size - eh->e_phoff) / sizeof(Elf64_Phdr) < eh->e_phnum)
+        return -1;
+    const Elf64_Phdr *ph = (const Elf64_Phdr *)(const void *)(f + eh->e_phoff);
+    uint64_t hdr_vaddr = 0;
+    for (int i = 0; i < eh->e_phnum; i++) {
+        if (ph[i].p_type == PT_LOAD && m->nload < MAX_LOADS) {
+            m->load[m->nload].off = ph[i].p_offset;
+            m->load[m->nload].filesz = ph[i].p_filesz;
+            m->load[m->nload].vaddr = ph[i].p_vaddr;
+            m->nload++;
+        } else if (ph[i].p_type == PT_GNU_EH_FRAME) {
+            hdr_vaddr = ph[i].p_vaddr;
+        }
+    }
+    if (eh->e_shentsize == sizeof(Elf64_Shdr) && eh->e_shoff < size &&
+        (size - eh->e_shoff) / sizeof(Elf64_Shdr) >= eh->e_shnum && eh->e_shstrndx < eh->e_shnum) {
+        const Elf64_Shdr *sh = (const Elf64_Shdr *)(const void *)(f + eh->e_shoff);
+        const Elf64_Shdr *strs = &sh[eh->e_shstrndx];
+        for (int i = 0; i < eh->e_shnum && strs->sh_offset < size; i++) {
+            if (sh[i].sh_name >= strs->sh_size || sh[i].sh_type == SHT_NOBITS ||
+                strs->sh_offset + sh[i].sh_name + 10 > size)
+                continue;
+            if (memcmp(f + strs->sh_offset + sh[i].sh_name, ".eh_frame", 10) == 0 &&
+                sh[i].sh_offset < size && sh[i].sh_size <= size - sh[i].sh_offset) {
+                *sec = f + sh[i].sh_offset;
+                *len = sh[i].sh_size;
+                *vaddr = sh[i].sh_addr;
+                return 0;
+            }
+        }
+    }
+    uint64_t room;
+    int64_t off = hdr_vaddr ? vaddr_to_off(m, hdr_vaddr, &room) : -1;
+    if (off < 0 || (uint64_t)off + 8 > size || room < 8 || f[off] != 1)
+        return -1;
+    /* eh_frame_ptr, encoded as the header says (pcrel sdata4 in practice) */
+    uint8_t enc = f[off + 1];
+    int32_t rel;
+    if ((enc & 0x0f) != 0x0b || (enc & 0x70) != 0x10)
+        return -1;
+    memcpy(&rel, f + off + 4, 4);
+    uint64_t ehv = hdr_vaddr + 4 + (uint64_t)(int64_t)rel;
+    int64_t eoff = vaddr_to_off(m, ehv, &room);
+    if (eoff < 0 || (uint64_t)eoff >= size)
+        return -1;
+    *sec = f + eoff;
+    *len = room < size - (uint64_t)eoff ? room : size - (uint64_t)eoff;
+    *vaddr = ehv;
+    return 0;
+}
+
+static void load_module(ss_session *s, cfi_module *m)
+{
+    m->state = -1;
+    int fd = open_module(m);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0 || st.st_size < (off_t)sizeof(Elf64_Ehdr) ||
+        !S_ISREG(st.st_mode)) {
+        if (fd >= 0)
+            close(fd);
+        STAT_ADD(s, unwind_no_cfi, 1);
+        return;
+    }
+    size_t size = (size_t)st.st_size;
+    void *f = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (f == MAP_FAILED) {
+        STAT_ADD(s, unwind_no_cfi, 1);
+        return;
+    }
+    const uint8_t *sec;
+    size_t len;
+    uint64_t vaddr;
+    size_t room = s->unwind_bytes < UT_CAP_BYTES ? UT_CAP_BYTES - s->unwind_bytes : 0;
+    if (room >= sizeof(cfi_row) && find_eh_frame(m, f, size, &sec, &len, &vaddr) == 0 &&
+        cfi_compile(sec, len, vaddr, room / sizeof(cfi_row), &m->table) == 0 && m->table.n > 0) {
+        m->state = 1;
+        s->unwind_bytes += m->table.n * sizeof(cfi_row);
+        __atomic_store_n(&s->st.unwind_table_bytes, s->unwind_bytes, __ATOMIC_RELAXED);
+        STAT_ADD(s, unwind_modules, 1);
+        if (m->table.truncated)
+            STAT_ADD(s, unwind_no_cfi, 1);
+    } else {
+        STAT_ADD(s, unwind_no_cfi, 1);
+    }
+    munmap(f, size);
+}
+
+const cfi_row *ut_find(ss_session *s, const ss_mapping *map, uint64_t pc)
+{
+    cfi_module *m = map->mod;
+    if (!m)
+        return NULL;
+    if (m->state == 0)
+        load_module(s, m);
+    if (m->state != 1)
+        return NULL;
+    uint64_t file_off = pc - map->start + map->pgoff;
+    for (int i = 0; i < m->nload; i++) {
+        if (file_off >= m->load[i].off && file_off - m->load[i].off < m->load[i].filesz)
+            return cfi_find(&m->table, file_off - m->load[i].off + m->load[i].vaddr);
+    }
+    return NULL;
+}
+
+void ut_free(ss_session *s)
+{
+    for (cfi_module *m = s->modules, *n; m; m = n) {
+        n = m->next;
+        cfi_free(&m->table);
+        free(m->path);
+        free(m);
+    }
+    s->modules = NULL;
+    s->unwind_bytes = 0;
+}
