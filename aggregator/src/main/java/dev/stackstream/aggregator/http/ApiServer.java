@@ -325,6 +325,10 @@ public final class ApiServer implements AutoCloseable {
         if (spec.service() == null) {
             throw ApiException.badParameter("service", "is required");
         }
+        if (spec.maxTier() < 0 || spec.stepMillis() < 0 || spec.fromMillis() < 0 || spec.toMillis() < spec.fromMillis()) {
+            throw ApiException.badParameter("max_tier", "internal query out of range (max_tier, step_ms >= 0,"
+                    + " 0 <= from_ms <= to_ms)");
+        }
         PartialResult r = cl().local().partial(spec);
         ctx.contentType("application/octet-stream");
         ctx.result(r.encode());

@@ -6,18 +6,21 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.function.Predicate;
-import java.util.regex.Pattern;
-import java.util.regex.PatternSyntaxException;
+import com.google.re2j.Pattern;
+import com.google.re2j.PatternSyntaxException;
 
 /**
  * Label matchers in Prometheus syntax: {@code {pod="x",thread=~"worker.*",host!="a",zone!~"eu-.*"}}
- * (braces optional). Regexes are Java regexes matched against the whole value, as Prometheus
- * anchors them. A label a series does not have has the value "". The label {@code thread} is special:
+ * (braces optional). Regexes are RE2 regexes (RE2/J: matching time linear in the value, no
+ * catastrophic backtracking, no recursion on long values) matched against the whole value, as
+ * Prometheus anchors them; a selector is at most {@value #MAX_TEXT} characters. A label a series does not have has the value "". The label {@code thread} is special:
  * it matches each entry's thread name (per entry, not per series).
  */
 public final class LabelSelector {
     /** The per-entry label. */
     public static final String THREAD = "thread";
+    /** Longest selector text accepted (a 400 beyond). */
+    public static final int MAX_TEXT = 4096;
     private static final LabelSelector EMPTY = new LabelSelector(List.of(), "");
 
     /** Operators: equal, not equal, regex match, regex non-match. */
@@ -91,6 +94,9 @@ public final class LabelSelector {
     public static LabelSelector parse(String parameter, String text) {
         if (text == null || text.isBlank()) {
             return EMPTY;
+        }
+        if (text.length() > MAX_TEXT) {
+            throw ApiException.badParameter(parameter, "is " + text.length() + " characters long; at most " + MAX_TEXT);
         }
         String s = text.trim();
         if (s.startsWith("{")) {

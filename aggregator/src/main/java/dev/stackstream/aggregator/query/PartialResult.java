@@ -127,6 +127,13 @@ public final class PartialResult {
         }
     }
 
+    private static int bounded(int n, int limit, String what) throws IOException {
+        if (n < 0 || n > limit) {
+            throw new IOException("partial result declares " + n + " " + what + ", more than its " + limit + " allow");
+        }
+        return n;
+    }
+
     public static PartialResult decode(byte[] bytes) throws IOException {
         DataInputStream in = new DataInputStream(new java.io.ByteArrayInputStream(bytes));
         // Instances of one cluster run the same build; a rolling upgrade answers 503 for a moment.
@@ -137,17 +144,19 @@ public final class PartialResult {
         long from = in.readLong();
         long to = in.readLong();
         int matched = in.readInt();
-        int nTypes = in.readInt();
+        // Counts and lengths come from a peer: each is checked against the bytes that are there
+        // before anything is allocated for it.
+        int nTypes = bounded(in.readInt(), bytes.length, "profile types");
         Set<String> types = new LinkedHashSet<>();
         for (int i = 0; i < nTypes; i++) {
             types.add(in.readUTF());
         }
-        int nPoints = in.readInt();
+        int nPoints = bounded(in.readInt(), bytes.length / 16, "timeline points");
         SortedMap<Long, Long> timeline = new TreeMap<>();
         for (int i = 0; i < nPoints; i++) {
             timeline.put(in.readLong(), in.readLong());
         }
-        byte[] c = new byte[in.readInt()];
+        byte[] c = new byte[bounded(in.readInt(), in.available(), "count bytes")];
         in.readFully(c);
         PartialResult r = new PartialResult(StackCounts.decode(c), timeline, types, known, matched);
         r.dataFrom = from;

@@ -46,11 +46,17 @@ public record ProfileRequest(String service, String type, LabelSelector selector
         return new ProfileRequest(service, type, newSelector, newFrom, newTo);
     }
 
-    /** The count query: range widened to whole finest-tier buckets. */
+    /**
+     * The count query: range widened to whole finest-tier buckets, and its start clamped to what the
+     * coarsest tier can hold before its end (older buckets are gone), so the bucket walk is bounded
+     * by retention whatever range is asked for.
+     */
     public QuerySpec spec(List<Tier> tiers, long stepMillis, int maxTier) {
         long fine = tiers.get(0).sizeMillis();
-        long fromMs = Math.floorDiv(from.toEpochMilli(), fine) * fine;
+        Tier coarsest = tiers.get(tiers.size() - 1);
         long toMs = Math.floorDiv(to.toEpochMilli() + fine - 1, fine) * fine;
+        long earliest = toMs - coarsest.retentionMillis() - coarsest.sizeMillis();
+        long fromMs = Math.floorDiv(Math.max(from.toEpochMilli(), earliest), fine) * fine;
         return new QuerySpec(service, type, selector, fromMs, toMs, stepMillis, maxTier);
     }
 }

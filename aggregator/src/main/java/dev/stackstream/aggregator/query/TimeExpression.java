@@ -15,8 +15,27 @@ public final class TimeExpression {
     private TimeExpression() {
     }
 
-    /** Parses text (the value of parameter); a bad value is a 400 naming the parameter. */
+    /** How far ahead of now a query time may lie (clocks differ; nothing is stored beyond). */
+    static final java.time.Duration MAX_AHEAD = java.time.Duration.ofDays(366);
+
+    /**
+     * Parses text (the value of parameter); a bad value, or a time before 1970 or more than a year
+     * after now, is a 400 naming the parameter (such times are not representable as epoch
+     * milliseconds everywhere, and no stored data lies there).
+     */
     public static Instant parse(String parameter, String text, Instant now) {
+        Instant t = parseUnchecked(parameter, text, now);
+        if (t.isBefore(Instant.EPOCH) || t.isAfter(now.plus(MAX_AHEAD))) {
+            throw ApiException.badParameter(parameter, "'" + text + "' is " + t + ": times must lie between "
+                    + Instant.EPOCH + " and a year from now");
+        }
+        return t;
+    }
+
+    private static Instant parseUnchecked(String parameter, String text, Instant now) {
+        if (text.length() > 64) {
+            throw ApiException.badParameter(parameter, "is " + text.length() + " characters long; a time is at most 64");
+        }
         String t = text.trim();
         if (t.equals("now")) {
             return now;
@@ -30,7 +49,7 @@ public final class TimeExpression {
         }
         try {
             return OffsetDateTime.parse(t).toInstant();
-        } catch (DateTimeParseException e) {
+        } catch (DateTimeParseException | ArithmeticException e) {
             throw ApiException.badParameter(parameter, "'" + text + "' is neither RFC 3339 (e.g. 2026-11-26T21:00:00Z)"
                     + " nor relative (now, now-15m, now-1h, now-7d)");
         }
