@@ -99,7 +99,8 @@ int32_t ss_stop(ss_session *s);
 /* Stops if needed and frees every fd, mapping, thread and byte the session holds. */
 void ss_close(ss_session *s);
 
-/* 1 while at least one target task is alive (for a PID target: the process has not exited). */
+/* 1 while at least one target task is alive (for a PID target: the process has not exited);
+ * 0 once the exit was read and the events of the exited tasks are closed. */
 int32_t ss_target_alive(const ss_session *s);
 
 /* ---- draining ------------------------------------------------------------------------- */

@@ -73,6 +73,7 @@ struct ss_session {
 
     ss_stats st;         /* counters updated with atomics */
     int alive;           /* atomic */
+    int root_gone;       /* reader thread only: the root exited; alive drops once its events are closed */
     uint64_t next_rescan_ns;
     int sweep_ms;        /* ring sweep period of the reader */
     unsigned rescans;    /* rescans done (children are scanned every CHILD_SCAN_EVERY) */

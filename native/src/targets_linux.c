@@ -244,7 +244,7 @@ static void process_gone(ss_session *s, ss_process *p)
     p->gone = 1;
     emit_exit(s, p->pid, p->pid);
     if (p->pid == s->root_pid)
-        __atomic_store_n(&s->alive, 0, __ATOMIC_RELAXED);
+        s->root_gone = 1;   /* published by tg_reap_dead, after the events it leaves are closed */
 }
 
 void tg_on_exit(ss_session *s, ss_pev *e, int pid, int tid)
@@ -404,6 +404,10 @@ void tg_reap_dead(ss_session *s)
     }
     s->nev = w;
     __atomic_store_n(&s->st.open_fds, (uint32_t)s->nev, __ATOMIC_RELAXED);
+    /* A caller that sees the target gone also sees its file descriptors closed: the sweep that
+     * read the exit closes them first (unwinding makes a sweep long enough for the gap to show). */
+    if (s->root_gone)
+        __atomic_store_n(&s->alive, 0, __ATOMIC_RELEASE);
 }
 
 void tg_free(ss_session *s)
