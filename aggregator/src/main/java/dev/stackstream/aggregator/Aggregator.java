@@ -23,6 +23,7 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.streams.KafkaStreams;
@@ -65,7 +66,12 @@ public final class Aggregator implements AutoCloseable {
 
     /**
      * Creates missing topics, starts the HTTP API and the Streams application. Returns once both are
-     * started (not necessarily RUNNING: see {@link #awaitRunning(Duration)}).
+     * started (not necessarily RUNNING: see {@link #awaitRunning(Duration)}); {@link #close()} stops
+     * both. When start throws, nothing is left running.
+     *
+     * @throws org.apache.kafka.common.errors.TimeoutException when Kafka did not answer in time
+     * @throws KafkaException when Kafka refused the client (authorization) or its configuration is invalid
+     * @throws Exception anything else, e.g. the HTTP API cannot listen on its port
      */
     public static Aggregator start(AggregatorConfig config, MeterRegistry registry) throws Exception {
         AggregatorMetrics metrics = new AggregatorMetrics(registry, config.clock());
@@ -148,13 +154,7 @@ public final class Aggregator implements AutoCloseable {
             }
         });
         try (Admin admin = Admin.create(p)) {
-            Set<String> existing;
-            try {
-                existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
-            } catch (TimeoutException | ExecutionException e) {
-                throw new IllegalStateException("cannot reach Kafka at " + c.bootstrapServers()
-                        + " (listing topics failed: " + e + "); is the broker up and the address right?", e);
-            }
+            Set<String> existing = listTopics(admin, c.bootstrapServers());
             List<NewTopic> missing = new ArrayList<>();
             if (!existing.contains(c.samplesTopic())) {
                 missing.add(new NewTopic(c.samplesTopic(), java.util.Optional.of(c.topicPartitions()),
@@ -174,11 +174,33 @@ public final class Aggregator implements AutoCloseable {
                     LOG.info("created topic {} ({} partitions)", t.name(), t.numPartitions());
                 } catch (ExecutionException e) {
                     if (!(e.getCause() instanceof TopicExistsException)) {
-                        throw new IllegalStateException("cannot create topic " + t.name() + ": " + e.getCause(), e);
+                        throw kafkaFailure("cannot create topic " + t.name() + " at " + c.bootstrapServers(), e.getCause());
                     }
+                } catch (TimeoutException e) {
+                    throw kafkaFailure("cannot create topic " + t.name() + " at " + c.bootstrapServers(), e);
                 }
             }
         }
+    }
+
+    private static Set<String> listTopics(Admin admin, String bootstrapServers) throws InterruptedException {
+        try {
+            return admin.listTopics().names().get(30, TimeUnit.SECONDS);
+        } catch (TimeoutException | ExecutionException e) {
+            throw kafkaFailure("cannot reach Kafka at " + bootstrapServers + " (listing topics failed); is the broker up"
+                    + " and the address right?", e instanceof ExecutionException ? e.getCause() : e);
+        }
+    }
+
+    /**
+     * A failure to talk to Kafka at start, as the exception the exit-status table classifies:
+     * Kafka's TimeoutException when the broker did not answer, a KafkaException when it refused.
+     */
+    private static KafkaException kafkaFailure(String what, Throwable cause) {
+        if (cause instanceof TimeoutException || cause instanceof org.apache.kafka.common.errors.TimeoutException) {
+            return new org.apache.kafka.common.errors.TimeoutException(what + ": no answer in time", cause);
+        }
+        return new KafkaException(what + ": " + cause, cause);
     }
 
     /** Waits until Kafka Streams is RUNNING; false on timeout. Throws if it failed. */

@@ -2,12 +2,18 @@ package dev.stackstream.aggregator;
 
 import dev.stackstream.aggregator.engine.DurationText;
 import dev.stackstream.aggregator.engine.Tier;
+import dev.stackstream.command.CommandFailure;
+import dev.stackstream.command.ExitStatus;
+import dev.stackstream.command.StopOnSignal;
 import dev.stackstream.metrics.ServiceRegistry;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.streams.KafkaStreams;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -16,12 +22,18 @@ import picocli.CommandLine.Option;
  * {@code stackstream aggregator}: runs one aggregator instance until SIGTERM/SIGINT. Every option
  * has an environment variable twin ({@code STACKSTREAM_*}) for Kubernetes.
  *
- * <p>Exit codes: 0 after a clean stop, 1 when Kafka Streams failed, 2 for bad options (picocli),
- * 3 when the broker cannot be reached or topics cannot be created at start.
+ * <p>Exit status ({@link ExitStatus}, the table of every command): 0 after a clean stop, 1 when
+ * Kafka Streams failed, 2 for bad options, 5 when Kafka refused the client or its configuration,
+ * 6 when the broker did not answer at start.
  */
 @Command(name = "aggregator", mixinStandardHelpOptions = true,
         description = {"Aggregates stack samples from Kafka into durable profiles (Kafka Streams, exactly-once)",
-                "and serves the query API (/api/v1), the web UI (/), /healthz and /metrics."})
+                "and serves the query API (/api/v1), the web UI (/), /healthz and /metrics."},
+        exitCodeListHeading = "%nExit status:%n",
+        exitCodeList = {"0:stopped by SIGTERM/SIGINT (the JVM reports 143/130 after the orderly stop)",
+                "1:Kafka Streams failed", "2:bad option",
+                "5:Kafka refused the client or its configuration (--kafka-property)",
+                "6:Kafka did not answer at start (listing or creating topics)"})
 public final class AggregatorCommand implements Callable<Integer> {
 
     @CommandLine.Spec
@@ -104,54 +116,49 @@ public final class AggregatorCommand implements Callable<Integer> {
     Map<String, String> kafkaProperties = new LinkedHashMap<>();
 
     public static void main(String[] args) {
-        System.exit(new CommandLine(new AggregatorCommand()).execute(args));
+        System.exit(ExitStatus.install(new CommandLine(new AggregatorCommand())).execute(args));
     }
 
+    /** Runs the aggregator until SIGTERM/SIGINT, or until its Kafka Streams client failed. */
     @Override
     public Integer call() throws Exception {
+        AggregatorConfig config = config();
+        CountDownLatch stopRequested = new CountDownLatch(1);
+        try (StopOnSignal signal = StopOnSignal.install("aggregator-shutdown", stopRequested::countDown,
+                     Duration.ofSeconds(60));
+             ServiceRegistry metrics = ServiceRegistry.create();
+             Aggregator aggregator = Aggregator.start(config, metrics.registry())) {
+            System.out.println("stackstream aggregator: API and UI on http://" + config.httpHost() + ":"
+                    + aggregator.httpPort() + "/");
+            while (!stopRequested.await(1, TimeUnit.SECONDS)) {
+                if (aggregator.state() == KafkaStreams.State.ERROR) {
+                    throw new CommandFailure(ExitStatus.FAILURE, "Kafka Streams failed (see the log); exiting");
+                }
+            }
+        }
+        return ExitStatus.OK;
+    }
+
+    /** The options (and their environment twins) as an aggregator configuration; usage errors throw. */
+    private AggregatorConfig config() {
         if (bootstrapServers == null || bootstrapServers.isBlank()) {
             throw new CommandLine.ParameterException(spec.commandLine(),
                     "Missing --bootstrap-servers (or STACKSTREAM_BOOTSTRAP_SERVERS)");
         }
-        AggregatorConfig.Builder b = AggregatorConfig.builder(bootstrapServers)
-                .applicationId(applicationId).stateDir(stateDir)
-                .samplesTopic(samplesTopic).stacksTopic(stacksTopic).dlqTopic(dlqTopic)
-                .httpHost(httpHost).httpPort(httpPort).advertisedHost(blankToNull(advertisedHost))
-                .authToken(blankToNull(authToken)).rocksDbMemoryBytes(rocksDbMemory)
-                .tiers(Tier.parseList(tiers)).rollupGrace(DurationText.parse(rollupGrace))
-                .commitInterval(DurationText.parse(commitInterval)).streamThreads(streamThreads)
-                .instanceId(blankToNull(instanceId)).topicPartitions(topicPartitions);
-        kafkaProperties.forEach(b::kafkaProperty);
-        AggregatorConfig config = b.build();
-        ServiceRegistry metrics = ServiceRegistry.create();
-        Aggregator aggregator;
         try {
-            aggregator = Aggregator.start(config, metrics.registry());
-        } catch (IllegalStateException e) {
-            System.err.println("stackstream aggregator: " + e.getMessage());
-            metrics.close();
-            return 3;
+            AggregatorConfig.Builder b = AggregatorConfig.builder(bootstrapServers)
+                    .applicationId(applicationId).stateDir(stateDir)
+                    .samplesTopic(samplesTopic).stacksTopic(stacksTopic).dlqTopic(dlqTopic)
+                    .httpHost(httpHost).httpPort(httpPort).advertisedHost(blankToNull(advertisedHost))
+                    .authToken(blankToNull(authToken)).rocksDbMemoryBytes(rocksDbMemory)
+                    .tiers(Tier.parseList(tiers)).rollupGrace(DurationText.parse(rollupGrace))
+                    .commitInterval(DurationText.parse(commitInterval)).streamThreads(streamThreads)
+                    .instanceId(blankToNull(instanceId)).topicPartitions(topicPartitions);
+            kafkaProperties.forEach(b::kafkaProperty);
+            return b.build();
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
-        CountDownLatch stopped = new CountDownLatch(1);
-        Thread hook = new Thread(() -> {
-            aggregator.close();
-            metrics.close();
-            stopped.countDown();
-        }, "aggregator-shutdown");
-        Runtime.getRuntime().addShutdownHook(hook);
-        System.out.println("stackstream aggregator: API and UI on http://" + config.httpHost() + ":"
-                + aggregator.httpPort() + "/");
-        while (!stopped.await(1, java.util.concurrent.TimeUnit.SECONDS)) {
-            var s = aggregator.state();
-            if (s == org.apache.kafka.streams.KafkaStreams.State.ERROR) {
-                System.err.println("stackstream aggregator: Kafka Streams failed (see the log); exiting");
-                Runtime.getRuntime().removeShutdownHook(hook);
-                aggregator.close();
-                metrics.close();
-                return 1;
-            }
-        }
-        return 0;
     }
 
     private static String blankToNull(String s) {

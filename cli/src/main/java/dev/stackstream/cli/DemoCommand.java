@@ -3,7 +3,13 @@ package dev.stackstream.cli;
 import dev.stackstream.aggregator.Aggregator;
 import dev.stackstream.aggregator.AggregatorConfig;
 import dev.stackstream.broker.EmbeddedKafka;
-import dev.stackstream.collector.sidecar.CollectorCommand;
+import dev.stackstream.collector.publish.PublisherConfig;
+import dev.stackstream.collector.sampling.SamplingOptions;
+import dev.stackstream.collector.sidecar.Collector;
+import dev.stackstream.collector.sidecar.CollectorConfig;
+import dev.stackstream.command.CommandFailure;
+import dev.stackstream.command.ExitStatus;
+import dev.stackstream.command.StopOnSignal;
 import dev.stackstream.metrics.ServiceRegistry;
 import dev.stackstream.profile.folded.FoldedReader;
 import dev.stackstream.profile.folded.FoldedStacks;
@@ -32,9 +38,6 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -50,20 +53,24 @@ import picocli.CommandLine.Spec;
  * writes the flame graphs and other formats, prints the URLs, and serves the UI until Ctrl-C, which
  * stops everything in order (collector flush, aggregator, broker).
  *
- * <p>Exit status: 0 after a clean run (also after Ctrl-C); 1 when the workload is missing; 2 for a
- * bad option; 3 when profiling or the pipeline failed (the message says which part and why).
+ * <p>The parts are the services themselves ({@link EmbeddedKafka}, {@link Aggregator#start},
+ * {@link Collector#start}), each started as its own command would start it.
+ *
+ * <p>Exit status ({@link ExitStatus}): 0 after a clean run (also after Ctrl-C); 1 when the pipeline
+ * failed (the message says which part and why); 2 for a bad option; 3 when the kernel refused perf
+ * events; 4 when the workload is missing.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Profile a bundled workload through the whole pipeline (embedded Kafka, collector,",
                 "aggregator), print the summary, write the flame graphs and serve the UI until Ctrl-C."},
         exitCodeListHeading = "%nExit status:%n",
-        exitCodeList = {"0:clean run (also after Ctrl-C)", "1:the workload is missing", "2:bad option",
-                "3:profiling or the pipeline failed"})
+        exitCodeList = {"0:clean run (also after Ctrl-C)", "1:the pipeline failed (the message says which part)",
+                "2:bad option", "3:no permission for perf events (run as root, give CAP_PERFMON, or lower"
+                        + " kernel.perf_event_paranoid)", "4:the workload is missing"})
 public final class DemoCommand implements Callable<Integer> {
-    static final int EXIT_OK = 0;
-    static final int EXIT_SETUP = 1;
-    static final int EXIT_FAILED = 3;
     static final String SERVICE = "demo-calltree";
+    /** How long Ctrl-C waits for the run's own thread to finish after the pipeline was stopped. */
+    private static final Duration SIGNAL_WAIT = Duration.ofSeconds(30);
 
     @Spec
     CommandSpec spec;
@@ -101,7 +108,8 @@ public final class DemoCommand implements Callable<Integer> {
     private volatile Pipeline running;
 
     public static void main(String[] args) {
-        System.exit(new CommandLine(new DemoCommand()).execute(args));
+        System.exit(ExitStatus.install(new CommandLine(new DemoCommand()).setCommandName("stackstream demo"))
+                .execute(args));
     }
 
     /** The broker's address while the demo runs, else null (tests send records through it). */
@@ -135,127 +143,112 @@ public final class DemoCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         quietLogs();
         PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
         if (duration < 1) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--duration must be >= 1, got " + duration);
         }
-        Path program;
-        try {
-            program = Workload.find(workload);
-        } catch (IllegalStateException e) {
-            err.println("stackstream demo: " + e.getMessage());
-            return EXIT_SETUP;
-        }
+        Path program = workload();
         int aggregatorPort = freeOr(httpPort, out, "--http-port");
         int collectorPort = freeOr(metricsPort, out, "--metrics-port");
         Files.createDirectories(output);
         Path stateDir = Files.createTempDirectory("stackstream-demo-state");
-
         Pipeline pipeline = new Pipeline();
         running = pipeline;
-        Thread hook = new Thread(() -> {
+        Runnable onSignal = () -> {
             out.println();
             out.println("stackstream demo: stopping (collector flush, aggregator, broker)...");
             out.flush();
             pipeline.close();
             done.countDown();
-        }, "stackstream-demo-shutdown");
-        Runtime.getRuntime().addShutdownHook(hook);
-        try {
-            step(out, "starting the Kafka broker");
-            pipeline.kafka = EmbeddedKafka.start();
-            step(out, "Kafka at " + pipeline.kafka.bootstrapServers() + " (" + pipeline.kafka.mode() + ")");
-
-            step(out, "starting the aggregator");
-            pipeline.metrics = ServiceRegistry.create();
-            pipeline.aggregator = Aggregator.start(AggregatorConfig.builder(pipeline.kafka.bootstrapServers())
-                    .stateDir(stateDir).httpHost("127.0.0.1").httpPort(aggregatorPort).build(),
-                    pipeline.metrics.registry());
-            if (!pipeline.aggregator.awaitRunning(Duration.ofMinutes(2))) {
-                err.println("stackstream demo: the aggregator's Kafka Streams did not reach RUNNING in 2 minutes");
-                return EXIT_FAILED;
-            }
-            String ui = "http://127.0.0.1:" + pipeline.aggregator.httpPort();
-
-            step(out, "running " + program + " " + duration + " (CPU seconds) under the collector at "
-                    + frequency + " Hz");
+        };
+        try (StopOnSignal signal = StopOnSignal.install("stackstream-demo-shutdown", onSignal, SIGNAL_WAIT)) {
+            String ui = startServices(pipeline, stateDir, aggregatorPort, out);
             // Queries start a little before the run: buckets are aligned to 10 s.
             Instant from = Instant.now().minusSeconds(10);
-            Process target = new ProcessBuilder(program.toString(), Integer.toString(duration))
-                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-            pipeline.target = target;
-            AtomicInteger collectorExit = new AtomicInteger(-1);
-            AtomicReference<Throwable> collectorFailure = new AtomicReference<>();
-            Thread collector = new Thread(() -> {
-                try {
-                    collectorExit.set(new CommandLine(new CollectorCommand()).execute(
-                            "--pid", Long.toString(target.pid()), "--service", SERVICE,
-                            "--bootstrap-servers", pipeline.kafka.bootstrapServers(),
-                            "--frequency", Integer.toString(frequency), "--window", "2", "--per-thread",
-                            "--metrics-port", Integer.toString(collectorPort), "--metrics-address", "127.0.0.1"));
-                } catch (Throwable t) {
-                    collectorFailure.set(t);
-                }
-            }, "stackstream-demo-collector");
-            pipeline.collector = collector;
-            collector.start();
-            step(out, "collector metrics (while it samples): http://127.0.0.1:" + collectorPort + "/metrics");
-            int targetExit = target.waitFor();
-            collector.join(TimeUnit.MINUTES.toMillis(2));
-            if (collectorFailure.get() != null) {
-                err.println("stackstream demo: the collector failed: " + collectorFailure.get());
-                return EXIT_FAILED;
-            }
-            if (collector.isAlive() || collectorExit.get() != 0) {
-                err.println("stackstream demo: the collector "
-                        + (collector.isAlive() ? "did not stop" : "exited with status " + collectorExit.get())
-                        + " (see its log above; status 2 = no permission for perf events: run as root or give"
-                        + " CAP_PERFMON, or lower kernel.perf_event_paranoid)");
-                return EXIT_FAILED;
-            }
-            if (targetExit != 0) {
-                err.println("stackstream demo: the workload exited with status " + targetExit);
-            }
-
-            step(out, "waiting for the aggregator to count every window");
-            ApiClient api = new ApiClient(ui, from);
-            long samples = api.awaitStableSampleCount(Duration.ofSeconds(90));
-            if (samples == 0) {
-                err.println("stackstream demo: the aggregator has no samples for " + SERVICE
-                        + " (the collector ran; check the log for publish errors)");
-                return EXIT_FAILED;
-            }
-            out.println();
-            out.println(api.get("/api/v1/summary", "format=text").body());
-            List<String> written = api.writeFormats(output, err);
-            out.println("stackstream demo: " + samples + " samples; wrote " + String.join(", ", written)
-                    + " to " + output.toAbsolutePath());
-            out.println("  UI:                 " + ui + "/");
-            out.println("  flame graph (API):  " + ui + "/api/v1/profile?service=" + SERVICE + "&from=now-1h&format=svg");
-            out.println("  summary (API):      " + ui + "/api/v1/summary?service=" + SERVICE + "&from=now-1h&format=text");
-            out.println("  aggregator metrics: " + ui + "/metrics");
-            out.println("  collector metrics:  served while sampling at http://127.0.0.1:" + collectorPort + "/metrics");
-            out.println("  Kafka:              " + pipeline.kafka.bootstrapServers());
-            out.flush();
+            profileWorkload(pipeline, program, collectorPort, out);
+            report(new ApiClient(ui, from), ui, collectorPort, pipeline.kafka.bootstrapServers(), out);
             if (serve) {
                 out.println("stackstream demo: serving until Ctrl-C");
                 out.flush();
                 done.await();
             }
-            return EXIT_OK;
-        } catch (Exception e) {
-            err.println("stackstream demo: " + e.getMessage());
-            return EXIT_FAILED;
+            return ExitStatus.OK;
         } finally {
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException shuttingDown) {
-                // Ctrl-C: the hook is closing the pipeline; close() below waits for it.
-            }
             pipeline.close();
             running = null;
             deleteTree(stateDir);
         }
+    }
+
+    private Path workload() {
+        try {
+            return Workload.find(workload);
+        } catch (IllegalStateException e) {
+            throw new CommandFailure(ExitStatus.TARGET_MISSING, e.getMessage(), e);
+        }
+    }
+
+    /** The broker, then the aggregator until its Kafka Streams runs; returns the UI's base URL. */
+    private static String startServices(Pipeline pipeline, Path stateDir, int aggregatorPort, PrintWriter out)
+            throws Exception {
+        step(out, "starting the Kafka broker");
+        pipeline.kafka = EmbeddedKafka.start();
+        step(out, "Kafka at " + pipeline.kafka.bootstrapServers() + " (" + pipeline.kafka.mode() + ")");
+
+        step(out, "starting the aggregator");
+        pipeline.metrics = ServiceRegistry.create();
+        pipeline.aggregator = Aggregator.start(AggregatorConfig.builder(pipeline.kafka.bootstrapServers())
+                .stateDir(stateDir).httpHost("127.0.0.1").httpPort(aggregatorPort).build(),
+                pipeline.metrics.registry());
+        if (!pipeline.aggregator.awaitRunning(Duration.ofMinutes(2))) {
+            throw new CommandFailure(ExitStatus.FAILURE,
+                    "the aggregator's Kafka Streams did not reach RUNNING in 2 minutes");
+        }
+        return "http://127.0.0.1:" + pipeline.aggregator.httpPort();
+    }
+
+    /** Runs the workload under a collector until it ends and the collector delivered its last window. */
+    private void profileWorkload(Pipeline pipeline, Path program, int collectorPort, PrintWriter out)
+            throws Exception {
+        step(out, "running " + program + " " + duration + " (CPU seconds) under the collector at "
+                + frequency + " Hz");
+        Process target = new ProcessBuilder(program.toString(), Integer.toString(duration))
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        pipeline.target = target;
+        PublisherConfig publisher = PublisherConfig.builder(pipeline.kafka.bootstrapServers()).build();
+        pipeline.collector = Collector.start(CollectorConfig.builder(CollectorConfig.Target.pid((int) target.pid()),
+                        SERVICE, publisher)
+                .sampling(SamplingOptions.builder().frequencyHz(frequency).perThread(true).build())
+                .window(Duration.ofSeconds(2))
+                .metricsAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), collectorPort)).build());
+        step(out, "collector metrics (while it samples): http://127.0.0.1:" + collectorPort + "/metrics");
+        int targetExit = target.waitFor();
+        pipeline.collector.awaitTermination(); // the pid target ended: its last window is flushed
+        if (targetExit != 0) {
+            spec.commandLine().getErr().println("stackstream demo: the workload exited with status " + targetExit);
+        }
+    }
+
+    /** Waits until the aggregator counted every window, prints the summary and URLs, writes the files. */
+    private void report(ApiClient api, String ui, int collectorPort, String kafka, PrintWriter out)
+            throws IOException, InterruptedException {
+        step(out, "waiting for the aggregator to count every window");
+        long samples = api.awaitStableSampleCount(Duration.ofSeconds(90));
+        if (samples == 0) {
+            throw new CommandFailure(ExitStatus.FAILURE, "the aggregator has no samples for " + SERVICE
+                    + " (the collector ran; check the log for publish errors)");
+        }
+        out.println();
+        out.println(api.get("/api/v1/summary", "format=text").body());
+        List<String> written = api.writeFormats(output, spec.commandLine().getErr());
+        out.println("stackstream demo: " + samples + " samples; wrote " + String.join(", ", written)
+                + " to " + output.toAbsolutePath());
+        out.println("  UI:                 " + ui + "/");
+        out.println("  flame graph (API):  " + ui + "/api/v1/profile?service=" + SERVICE + "&from=now-1h&format=svg");
+        out.println("  summary (API):      " + ui + "/api/v1/summary?service=" + SERVICE + "&from=now-1h&format=text");
+        out.println("  aggregator metrics: " + ui + "/metrics");
+        out.println("  collector metrics:  served while sampling at http://127.0.0.1:" + collectorPort + "/metrics");
+        out.println("  Kafka:              " + kafka);
+        out.flush();
     }
 
     private static void step(PrintWriter out, String message) {
@@ -293,7 +286,7 @@ public final class DemoCommand implements Callable<Integer> {
         volatile ServiceRegistry metrics;
         volatile Aggregator aggregator;
         volatile Process target;
-        volatile Thread collector;
+        volatile Collector collector;
         private boolean closed;
 
         synchronized void close() {
@@ -302,15 +295,11 @@ public final class DemoCommand implements Callable<Integer> {
             }
             closed = true;
             if (target != null && target.isAlive()) {
-                // The collector's --pid target ending makes it flush its last window and return.
+                // The collector's pid target ending makes it flush its last window and stop.
                 target.destroy();
             }
             if (collector != null) {
-                try {
-                    collector.join(TimeUnit.SECONDS.toMillis(30));
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
+                collector.close();
             }
             if (aggregator != null) {
                 aggregator.close();

@@ -1,15 +1,23 @@
 package dev.stackstream.cli;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 import dev.stackstream.broker.BrokerStartException;
 import dev.stackstream.broker.EmbeddedKafka;
+import dev.stackstream.command.CommandFailure;
+import dev.stackstream.command.ExitStatus;
+import dev.stackstream.command.StopOnSignal;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code stackstream kafka}: a local single-node KRaft broker for trying the pipeline out. Runs
@@ -20,9 +28,13 @@ import picocli.CommandLine.Option;
         description = {
             "Runs a local single-node Kafka broker (KRaft, no ZooKeeper) until Ctrl-C.",
             "For trying things out: one node, no replication, no security."},
-        footer = {"", "Exit status: 0 stopped by Ctrl-C/SIGTERM; 1 usage; 2 the broker could not start or died",
-            "(its log is broker.log in the data directory)."})
+        exitCodeListHeading = "%nExit status:%n",
+        exitCodeList = {"0:stopped by Ctrl-C/SIGTERM (the JVM reports 130/143 once the broker stopped)",
+            "1:the broker could not start or died (its log is broker.log in the data directory)", "2:bad option"})
 public final class KafkaCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
 
     @Option(names = "--port", defaultValue = "9092", description = "Client port (default ${DEFAULT-VALUE}).")
     int port;
@@ -42,8 +54,7 @@ public final class KafkaCommand implements Callable<Integer> {
     @Override
     public Integer call() throws InterruptedException {
         if (port < 1 || port > 65535) {
-            System.err.println("--port must be 1..65535, got " + port);
-            return 1;
+            throw new ParameterException(spec.commandLine(), "--port must be 1..65535, got " + port);
         }
         EmbeddedKafka.Builder builder = EmbeddedKafka.builder().mode(EmbeddedKafka.Mode.FORKED).port(port)
                 .dataDir(dataDir).forkedHeap(heap);
@@ -52,28 +63,23 @@ public final class KafkaCommand implements Callable<Integer> {
         try {
             kafka = builder.start();
         } catch (BrokerStartException e) {
-            System.err.println("stackstream kafka: " + e.getMessage());
-            return 2;
+            throw new CommandFailure(ExitStatus.FAILURE, e.getMessage(), e);
         }
-        CountDownLatch stopped = new CountDownLatch(1);
-        Thread hook = new Thread(() -> {
-            kafka.close();
-            stopped.countDown();
-        }, "stackstream-kafka-stop");
-        Runtime.getRuntime().addShutdownHook(hook);
-        System.out.println("Kafka broker listening on " + kafka.bootstrapServers()
-                + (dataDir != null ? ", data in " + dataDir.toAbsolutePath() : " (temporary data)"));
-        System.out.println("Try: ./stackstream record --bootstrap-servers " + kafka.bootstrapServers()
-                + " -- <command>    Ctrl-C stops the broker.");
-        while (kafka.alive()) {
-            if (stopped.await(1, java.util.concurrent.TimeUnit.SECONDS)) {
-                return 0;
+        CountDownLatch stopRequested = new CountDownLatch(1);
+        try (StopOnSignal signal = StopOnSignal.install("stackstream-kafka-stop", stopRequested::countDown,
+                     Duration.ofSeconds(60));
+             EmbeddedKafka running = kafka) {
+            System.out.println("Kafka broker listening on " + running.bootstrapServers()
+                    + (dataDir != null ? ", data in " + dataDir.toAbsolutePath() : " (temporary data)"));
+            System.out.println("Try: ./stackstream record --bootstrap-servers " + running.bootstrapServers()
+                    + " -- <command>    Ctrl-C stops the broker.");
+            while (running.alive()) {
+                if (stopRequested.await(1, TimeUnit.SECONDS)) {
+                    return ExitStatus.OK;
+                }
             }
+            throw new CommandFailure(ExitStatus.FAILURE, "the broker process exited"
+                    + (dataDir != null ? "; see " + dataDir.resolve("broker.log") : ""));
         }
-        System.err.println("stackstream kafka: the broker process exited"
-                + (dataDir != null ? "; see " + dataDir.resolve("broker.log") : ""));
-        Runtime.getRuntime().removeShutdownHook(hook);
-        kafka.close();
-        return 2;
     }
 }

@@ -1,25 +1,16 @@
 package dev.stackstream.cli;
 
 import dev.stackstream.collector.ProfileReports;
-import dev.stackstream.collector.Recorder;
-import dev.stackstream.collector.sampling.ProfilerException;
 import dev.stackstream.collector.sampling.SamplingOptions;
-import dev.stackstream.profile.Profile;
-import dev.stackstream.profile.render.RenderOptions;
-import dev.stackstream.symbols.Symbolizer;
-import dev.stackstream.symbols.SymbolizerOptions;
-import dev.stackstream.symbols.Symbolizers;
-import java.io.IOException;
+import dev.stackstream.command.CommandFailure;
+import dev.stackstream.command.ExitStatus;
+import dev.stackstream.command.StopOnSignal;
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
-import org.apache.kafka.common.KafkaException;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -33,17 +24,14 @@ import picocli.CommandLine.Spec;
  * report} in one. Profiles a command and every process it starts, or a running process, then
  * writes every output format and the summary into the output directory and prints the summary.
  *
- * <p>The profile goes through the whole pipeline: the sampler's 1 s windows are published to Kafka
- * (a single-node KRaft broker started in this JVM for the run, or {@code --bootstrap-servers}) under
- * a collector id of their own, read back by a consumer, merged, and that profile — the one that went
- * through the broker — is what the files show. The embedded broker starts while the command already
- * runs (the command itself starts only once the sampler is attached); an external broker is checked
- * before the command starts, so a wrong address fails at once.
+ * <p>This class parses the options into a {@link RecordPipeline.Config} and runs the
+ * {@link RecordPipeline} (the whole pipeline: sampler, Kafka, read-back, outputs); it prints the
+ * summary and what was written.
  *
  * <p>Exit status: the command's own exit status when profiling worked (0 for --pid);
  * {@value #EXIT_PROFILING_FAILED} when profiling itself failed (the message says why and how to fix
- * it); 126/127 when the command cannot be executed / is not found, as shells do; 2 for bad usage.
- * Ctrl-C or SIGTERM stop the recording cleanly: the outputs are still written.
+ * it); 126/127 when the command cannot be executed / is not found, as shells do; 2 for bad usage
+ * ({@link ExitStatus}). Ctrl-C or SIGTERM stop the recording cleanly: the outputs are still written.
  */
 @Command(name = "record", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Profile a command (and every process it starts) or a running process, then write"
@@ -58,19 +46,15 @@ import picocli.CommandLine.Spec;
             "126:the command cannot be executed", "127:the command was not found"})
 public final class RecordCommand implements Callable<Integer> {
     /** Exit status when profiling itself fails (as env/timeout use 125 for their own failure). */
-    public static final int EXIT_PROFILING_FAILED = 125;
-    private static final int ENOENT = 2;
-    private static final int EACCES = 13;
-    private static final Duration HOOK_WAIT = Duration.ofSeconds(60);
-    /** Sampler window: each one becomes one record on the samples topic. */
-    private static final Duration WINDOW = Duration.ofSeconds(1);
-    /** Least time the embedded broker is given to start (it normally takes 2-5 s). */
-    private static final Duration EMBEDDED_START = Duration.ofMinutes(2);
+    public static final int EXIT_PROFILING_FAILED = ExitStatus.RECORD_FAILED;
+    /** How long Ctrl-C waits for the last window to be read back and the outputs written. */
+    private static final Duration SIGNAL_WAIT = Duration.ofSeconds(60);
 
     @Spec
     CommandSpec spec;
 
     private volatile KafkaRecording.ReadBack lastReadBack;
+
 
     @Option(names = "--frequency", paramLabel = "HZ", defaultValue = "999",
             description = "Samples per second per thread (default: ${DEFAULT-VALUE}).")
@@ -127,13 +111,28 @@ public final class RecordCommand implements Callable<Integer> {
 
     /** Runs record on its own (the launcher normally reaches it as {@code stackstream record}). */
     public static void main(String[] args) {
-        System.exit(new picocli.CommandLine(new RecordCommand()).execute(args));
+        System.exit(ExitStatus.install(new picocli.CommandLine(new RecordCommand())
+                .setCommandName("stackstream record")).execute(args));
     }
 
     @Override
     public Integer call() {
-        PrintWriter out = spec.commandLine().getOut();
+        quietKafkaLogs();
+        RecordPipeline pipeline = new RecordPipeline(config());
         PrintWriter err = spec.commandLine().getErr();
+        try (StopOnSignal signal = StopOnSignal.install("stackstream-record-shutdown", pipeline::stop, SIGNAL_WAIT)) {
+            RecordPipeline.Result result = pipeline.run(notice -> err.println("stackstream record: " + notice));
+            lastReadBack = result.readBack();
+            report(result);
+            if (!result.readBack().exact()) {
+                throw new CommandFailure(EXIT_PROFILING_FAILED, "the profile is incomplete: " + result.readBack().problem());
+            }
+            return result.commandStatus();
+        }
+    }
+
+    /** The options as the pipeline's configuration; usage errors throw. */
+    private RecordPipeline.Config config() {
         if (frequencyHz < 1 || frequencyHz > 100_000) {
             throw new ParameterException(spec.commandLine(), "--frequency must be 1..100000 Hz, got " + frequencyHz);
         }
@@ -147,140 +146,40 @@ public final class RecordCommand implements Callable<Integer> {
         if (target.pid != null && target.pid <= 0) {
             throw new ParameterException(spec.commandLine(), "--pid must be > 0, got " + target.pid);
         }
-        String serviceName = service != null ? service
-                : target.pid != null ? "pid-" + target.pid : Path.of(target.command.get(0)).getFileName().toString();
-
-        Map<String, String> clientProperties = kafkaProperties == null ? Map.of() : kafkaProperties;
         if (!(kafkaTimeoutSeconds > 0)) {
             throw new ParameterException(spec.commandLine(), "--kafka-timeout must be > 0 seconds, got "
                     + kafkaTimeoutSeconds);
         }
-        Duration kafkaWait = Duration.ofMillis((long) (kafkaTimeoutSeconds * 1000));
-        quietKafkaLogs();
-
-        // The broker first: a wrong --bootstrap-servers must fail before the command runs, and an
-        // embedded broker's start (the longest step) begins as early as possible.
-        RecordBroker embedded = bootstrapServers == null ? RecordBroker.embedded() : null; // starts in the background
-        KafkaRecording kafka;
-        try {
-            kafka = new KafkaRecording(serviceName, Map.of(), clientProperties, Clock.systemUTC(),
-                    bootstrapServers == null);
-        } catch (KafkaException e) {
-            err.println("stackstream record: invalid Kafka client property (--kafka-property): " + e.getMessage());
-            if (embedded != null) {
-                embedded.close();
-            }
-            return EXIT_PROFILING_FAILED;
-        }
-        RecordBroker broker;
-        if (embedded != null) {
-            broker = embedded;
-        } else {
-            try {
-                broker = RecordBroker.external(bootstrapServers, clientProperties, kafkaWait);
-            } catch (RecordBroker.UnavailableException e) {
-                err.println("stackstream record: " + e.getMessage());
-                return EXIT_PROFILING_FAILED;
-            }
-        }
-        broker.whenReady(kafka::connect);
-        // Said at once, not after a long command: the command is not killed (its work matters more),
-        // but record will end with status 125 and no profile.
-        broker.whenFailed(e -> err.println("stackstream record: the embedded Kafka broker could not start ("
-                + e.getMessage() + "); the command keeps running, but no profile can be written"));
-
+        String serviceName = service != null ? service
+                : target.pid != null ? "pid-" + target.pid : Path.of(target.command.get(0)).getFileName().toString();
         SamplingOptions sampling = SamplingOptions.builder().frequencyHz(frequencyHz).perThread(perThread)
                 .followChildren(true).unwind(unwind).build();
-        Recorder recorder = new Recorder(sampling, WINDOW, duration, Clock.systemUTC());
-        CountDownLatch finished = new CountDownLatch(1);
-        Thread hook = new Thread(() -> {
-            recorder.stop();
-            try {
-                // Let the main thread read the profile back and write the outputs before the JVM goes away.
-                finished.await(HOOK_WAIT.toSeconds(), TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }, "stackstream-record-shutdown");
-        Runtime.getRuntime().addShutdownHook(hook);
-        try (broker; kafka; Symbolizer symbolizer = Symbolizers.create(SymbolizerOptions.defaults())) {
-            Recorder.Result result;
-            try {
-                result = target.pid != null
-                        ? recorder.recordPid(target.pid, symbolizer, kafka)
-                        : recorder.recordCommand(target.command, symbolizer, kafka);
-            } catch (ProfilerException e) {
-                err.println("stackstream record: " + e.getMessage());
-                return exitStatusFor(e);
-            }
-            int status = result.exitStatus().orElse(0);
-            try {
-                // connect() is idempotent: whenReady may still be running it on the broker's start thread.
-                Duration wait = broker.isEmbedded() ? max(kafkaWait, EMBEDDED_START) : kafkaWait;
-                kafka.connect(broker.bootstrapServers(wait));
-            } catch (RecordBroker.UnavailableException e) {
-                err.println("stackstream record: " + e.getMessage() + "; nothing was written");
-                return EXIT_PROFILING_FAILED;
-            }
-            err.println("stackstream record: " + broker.describe());
-            KafkaRecording.ReadBack back;
-            try {
-                back = kafka.finish(kafkaWait);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                err.println("stackstream record: interrupted while reading the profile back from Kafka");
-                return EXIT_PROFILING_FAILED;
-            }
-            lastReadBack = back;
-            if (back.profile() == null) {
-                err.println("stackstream record: " + back.problem() + "; nothing was written");
-                return EXIT_PROFILING_FAILED;
-            }
-            Profile profile = back.profile();
-            String what = target.pid != null ? "pid " + target.pid : String.join(" ", target.command);
-            RenderOptions render = RenderOptions.defaults().withTitle("stackstream record: " + what)
-                    .withSubtitle(frequencyHz + " Hz, " + profile.totalCount() + " samples"
-                            + (result.kernelFrames() ? ", kernel frames" : ", user frames only"));
-            List<Path> files;
-            try {
-                files = ProfileReports.writeAll(profile, output, render);
-            } catch (IOException | RuntimeException e) {
-                err.println("stackstream record: cannot write the outputs into " + output.toAbsolutePath() + ": " + e);
-                return EXIT_PROFILING_FAILED;
-            }
-            out.print(ProfileReports.summary(profile));
-            out.flush();
-            err.println("stackstream record: " + back.windowsPublished() + " window(s), " + back.samplesPublished()
-                    + " samples published as collector " + kafka.collectorId() + ", " + back.samplesRead()
-                    + " read back");
-            err.println("stackstream record: wrote " + files.size() + " files to " + output.toAbsolutePath() + " ("
-                    + String.join(", ", files.stream().map(p -> p.getFileName().toString()).toList()) + ")");
-            if (!result.kernelFrames()) {
-                err.println("stackstream record: kernel frames were not captured (needs CAP_PERFMON, or"
-                        + " sysctl kernel.perf_event_paranoid<=1)");
-            }
-            if (!back.exact()) {
-                err.println("stackstream record: the profile is incomplete: " + back.problem());
-                return EXIT_PROFILING_FAILED;
-            }
-            return status;
-        } finally {
-            finished.countDown();
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException shuttingDown) {
-                // the hook is running: it returns once finished is counted down
-            }
+        return new RecordPipeline.Config(sampling, duration, serviceName, target.pid, target.command,
+                bootstrapServers, kafkaProperties == null ? Map.of() : kafkaProperties,
+                Duration.ofMillis((long) (kafkaTimeoutSeconds * 1000)), output);
+    }
+
+    /** The summary on stdout; what was published, read back and written on stderr. */
+    private void report(RecordPipeline.Result r) {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        out.print(ProfileReports.summary(r.profile()));
+        out.flush();
+        KafkaRecording.ReadBack back = r.readBack();
+        err.println("stackstream record: " + back.windowsPublished() + " window(s), " + back.samplesPublished()
+                + " samples published as collector " + r.collectorId() + ", " + back.samplesRead() + " read back");
+        err.println("stackstream record: wrote " + r.files().size() + " files to " + output.toAbsolutePath() + " ("
+                + String.join(", ", r.files().stream().map(p -> p.getFileName().toString()).toList()) + ")");
+        if (!r.kernelFrames()) {
+            err.println("stackstream record: kernel frames were not captured (needs CAP_PERFMON, or"
+                    + " sysctl kernel.perf_event_paranoid<=1)");
         }
+        err.flush();
     }
 
     /** What the last run of this instance read back from Kafka (tests compare it with the files). */
     KafkaRecording.ReadBack lastReadBack() {
         return lastReadBack;
-    }
-
-    private static Duration max(Duration a, Duration b) {
-        return a.compareTo(b) >= 0 ? a : b;
     }
 
     /**
@@ -307,16 +206,5 @@ public final class RecordCommand implements Callable<Integer> {
                 System.setProperty(prefix + logger, "error");
             }
         }
-    }
-
-    private static int exitStatusFor(ProfilerException e) {
-        if (!e.commandNotStarted()) {
-            return EXIT_PROFILING_FAILED;
-        }
-        return switch (-e.errorCode()) {
-            case ENOENT -> 127;
-            case EACCES -> 126;
-            default -> EXIT_PROFILING_FAILED;
-        };
     }
 }

@@ -1,5 +1,6 @@
 package dev.stackstream.cli;
 
+import dev.stackstream.command.ExitStatus;
 import dev.stackstream.profile.Profile;
 import dev.stackstream.profile.diff.Diff;
 import dev.stackstream.profile.diff.DiffSvgRenderer;
@@ -37,8 +38,9 @@ import picocli.CommandLine.Spec;
 /**
  * {@code ./stackstream render}: reads a collapsed file or {@code perf script} output and writes any
  * output format (collapsed, json, svg, html, pprof, speedscope), the summary, or a differential
- * flame graph against a baseline. Exit status 0 on success, 1 when the input cannot be read or
- * parsed (the message names file and line), 2 for bad options.
+ * flame graph against a baseline. Exit status ({@link ExitStatus}) 0 on success, 1 when the input
+ * cannot be read or parsed (the message names file and line), 2 for bad options. Only the
+ * constants are used: javac compiles them in, so render's small class path needs no more.
  */
 @Command(name = "render", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Turn collapsed or perf-script input into flame graphs and other formats.",
@@ -46,7 +48,10 @@ import picocli.CommandLine.Spec;
         footer = {"", "Examples:",
                 "  perf script | ./stackstream render --all -d out -",
                 "  ./stackstream render -o flame.svg --title 'My app' --palette java profile.collapsed",
-                "  ./stackstream render --diff before.collapsed -o diff.svg after.collapsed"})
+                "  ./stackstream render --diff before.collapsed -o diff.svg after.collapsed"},
+        exitCodeListHeading = "%nExit status:%n",
+        exitCodeList = {"0:written", "1:the input cannot be read or parsed (the message names file and line)",
+                "2:bad option"})
 public final class RenderCommand implements Callable<Integer> {
 
     @Spec
@@ -139,7 +144,7 @@ public final class RenderCommand implements Callable<Integer> {
             options = options();
         } catch (IllegalArgumentException e) {
             err.println("stackstream render: " + e.getMessage());
-            return 2;
+            return ExitStatus.USAGE;
         }
         try {
             Set<String> chosen = baseline != null ? Set.of() : chosenFormats();
@@ -151,17 +156,17 @@ public final class RenderCommand implements Callable<Integer> {
                 if (chosen.size() != 1) {
                     err.println("stackstream render: -o writes one format; choose it with --format (got "
                             + (chosen.isEmpty() ? "none and the extension of " + outputFile + " names none" : chosen) + ")");
-                    return 2;
+                    return ExitStatus.USAGE;
                 }
                 String format = chosen.iterator().next();
                 try (OutputStream out = open(outputFile)) {
                     write(format, profile, options, out);
                 }
-                return 0;
+                return ExitStatus.OK;
             }
             if (chosen.isEmpty()) {
                 err.println("stackstream render: choose --format F (repeatable), --all, or -o FILE");
-                return 2;
+                return ExitStatus.USAGE;
             }
             Files.createDirectories(outputDir);
             for (String format : chosen) {
@@ -174,19 +179,19 @@ public final class RenderCommand implements Callable<Integer> {
                 spec.commandLine().getOut().println("wrote " + file);
             }
             spec.commandLine().getOut().flush();
-            return 0;
+            return ExitStatus.OK;
         } catch (IllegalArgumentException e) {
             err.println("stackstream render: " + e.getMessage());
-            return 2;
+            return ExitStatus.USAGE;
         } catch (NoSuchFileException e) {
             err.println("stackstream render: no such file: " + e.getFile());
-            return 1;
+            return ExitStatus.FAILURE;
         } catch (ProfileFormatException e) {
             err.println("stackstream render: bad input: " + e.getMessage());
-            return 1;
+            return ExitStatus.FAILURE;
         } catch (IOException e) {
             err.println("stackstream render: " + e);
-            return 1;
+            return ExitStatus.FAILURE;
         }
     }
 

@@ -3,6 +3,7 @@ package dev.stackstream.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.stackstream.command.ExitStatus;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -11,12 +12,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-/** The demo's setup errors: clear messages and status 1, before anything is started. */
+/** The demo's setup errors: clear messages and their exit statuses, before anything is started. */
 class DemoCommandTest {
 
     private static String run(int expectedExit, String... args) {
         StringWriter out = new StringWriter();
-        CommandLine cl = new CommandLine(new DemoCommand());
+        CommandLine cl = ExitStatus.install(new CommandLine(new DemoCommand()));
         cl.setOut(new PrintWriter(out, true));
         cl.setErr(new PrintWriter(out, true));
         assertEquals(expectedExit, cl.execute(args), out.toString());
@@ -25,7 +26,7 @@ class DemoCommandTest {
 
     @Test
     void aMissingWorkloadIsNamedWithTheFix(@TempDir Path dir) {
-        String out = run(DemoCommand.EXIT_SETUP, "--workload", dir.resolve("nope").toString(), "--no-serve");
+        String out = run(ExitStatus.TARGET_MISSING, "--workload", dir.resolve("nope").toString(), "--no-serve");
         assertTrue(out.contains("--workload " + dir.resolve("nope") + " is not an executable file"), out);
     }
 
@@ -38,7 +39,7 @@ class DemoCommandTest {
 
     @Test
     void badDurationIsAUsageError() {
-        String out = run(2, "--duration", "0", "--no-serve");
+        String out = run(ExitStatus.USAGE, "--duration", "0", "--no-serve");
         assertTrue(out.contains("--duration must be >= 1"), out);
     }
 }

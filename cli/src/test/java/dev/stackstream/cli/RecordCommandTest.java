@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.stackstream.broker.EmbeddedKafka;
 import dev.stackstream.broker.SharedKafka;
 import dev.stackstream.collector.publish.PublisherConfig;
+import dev.stackstream.command.ExitStatus;
 import dev.stackstream.profile.render.Renderer;
 import dev.stackstream.profile.render.Renderers;
 import java.io.PrintWriter;
@@ -39,12 +40,12 @@ class RecordCommandTest {
 
     private record Run(int exit, String out, String err, KafkaRecording.ReadBack readBack) { }
 
-    /** Runs record in this JVM (embedded broker unless the args name one). */
+    /** Runs record in this JVM (embedded broker unless the args name one), under the launcher's exit-status table. */
     private static Run record(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         RecordCommand command = new RecordCommand();
-        CommandLine cl = new CommandLine(command);
+        CommandLine cl = ExitStatus.install(new CommandLine(command));
         cl.setOut(new PrintWriter(out, true));
         cl.setErr(new PrintWriter(err, true));
         int exit = cl.execute(args);

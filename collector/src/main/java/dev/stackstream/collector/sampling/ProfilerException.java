@@ -1,11 +1,14 @@
 package dev.stackstream.collector.sampling;
 
+import dev.stackstream.command.ExitStatus;
+
 /**
  * Profiling could not start or continue. The message names the cause and, where there is one, the
  * fix (a capability such as CAP_PERFMON, a sysctl such as kernel.perf_event_paranoid, an rlimit),
- * as the native core reports it.
+ * as the native core reports it. Its exit status follows from the errno: permission (EPERM,
+ * EACCES), target missing (ESRCH, ENOENT), else failure.
  */
-public final class ProfilerException extends Exception {
+public final class ProfilerException extends Exception implements ExitStatus.Classified {
     private final int errorCode;
     private final boolean commandNotStarted;
 
@@ -41,5 +44,10 @@ public final class ProfilerException extends Exception {
     /** Negative errno reported by the native core, or 0. */
     public int errorCode() {
         return errorCode;
+    }
+
+    @Override
+    public int exitStatus() {
+        return ExitStatus.forErrno(-errorCode);
     }
 }

@@ -1,31 +1,22 @@
 package dev.stackstream.collector.sidecar;
 
 import java.io.IOException;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 
-import dev.stackstream.collector.metrics.CollectorMetrics;
-import dev.stackstream.collector.metrics.MetricsServer;
-import dev.stackstream.collector.publish.PublishListener;
 import dev.stackstream.collector.publish.PublisherConfig;
-import dev.stackstream.collector.publish.PublisherStats;
-import dev.stackstream.collector.publish.WindowPublisher;
 import dev.stackstream.collector.sampling.SamplingOptions;
-import dev.stackstream.symbols.SymbolizerOptions;
-import dev.stackstream.symbols.Symbolizers;
-import org.apache.kafka.common.KafkaException;
+import dev.stackstream.command.CommandFailure;
+import dev.stackstream.command.ExitStatus;
+import dev.stackstream.command.StopOnSignal;
+import org.apache.kafka.common.config.ConfigException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -40,7 +31,6 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "collector", mixinStandardHelpOptions = true, sortOptions = false,
         defaultValueProvider = EnvironmentDefaults.class,
-        exitCodeOnInvalidInput = ExitCodes.USAGE,
         description = {
             "Continuously profiles a process, the processes matching a pattern, or a cgroup (container),",
             "and publishes one window of stack counts every --window to Kafka.",
@@ -52,11 +42,11 @@ import picocli.CommandLine.Spec;
             "Labels from the environment (Kubernetes downward API): POD_NAME->pod, POD_NAMESPACE->namespace,",
             "NODE_NAME->node, CONTAINER_NAME->container, HOSTNAME->host; --label wins.",
             "",
-            "Exit status: 0 stopped, or the --pid/--cgroup target ended (SIGTERM: the JVM reports 143 after",
-            "the last window was flushed); 1 usage; 2 permission (needs CAP_PERFMON or",
-            "kernel.perf_event_paranoid<=2, CAP_SYS_PTRACE for other users' processes); 3 target missing;",
-            "4 Kafka client configuration invalid; 5 other sampling failure; 6 windows left undelivered",
-            "at shutdown (broker unreachable for longer than --shutdown-timeout)."})
+            "Exit status (the table of every stackstream command): 0 stopped, or the --pid/--cgroup target",
+            "ended (SIGTERM: the JVM reports 143 after the last window was flushed); 1 sampling failed;",
+            "2 usage; 3 permission (needs CAP_PERFMON or kernel.perf_event_paranoid<=2, CAP_SYS_PTRACE for",
+            "other users' processes); 4 target missing; 5 Kafka client configuration invalid; 6 windows left",
+            "undelivered at shutdown (Kafka unreachable for longer than --shutdown-timeout)."})
 public final class CollectorCommand implements Callable<Integer> {
     private static final Logger LOG = LoggerFactory.getLogger(CollectorCommand.class);
 
@@ -123,9 +113,11 @@ public final class CollectorCommand implements Callable<Integer> {
                     + "(STACKSTREAM_JAVA_OPTS) to hold more.")
     String bufferBytes;
 
-    @Option(names = "--wire-format", paramLabel = "v1|v2", defaultValue = "v2",
-            description = "SampleBatch encoding: v2 (default) names stacks and threads by per-run indexes bound once;"
-                    + " v1 repeats the 16-byte stack id and thread name in every entry, for aggregators released before v2.")
+    @Option(names = "--wire-format", paramLabel = "compact|legacy", defaultValue = "compact",
+            description = "How a window's counts are encoded in its SampleBatch record (schema v3 either way):"
+                    + " compact (default; alias v2) names stacks and threads by per-run indexes bound once and sends"
+                    + " the service and labels once per run; legacy (alias v1) repeats the 16-byte stack id and thread"
+                    + " name in every entry, for aggregators released before schema v2.")
     String wireFormat;
 
     @Option(names = "--rescan", paramLabel = "SECONDS", defaultValue = "5", description = "/proc scan interval for --process-regex.")
@@ -160,130 +152,91 @@ public final class CollectorCommand implements Callable<Integer> {
         return limit;
     }
 
+    /** Runs the collector until SIGTERM/SIGINT or the end of a --pid/--cgroup target. */
     @Override
-    public Integer call() {
-        Sidecar.Target target = target();
+    public Integer call() throws Exception {
+        CollectorConfig config = config();
+        Collector collector;
+        try {
+            collector = Collector.start(config);
+        } catch (IOException metricsEndpoint) {
+            throw new CommandFailure(ExitStatus.USAGE, metricsEndpoint.getMessage(), metricsEndpoint);
+        }
+        Runnable onSignal = () -> {
+            LOG.info("stopping: flushing the current window");
+            collector.stop();
+        };
+        Duration wait = config.shutdownTimeout().plusSeconds(10);
+        try (StopOnSignal signal = StopOnSignal.install("stackstream-collector-shutdown", onSignal, wait);
+             Collector running = collector) {
+            running.awaitTermination();
+        }
+        return ExitStatus.OK;
+    }
+
+    /** The options (and their environment twins) as a collector configuration; usage errors throw. */
+    CollectorConfig config() {
+        CollectorConfig.Target target = target();
         require(service != null && !service.isBlank(), "--service (or STACKSTREAM_SERVICE) is required");
         require(bootstrapServers != null && !bootstrapServers.isBlank(),
                 "--bootstrap-servers (or STACKSTREAM_BOOTSTRAP_SERVERS) is required");
         require(frequency > 0 && frequency <= 10_000, "--frequency must be 1..10000 Hz, got " + frequency);
         require(windowSeconds >= 0.1, "--window must be >= 0.1 s, got " + windowSeconds);
-        long buffer = boundedByHeap(parseBytes(bufferBytes), Runtime.getRuntime().maxMemory());
-        String id = collectorId != null ? collectorId : defaultCollectorId();
-
-        PublisherConfig config;
         try {
-            Map<String, String> props = new LinkedHashMap<>();
-            if (kafkaConfig != null) {
-                props.putAll(PublisherConfig.readPropertiesFile(kafkaConfig));
+            CollectorConfig.Builder b = CollectorConfig.builder(target, service, publisherConfig())
+                    .labels(userLabels).collectorId(collectorId)
+                    .sampling(SamplingOptions.builder().frequencyHz(frequency).perThread(perThread).build())
+                    .window(seconds(windowSeconds)).rescan(seconds(rescanSeconds))
+                    .shutdownTimeout(seconds(shutdownTimeoutSeconds));
+            if (metricsPort != null) {
+                b.metricsAddress(new InetSocketAddress(metricsAddress, metricsPort));
             }
-            props.putAll(kafkaProperties);
-            config = PublisherConfig.builder(bootstrapServers).kafkaProperties(props).samplesTopic(samplesTopic)
-                    .stacksTopic(stacksTopic).bufferBytes(buffer).createTopics(createTopics)
-                    .wireFormat(parseWireFormat(wireFormat)).build();
-        } catch (IOException e) {
-            LOG.error("cannot read --kafka-config {}: {}", kafkaConfig, e.toString());
-            return ExitCodes.KAFKA_CONFIG;
+            return b.build();
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
-        Map<String, String> labels = TargetLabels.of(System.getenv(), userLabels);
-        CollectorMetrics metrics = metricsPort == null ? null
-                : CollectorMetrics.create(Map.of("service", service, "collector", id));
-        MetricsServer server = null;
-        WindowPublisher publisher;
-        try {
-            publisher = new WindowPublisher(config, id, Clock.systemUTC(), listener(metrics));
-        } catch (KafkaException e) {
-            LOG.error("invalid Kafka client configuration: {}{}", e.getMessage(),
-                    e.getCause() != null ? " (" + e.getCause().getMessage() + ")" : "");
-            return ExitCodes.KAFKA_CONFIG;
-        }
-        if (metrics != null) {
-            metrics.publishing().bindPublisher(publisher);
-            try {
-                server = MetricsServer.start(new InetSocketAddress(metricsAddress, metricsPort),
-                        metrics.scrapeHandler());
-                LOG.info("metrics on http://{}:{}/metrics", metricsAddress, server.port());
-            } catch (IOException e) {
-                LOG.error("cannot serve metrics on {}:{}: {}", metricsAddress, metricsPort, e.toString());
-                publisher.close(Duration.ZERO);
-                return ExitCodes.USAGE;
-            }
-        }
-        SamplingOptions sampling = SamplingOptions.builder().frequencyHz(frequency).perThread(perThread).build();
-        Sidecar sidecar = new Sidecar(target, sampling, Duration.ofMillis(Math.round(windowSeconds * 1000)),
-                Duration.ofMillis(Math.round(rescanSeconds * 1000)), service, labels, id, publisher,
-                () -> Symbolizers.create(SymbolizerOptions.defaults()), metrics, Clock.systemUTC());
-        LOG.info("collector {} for service {} sampling {} at {} Hz, windows of {} s, to {} (labels {})", id, service,
-                target.describe(), frequency, windowSeconds, bootstrapServers, labels);
-
-        CountDownLatch finished = new CountDownLatch(1);
-        Duration shutdownTimeout = Duration.ofMillis(Math.round(shutdownTimeoutSeconds * 1000));
-        Thread hook = new Thread(() -> {
-            LOG.info("stopping: flushing the current window");
-            sidecar.stop();
-            try {
-                finished.await(shutdownTimeout.toMillis() + 10_000, TimeUnit.MILLISECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }, "stackstream-collector-shutdown");
-        Runtime.getRuntime().addShutdownHook(hook);
-        int code;
-        try {
-            code = sidecar.run();
-            int left = publisher.close(shutdownTimeout);
-            PublisherStats s = publisher.stats();
-            LOG.info("published {} window(s), dropped {}, {} undelivered", s.publishedWindows(), s.droppedWindows(), left);
-            if (code == ExitCodes.OK && left > 0) {
-                code = ExitCodes.UNDELIVERED;
-            }
-        } finally {
-            if (server != null) {
-                server.close();
-            }
-            if (metrics != null) {
-                metrics.close();
-            }
-            finished.countDown();
-        }
-        try {
-            Runtime.getRuntime().removeShutdownHook(hook);
-        } catch (IllegalStateException alreadyShuttingDown) {
-            // SIGTERM path: the hook is running and returns now that we finished.
-        }
-        return code;
     }
 
-    private Sidecar.Target target() {
-        CollectorCommand t = this;
-        int chosen = (t.pid != null ? 1 : 0) + (t.processRegex != null ? 1 : 0) + (t.cgroup != null ? 1 : 0) + (t.all ? 1 : 0);
+    private PublisherConfig publisherConfig() {
+        Map<String, String> props = new LinkedHashMap<>();
+        if (kafkaConfig != null) {
+            try {
+                props.putAll(PublisherConfig.readPropertiesFile(kafkaConfig));
+            } catch (IOException e) {
+                throw new ConfigException("cannot read --kafka-config " + kafkaConfig + ": " + e);
+            }
+        }
+        props.putAll(kafkaProperties);
+        long buffer = boundedByHeap(parseBytes(bufferBytes), Runtime.getRuntime().maxMemory());
+        return PublisherConfig.builder(bootstrapServers).kafkaProperties(props).samplesTopic(samplesTopic)
+                .stacksTopic(stacksTopic).bufferBytes(buffer).createTopics(createTopics)
+                .wireFormat(parseWireFormat(wireFormat)).build();
+    }
+
+    private static Duration seconds(double s) {
+        return Duration.ofMillis(Math.round(s * 1000));
+    }
+
+    private CollectorConfig.Target target() {
+        int chosen = (pid != null ? 1 : 0) + (processRegex != null ? 1 : 0) + (cgroup != null ? 1 : 0) + (all ? 1 : 0);
         if (chosen != 1) {
             throw new ParameterException(spec.commandLine(), chosen == 0
                     ? "name a target: --pid, --process-regex, --cgroup or --all (or STACKSTREAM_PID...)"
                     : "name only one target: --pid, --process-regex, --cgroup or --all");
         }
-        if (t.pid != null) {
-            require(t.pid > 0, "--pid must be > 0, got " + t.pid);
-            return new Sidecar.Target(t.pid, null, null);
+        if (pid != null) {
+            require(pid > 0, "--pid must be > 0, got " + pid);
+            return CollectorConfig.Target.pid(pid);
         }
-        if (t.cgroup != null) {
-            return new Sidecar.Target(null, t.cgroup, null);
-        }
-        if (t.all) {
-            return new Sidecar.Target(null, "/sys/fs/cgroup", null);
+        if (cgroup != null || all) {
+            return CollectorConfig.Target.cgroup(all ? "/sys/fs/cgroup" : cgroup);
         }
         try {
-            return new Sidecar.Target(null, null, Pattern.compile(t.processRegex));
+            return CollectorConfig.Target.processes(Pattern.compile(processRegex));
         } catch (PatternSyntaxException e) {
             throw new ParameterException(spec.commandLine(), "--process-regex: " + e.getDescription()
-                    + " in '" + t.processRegex + "'");
+                    + " in '" + processRegex + "'");
         }
-    }
-
-    private static PublishListener listener(CollectorMetrics metrics) {
-        return metrics == null ? PublishListener.NONE : metrics.publishing();
     }
 
     private void require(boolean ok, String message) {
@@ -292,9 +245,9 @@ public final class CollectorCommand implements Callable<Integer> {
         }
     }
 
-    /** {@code 64m} -> 67108864; plain numbers are bytes. */
+    /** {@code 8m} -> 8388608; plain numbers are bytes. */
     long parseBytes(String text) {
-        String t = text.trim().toLowerCase(java.util.Locale.ROOT);
+        String t = text.trim().toLowerCase(Locale.ROOT);
         long unit = 1;
         if (t.endsWith("k") || t.endsWith("m") || t.endsWith("g")) {
             unit = switch (t.charAt(t.length() - 1)) {
@@ -313,23 +266,12 @@ public final class CollectorCommand implements Callable<Integer> {
         }
     }
 
-    static String defaultCollectorId() {
-        String host;
-        try {
-            host = System.getenv().getOrDefault("HOSTNAME", InetAddress.getLocalHost().getHostName());
-        } catch (IOException e) {
-            host = "localhost";
-        }
-        byte[] random = new byte[4];
-        ThreadLocalRandom.current().nextBytes(random);
-        return host + "-" + ProcessHandle.current().pid() + "-" + HexFormat.of().formatHex(random);
-    }
-
-    private static PublisherConfig.WireFormat parseWireFormat(String text) {
-        return switch (text.trim().toLowerCase(java.util.Locale.ROOT)) {
-            case "v1", "1" -> PublisherConfig.WireFormat.V1;
-            case "v2", "2" -> PublisherConfig.WireFormat.V2;
-            default -> throw new IllegalArgumentException("--wire-format must be v1 or v2, got '" + text + "'");
+    private PublisherConfig.WireFormat parseWireFormat(String text) {
+        return switch (text.trim().toLowerCase(Locale.ROOT)) {
+            case "compact", "v2", "2" -> PublisherConfig.WireFormat.V2;
+            case "legacy", "v1", "1" -> PublisherConfig.WireFormat.V1;
+            default -> throw new ParameterException(spec.commandLine(),
+                    "--wire-format must be compact (v2) or legacy (v1), got '" + text + "'");
         };
     }
 }

@@ -1,5 +1,6 @@
 package dev.stackstream.collector.sidecar;
 
+import dev.stackstream.command.ExitStatus;
 import java.util.Arrays;
 import picocli.CommandLine;
 
@@ -7,7 +8,7 @@ import picocli.CommandLine;
  * Entry point of the sidecar alone: {@code stackstream collector} runs it on the collector's own
  * class path (collector/target/runtime-classpath.txt), so the JVM neither opens the aggregator's
  * and broker's jars nor builds the other subcommands' option models. Same options, environment
- * twins and exit codes as the subcommand. A leading {@code collector} word is accepted and
+ * twins and exit statuses ({@link ExitStatus}) as the subcommand. A leading {@code collector} word is accepted and
  * skipped, so container args written for the full CLI ({@code collector --pid ...}) run unchanged
  * on the collector's own image.
  */
@@ -28,6 +29,6 @@ public final class CollectorMain {
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new CollectorCommand()).setCommandName("stackstream collector");
         cl.setCaseInsensitiveEnumValuesAllowed(true);
-        return cl;
+        return ExitStatus.install(cl);
     }
 }

@@ -10,9 +10,9 @@ import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Supplier;
-import java.util.regex.Pattern;
 
 import dev.stackstream.collector.metrics.CollectorMetrics;
+import dev.stackstream.command.ExitStatus;
 import dev.stackstream.collector.metrics.SamplingMetrics;
 import dev.stackstream.collector.metrics.SymbolizationMetrics;
 import dev.stackstream.collector.publish.WindowPublisher;
@@ -36,19 +36,8 @@ import org.slf4j.LoggerFactory;
  */
 final class Sidecar {
     private static final Logger LOG = LoggerFactory.getLogger(Sidecar.class);
-    private static final int EPERM = 1;
-    private static final int ESRCH = 3;
-    private static final int ENOENT = 2;
-    private static final int EACCES = 13;
 
-    /** What to attach to. Exactly one of pid, cgroup, regex is set. */
-    record Target(Integer pid, String cgroup, Pattern regex) {
-        String describe() {
-            return pid != null ? "pid " + pid : cgroup != null ? "cgroup " + cgroup : "processes matching /" + regex + "/";
-        }
-    }
-
-    private final Target target;
+    private final CollectorConfig.Target target;
     private final SamplingOptions sampling;
     private final Duration window;
     private final Duration rescan;
@@ -67,9 +56,11 @@ final class Sidecar {
     private final Set<Integer> refused = ConcurrentHashMap.newKeySet();
     private final Object stopLock = new Object();
     private volatile boolean stopping;
+    private volatile Thread scanner;
+    private volatile ProfilerException refusal;
     private final java.util.concurrent.atomic.AtomicInteger attachments = new java.util.concurrent.atomic.AtomicInteger();
 
-    Sidecar(Target target, SamplingOptions sampling, Duration window, Duration rescan, String service,
+    Sidecar(CollectorConfig.Target target, SamplingOptions sampling, Duration window, Duration rescan, String service,
             Map<String, String> labels, String collectorId, WindowPublisher publisher,
             Supplier<Symbolizer> symbolizers, CollectorMetrics metrics, Clock clock) {
         this.target = Objects.requireNonNull(target);
@@ -139,56 +130,54 @@ final class Sidecar {
     }
 
     /**
-     * Samples until {@link #stop()} (or, for a pid or cgroup target, until it ends).
+     * Starts sampling on threads of its own: attaches to a pid or cgroup target at once (so a
+     * refusal is thrown here), or starts the /proc scan that attaches to every matching process.
      *
-     * @return an {@link ExitCodes} value
+     * @throws ProfilerException when a pid or cgroup target cannot be sampled
      */
-    int run() {
+    void start() throws ProfilerException {
         if (target.regex() == null) {
             SamplingOptions o = target.pid() != null
                     ? sampling.toBuilder().pid(target.pid()).build()
                     : sampling.toBuilder().cgroupPath(target.cgroup()).build();
-            Attachment a;
-            try {
-                a = attach(target.describe(), o, labels);
-            } catch (ProfilerException e) {
-                LOG.error("{}", e.getMessage());
-                return exitCodeFor(e);
-            }
-            a.thread.start();
-            join(a.thread);
-            return ExitCodes.OK;
+            attach(target.describe(), o, labels).thread.start();
+            return;
         }
-        ProcScanner scanner = new ProcScanner(java.nio.file.Path.of("/proc"), target.regex());
+        scanner = new Thread(this::scan, "stackstream-collector-scan");
+        scanner.start();
+    }
+
+    /**
+     * Waits until sampling ended: {@link #stop()}, a pid or cgroup target that ended, or a process
+     * the scan matched whose perf events the kernel refused (then every sampler is stopped).
+     *
+     * @throws ProfilerException that refusal (a permission problem: the whole collector stops)
+     */
+    void awaitStopped() throws ProfilerException, InterruptedException {
+        if (scanner != null) {
+            scanner.join();
+        }
+        for (Attachment a : all) {
+            a.thread.join();
+        }
+        if (refusal != null) {
+            throw refusal;
+        }
+    }
+
+    /** The /proc scan of a process-regex target, until {@link #stop()}. */
+    private void scan() {
+        ProcScanner procs = new ProcScanner(java.nio.file.Path.of("/proc"), target.regex());
         LOG.info("watching for processes matching /{}/ every {} s", target.regex(), rescan.toSeconds());
         while (!stopping) {
             attached.values().removeIf(a -> a.thread.getState() == Thread.State.TERMINATED);
             all.removeIf(a -> a.thread.getState() == Thread.State.TERMINATED);
-            for (ProcScanner.Match m : scanner.scan()) {
+            for (ProcScanner.Match m : procs.scan()) {
                 if (stopping || attached.containsKey(m.pid()) || refused.contains(m.pid())) {
                     continue;
                 }
-                Map<String, String> l = new TreeMap<>(labels);
-                if (!m.comm().isEmpty()) {
-                    l.putIfAbsent("process", m.comm());
-                }
-                try {
-                    Attachment a = attach("pid " + m.pid(), sampling.toBuilder().pid(m.pid()).build(), l);
-                    attached.put(m.pid(), a);
-                    a.thread.start();
-                    LOG.info("attached to pid {} ({})", m.pid(), abbreviate(m.cmdline()));
-                } catch (ProfilerException e) {
-                    int code = exitCodeFor(e);
-                    if (code == ExitCodes.PERMISSION) {
-                        LOG.error("{}", e.getMessage());
-                        stop();
-                        joinAll();
-                        return code;
-                    }
-                    if (code != ExitCodes.TARGET_MISSING) {
-                        LOG.warn("not attaching to pid {}: {}", m.pid(), e.getMessage());
-                        refused.add(m.pid());
-                    }
+                if (!attachMatch(m)) {
+                    return;
                 }
             }
             synchronized (stopLock) {
@@ -202,8 +191,33 @@ final class Sidecar {
                 }
             }
         }
-        joinAll();
-        return ExitCodes.OK;
+    }
+
+    /** Attaches to one matching process; false when a permission refusal stopped everything. */
+    private boolean attachMatch(ProcScanner.Match m) {
+        Map<String, String> l = new TreeMap<>(labels);
+        if (!m.comm().isEmpty()) {
+            l.putIfAbsent("process", m.comm());
+        }
+        try {
+            Attachment a = attach("pid " + m.pid(), sampling.toBuilder().pid(m.pid()).build(), l);
+            attached.put(m.pid(), a);
+            a.thread.start();
+            LOG.info("attached to pid {} ({})", m.pid(), abbreviate(m.cmdline()));
+        } catch (ProfilerException e) {
+            int status = e.exitStatus();
+            if (status == ExitStatus.PERMISSION) {
+                LOG.error("{}", e.getMessage());
+                refusal = e;
+                stop();
+                return false;
+            }
+            if (status != ExitStatus.TARGET_MISSING) { // a process that exited meanwhile is no news
+                LOG.warn("not attaching to pid {}: {}", m.pid(), e.getMessage());
+                refused.add(m.pid());
+            }
+        }
+        return true;
     }
 
     private Attachment attach(String name, SamplingOptions options, Map<String, String> l) throws ProfilerException {
@@ -222,17 +236,6 @@ final class Sidecar {
             a.sampler.stop();
         }
         return a;
-    }
-
-    static int exitCodeFor(ProfilerException e) {
-        int errno = -e.errorCode();
-        if (errno == EPERM || errno == EACCES) {
-            return ExitCodes.PERMISSION;
-        }
-        if (errno == ESRCH || errno == ENOENT) {
-            return ExitCodes.TARGET_MISSING;
-        }
-        return ExitCodes.SAMPLING_FAILED;
     }
 
     /** Stops every sampler; each delivers its last (partial) window to the publisher. */
@@ -254,20 +257,6 @@ final class Sidecar {
     /** Targets sampled right now. */
     int attachedTargets() {
         return (int) all.stream().filter(a -> a.thread.isAlive()).count();
-    }
-
-    private void joinAll() {
-        for (Attachment a : all) {
-            join(a.thread);
-        }
-    }
-
-    private static void join(Thread t) {
-        try {
-            t.join();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 
     private static String abbreviate(String s) {

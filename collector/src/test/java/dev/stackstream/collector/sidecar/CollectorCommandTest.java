@@ -21,6 +21,7 @@ import dev.stackstream.collector.publish.PublishListener;
 import dev.stackstream.collector.publish.PublisherConfig;
 import dev.stackstream.collector.publish.WindowPublisher;
 import dev.stackstream.collector.sampling.SamplingOptions;
+import dev.stackstream.command.ExitStatus;
 import dev.stackstream.symbols.SymbolizerOptions;
 import dev.stackstream.symbols.Symbolizers;
 import org.junit.jupiter.api.Test;
@@ -35,7 +36,7 @@ class CollectorCommandTest {
     }
 
     static int run(Map<String, String> env, String... args) {
-        CommandLine cl = new CommandLine(new CollectorCommand());
+        CommandLine cl = CollectorMain.commandLine();
         cl.setDefaultValueProvider(new EnvironmentDefaults(env));
         cl.setErr(new PrintWriter(new StringWriter()));
         cl.setOut(new PrintWriter(new StringWriter()));
@@ -43,18 +44,18 @@ class CollectorCommandTest {
     }
 
     @Test
-    void usageErrorsExitWithOne() {
-        assertEquals(ExitCodes.USAGE, run(Map.of(), "--service", "s", "--bootstrap-servers", "localhost:1"),
+    void usageErrorsExitWithTheUsageStatus() {
+        assertEquals(ExitStatus.USAGE, run(Map.of(), "--service", "s", "--bootstrap-servers", "localhost:1"),
                 "no target");
-        assertEquals(ExitCodes.USAGE, run(Map.of(), "--pid", "1", "--cgroup", "/x", "--service", "s",
+        assertEquals(ExitStatus.USAGE, run(Map.of(), "--pid", "1", "--cgroup", "/x", "--service", "s",
                 "--bootstrap-servers", "localhost:1"), "two targets");
-        assertEquals(ExitCodes.USAGE, run(Map.of(), "--pid", "1", "--bootstrap-servers", "localhost:1"), "no service");
-        assertEquals(ExitCodes.USAGE, run(Map.of(), "--pid", "1", "--service", "s"), "no bootstrap");
-        assertEquals(ExitCodes.USAGE, run(Map.of(), "--process-regex", "(", "--service", "s",
+        assertEquals(ExitStatus.USAGE, run(Map.of(), "--pid", "1", "--bootstrap-servers", "localhost:1"), "no service");
+        assertEquals(ExitStatus.USAGE, run(Map.of(), "--pid", "1", "--service", "s"), "no bootstrap");
+        assertEquals(ExitStatus.USAGE, run(Map.of(), "--process-regex", "(", "--service", "s",
                 "--bootstrap-servers", "localhost:1"), "bad regex");
-        assertEquals(ExitCodes.USAGE, run(Map.of(), "--pid", "1", "--service", "s", "--bootstrap-servers",
+        assertEquals(ExitStatus.USAGE, run(Map.of(), "--pid", "1", "--service", "s", "--bootstrap-servers",
                 "localhost:1", "--buffer-bytes", "lots"), "bad size");
-        assertEquals(ExitCodes.USAGE, run(Map.of(), "--no-such-flag"));
+        assertEquals(ExitStatus.USAGE, run(Map.of(), "--no-such-flag"));
     }
 
     @Test
@@ -86,16 +87,16 @@ class CollectorCommandTest {
     }
 
     @Test
-    void invalidKafkaConfigurationExitsWithFour() {
-        assertEquals(ExitCodes.KAFKA_CONFIG, run(Map.of(), "--pid", "1", "--service", "s", "--bootstrap-servers",
+    void invalidKafkaConfigurationExitsWithItsStatus() {
+        assertEquals(ExitStatus.KAFKA_CONFIG, run(Map.of(), "--pid", "1", "--service", "s", "--bootstrap-servers",
                 "localhost:1", "--kafka-property", "compression.type=brotli"));
-        assertEquals(ExitCodes.KAFKA_CONFIG, run(Map.of(), "--pid", "1", "--service", "s", "--bootstrap-servers",
+        assertEquals(ExitStatus.KAFKA_CONFIG, run(Map.of(), "--pid", "1", "--service", "s", "--bootstrap-servers",
                 "localhost:1", "--kafka-config", "/nonexistent/client.properties"));
     }
 
     @Test
-    void aMissingTargetExitsWithThree() {
-        assertEquals(ExitCodes.TARGET_MISSING, run(Map.of(), "--pid", "999999", "--service", "s",
+    void aMissingTargetExitsWithItsStatus() {
+        assertEquals(ExitStatus.TARGET_MISSING, run(Map.of(), "--pid", "999999", "--service", "s",
                 "--bootstrap-servers", "localhost:1", "--shutdown-timeout", "1"));
     }
 
@@ -108,12 +109,11 @@ class CollectorCommandTest {
         Path calltree = fixture("calltree");
         String collector = "collector-" + suffix;
         try (WindowPublisher publisher = new WindowPublisher(c, collector, Clock.systemUTC(), PublishListener.NONE)) {
-            Sidecar sidecar = new Sidecar(new Sidecar.Target(null, null, Pattern.compile(Pattern.quote(calltree + " 1"))),
+            Sidecar sidecar = new Sidecar(CollectorConfig.Target.processes(Pattern.compile(Pattern.quote(calltree + " 1"))),
                     SamplingOptions.builder().frequencyHz(199).build(), Duration.ofMillis(500), Duration.ofMillis(200),
                     "calltree", Map.of("host", "test"), collector, publisher,
                     () -> Symbolizers.create(SymbolizerOptions.defaults()), null, Clock.systemUTC());
-            Thread runner = new Thread(sidecar::run, "sidecar");
-            runner.start();
+            sidecar.start();
             List<Process> runs = new ArrayList<>();
             for (int i = 0; i < 2; i++) {
                 // The same program started twice (a restart): each run is a new pid to attach to.
@@ -123,8 +123,7 @@ class CollectorCommandTest {
                 Thread.sleep(700);
             }
             sidecar.stop();
-            runner.join(30_000);
-            assertTrue(!runner.isAlive());
+            sidecar.awaitStopped();
             assertEquals(2, sidecar.attachments(), "attached to both runs");
             assertTrue(publisher.flush(Duration.ofSeconds(60)));
         }

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
+
+import dev.stackstream.command.ExitStatus;
 import org.junit.jupiter.api.Test;
 
 class CollectorMainTest {
@@ -30,6 +32,6 @@ class CollectorMainTest {
     void aMissingTargetIsAUsageError() {
         var cl = CollectorMain.commandLine();
         cl.setErr(new PrintWriter(new StringWriter()));
-        assertEquals(ExitCodes.USAGE, cl.execute("--service", "x", "--bootstrap-servers", "localhost:1"));
+        assertEquals(ExitStatus.USAGE, cl.execute("--service", "x", "--bootstrap-servers", "localhost:1"));
     }
 }
