@@ -180,7 +180,34 @@ public final class Aggregator implements AutoCloseable {
                     throw kafkaFailure("cannot create topic " + t.name() + " at " + c.bootstrapServers(), e);
                 }
             }
+            awaitLeaders(admin, missing.stream().map(NewTopic::name).toList());
         }
+    }
+
+    /**
+     * Waits (bounded) until every partition of the topics just created has a leader: the broker's
+     * metadata can trail the controller's answer, and a Streams global store that starts in that
+     * gap fails with "no partitions available".
+     */
+    private static void awaitLeaders(Admin admin, List<String> topics) throws InterruptedException {
+        if (topics.isEmpty()) {
+            return;
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < deadline) {
+            try {
+                boolean ready = admin.describeTopics(topics).allTopicNames().get(10, TimeUnit.SECONDS).values()
+                        .stream().allMatch(d -> !d.partitions().isEmpty()
+                                && d.partitions().stream().allMatch(p -> p.leader() != null && !p.leader().isEmpty()));
+                if (ready) {
+                    return;
+                }
+            } catch (ExecutionException | TimeoutException e) {
+                LOG.debug("topics {} not described yet: {}", topics, e.toString());
+            }
+            Thread.sleep(100);
+        }
+        LOG.warn("partitions of {} still without a leader after 30 s; starting anyway", topics);
     }
 
     private static Set<String> listTopics(Admin admin, String bootstrapServers) throws InterruptedException {
