@@ -22,10 +22,12 @@ final class KernelResolver {
     private final Path kallsyms;
     private final StatsRecorder stats;
     private volatile KernelSymbols symbols;
+    private final Ticker ticker;
     private volatile long loadedNanos;
 
-    KernelResolver(boolean enabled, Path kallsyms, StatsRecorder stats) {
+    KernelResolver(boolean enabled, Path kallsyms, StatsRecorder stats, Ticker ticker) {
         this.enabled = enabled;
+        this.ticker = ticker;
         this.kallsyms = kallsyms;
         this.stats = stats;
     }
@@ -36,7 +38,7 @@ final class KernelResolver {
         String module = KERNEL_MODULE;
         if (ks != null && ks.readable()) {
             int i = ks.indexOf(address);
-            if ((i < 0 || address - ks.start(i) > MAX_DISTANCE) && System.nanoTime() - loadedNanos > RELOAD_NANOS) {
+            if ((i < 0 || address - ks.start(i) > MAX_DISTANCE) && ticker.nanos() - loadedNanos > RELOAD_NANOS) {
                 ks = symbols(true);
                 i = ks.indexOf(address);
             }
@@ -60,7 +62,7 @@ final class KernelResolver {
             if (symbols != null && !reload) {
                 return symbols;
             }
-            loadedNanos = System.nanoTime();
+            loadedNanos = ticker.nanos();
             try {
                 ks = KernelSymbols.load(kallsyms);
                 if (!ks.readable()) {

@@ -48,13 +48,16 @@ final class ProcSymbolizer implements Symbolizer {
     private final KernelResolver kernel;
     private final VdsoResolver vdso;
     private final JvmPerfMapRequester jcmd;
-    private volatile long lastSweepNanos = System.nanoTime();
+    private final Ticker ticker;
+    private volatile long lastSweepNanos;
 
     ProcSymbolizer(SymbolizerOptions options) {
         this.options = options;
+        this.ticker = options.ticker();
+        this.lastSweepNanos = ticker.nanos();
         this.demangler = new Demangler(options.demangle());
         this.cache = new ModuleCache(options.cacheBytes());
-        this.kernel = new KernelResolver(options.kernel(), PROC.resolve("kallsyms"), stats);
+        this.kernel = new KernelResolver(options.kernel(), PROC.resolve("kallsyms"), stats, ticker);
         this.vdso = new VdsoResolver(cache, demangler, stats);
         this.jcmd = options.jvmPerfMaps()
                 ? new JvmPerfMapRequester(options.jcmdInterval(), options.jcmdTimeout(),
@@ -70,7 +73,7 @@ final class ProcSymbolizer implements Symbolizer {
         volatile boolean mapsEverRead;
         volatile PerfMapFile perfMap;
         volatile boolean jvm;
-        /** System.nanoTime() of the exit notice, or 0 while running. */
+        /** Ticker reading of the exit notice, or 0 while running. */
         volatile long exitedNanos;
         /**
          * The perf map our jcmd requests make this JVM write, to remove once it has exited; null when
@@ -107,7 +110,7 @@ final class ProcSymbolizer implements Symbolizer {
     public void onProcessExit(int pid) {
         ProcessState st = processes.get(pid);
         if (st != null && st.exitedNanos == 0) {
-            st.exitedNanos = System.nanoTime();
+            st.exitedNanos = ticker.nanos();
         }
         if (jcmd != null) {
             jcmd.unregister(pid);
@@ -120,7 +123,7 @@ final class ProcSymbolizer implements Symbolizer {
      * marks processes that vanished without an exit notice as exited.
      */
     private void sweep() {
-        long now = System.nanoTime();
+        long now = ticker.nanos();
         processes.values().removeIf(p -> {
             if (p.exitedNanos == 0 || now - p.exitedNanos <= options.exitGrace().toNanos()) {
                 return false;
@@ -148,7 +151,7 @@ final class ProcSymbolizer implements Symbolizer {
 
     @Override
     public List<Frame> symbolize(int pid, long[] ips, int kernelDepth) {
-        if (System.nanoTime() - lastSweepNanos > SWEEP_NANOS) {
+        if (ticker.nanos() - lastSweepNanos > SWEEP_NANOS) {
             sweep();
         }
         int n = ips.length;
@@ -219,7 +222,7 @@ final class ProcSymbolizer implements Symbolizer {
     private Frame jitFrame(ProcessState st, long address, Mapping m) {
         PerfMapFile file = st.perfMap;
         if (file == null) {
-            file = new PerfMapFile(PerfMapFile.locate(PROC, st.pid), options.perfMapRefresh().toNanos(),
+            file = new PerfMapFile(PerfMapFile.locate(PROC, st.pid), options.perfMapRefresh().toNanos(), ticker,
                     (cause, msg) -> stats.warn(cause, "pid " + st.pid, msg));
             st.perfMap = file;
         }
@@ -336,7 +339,7 @@ final class ProcSymbolizer implements Symbolizer {
 
     /** Re-reads /proc/PID/maps unless it was read less than mapsRefreshMin ago; true when re-read. */
     private boolean refreshMaps(ProcessState st) {
-        long now = System.nanoTime();
+        long now = ticker.nanos();
         long min = options.mapsRefreshMin().toNanos();
         if (st.mapsEverRead && now - st.mapsReadNanos < min) {
             return false;

@@ -22,11 +22,12 @@ import java.util.Objects;
  *     this often per process (a process with truly unmapped addresses must not re-read maps per frame)
  * @param exitGrace how long a process's state is kept after its exit notice: stacks are drained per
  *     window, so some arrive after the exit record and still need its mappings
+ * @param ticker the time those intervals are measured in ({@link Ticker#system()}; tests inject their own)
  */
 public record SymbolizerOptions(boolean jvmPerfMaps, boolean kernel, Duration perfMapRefresh,
                                 Duration jcmdInterval, Duration jcmdTimeout, long cacheBytes,
                                 List<Path> debugDirs, boolean demangle, Duration mapsRefreshMin,
-                                Duration exitGrace) {
+                                Duration exitGrace, Ticker ticker) {
 
     public SymbolizerOptions {
         Objects.requireNonNull(perfMapRefresh, "perfMapRefresh");
@@ -34,6 +35,7 @@ public record SymbolizerOptions(boolean jvmPerfMaps, boolean kernel, Duration pe
         Objects.requireNonNull(jcmdTimeout, "jcmdTimeout");
         Objects.requireNonNull(mapsRefreshMin, "mapsRefreshMin");
         Objects.requireNonNull(exitGrace, "exitGrace");
+        Objects.requireNonNull(ticker, "ticker");
         debugDirs = List.copyOf(debugDirs);
         if (cacheBytes <= 0) {
             throw new IllegalArgumentException("cacheBytes must be > 0, got " + cacheBytes);
@@ -44,46 +46,51 @@ public record SymbolizerOptions(boolean jvmPerfMaps, boolean kernel, Duration pe
     public static SymbolizerOptions defaults() {
         return new SymbolizerOptions(true, true, Duration.ofSeconds(1), Duration.ofSeconds(10),
                 Duration.ofSeconds(10), 256L << 20, List.of(Path.of("/usr/lib/debug")), true,
-                Duration.ofMillis(200), Duration.ofSeconds(30));
+                Duration.ofMillis(200), Duration.ofSeconds(30), Ticker.system());
     }
 
     public SymbolizerOptions withJvmPerfMaps(boolean on) {
         return new SymbolizerOptions(on, kernel, perfMapRefresh, jcmdInterval, jcmdTimeout, cacheBytes,
-                debugDirs, demangle, mapsRefreshMin, exitGrace);
+                debugDirs, demangle, mapsRefreshMin, exitGrace, ticker);
     }
 
     public SymbolizerOptions withKernel(boolean on) {
         return new SymbolizerOptions(jvmPerfMaps, on, perfMapRefresh, jcmdInterval, jcmdTimeout, cacheBytes,
-                debugDirs, demangle, mapsRefreshMin, exitGrace);
+                debugDirs, demangle, mapsRefreshMin, exitGrace, ticker);
     }
 
     public SymbolizerOptions withPerfMapRefresh(Duration d) {
         return new SymbolizerOptions(jvmPerfMaps, kernel, d, jcmdInterval, jcmdTimeout, cacheBytes,
-                debugDirs, demangle, mapsRefreshMin, exitGrace);
+                debugDirs, demangle, mapsRefreshMin, exitGrace, ticker);
     }
 
     public SymbolizerOptions withJcmdInterval(Duration d) {
         return new SymbolizerOptions(jvmPerfMaps, kernel, perfMapRefresh, d, jcmdTimeout, cacheBytes,
-                debugDirs, demangle, mapsRefreshMin, exitGrace);
+                debugDirs, demangle, mapsRefreshMin, exitGrace, ticker);
     }
 
     public SymbolizerOptions withCacheBytes(long bytes) {
         return new SymbolizerOptions(jvmPerfMaps, kernel, perfMapRefresh, jcmdInterval, jcmdTimeout, bytes,
-                debugDirs, demangle, mapsRefreshMin, exitGrace);
+                debugDirs, demangle, mapsRefreshMin, exitGrace, ticker);
     }
 
     public SymbolizerOptions withDebugDirs(List<Path> dirs) {
         return new SymbolizerOptions(jvmPerfMaps, kernel, perfMapRefresh, jcmdInterval, jcmdTimeout, cacheBytes,
-                dirs, demangle, mapsRefreshMin, exitGrace);
+                dirs, demangle, mapsRefreshMin, exitGrace, ticker);
     }
 
     public SymbolizerOptions withExitGrace(Duration d) {
         return new SymbolizerOptions(jvmPerfMaps, kernel, perfMapRefresh, jcmdInterval, jcmdTimeout, cacheBytes,
-                debugDirs, demangle, mapsRefreshMin, d);
+                debugDirs, demangle, mapsRefreshMin, d, ticker);
+    }
+
+    public SymbolizerOptions withTicker(Ticker t) {
+        return new SymbolizerOptions(jvmPerfMaps, kernel, perfMapRefresh, jcmdInterval, jcmdTimeout, cacheBytes,
+                debugDirs, demangle, mapsRefreshMin, exitGrace, t);
     }
 
     public SymbolizerOptions withDemangle(boolean on) {
         return new SymbolizerOptions(jvmPerfMaps, kernel, perfMapRefresh, jcmdInterval, jcmdTimeout, cacheBytes,
-                debugDirs, on, mapsRefreshMin, exitGrace);
+                debugDirs, on, mapsRefreshMin, exitGrace, ticker);
     }
 }

@@ -77,8 +77,9 @@ class JvmJitTest {
         Process p = startHot(dir);
         int pid = (int) p.pid();
         Path map = Path.of("/tmp/perf-" + pid + ".map");
+        AdvancingTicker ticker = new AdvancingTicker();
         SymbolizerOptions opts = SymbolizerOptions.defaults().withJcmdInterval(Duration.ofSeconds(2))
-                .withPerfMapRefresh(Duration.ofMillis(100)).withExitGrace(Duration.ZERO);
+                .withPerfMapRefresh(Duration.ofMillis(100)).withExitGrace(Duration.ZERO).withTicker(ticker);
         try (Symbolizer s = Symbolizers.create(opts)) {
             Thread.sleep(1500); // let C1/C2 compile spin and mix
             // Any lookup reads the maps, sees libjvm.so and starts the jcmd requests.
@@ -89,14 +90,12 @@ class JvmJitTest {
                 for (String[] e : entries) {
                     long start = Long.decode(e[0]);
                     long size = Long.decode(e[1]);
-                    // The symbolizer may have loaded an older snapshot: allow a refresh.
-                    Frame f = null;
-                    for (int tries = 0; tries < 50; tries++) {
+                    // The symbolizer may have loaded an older snapshot: one refresh interval on, it
+                    // re-checks the file, which already lists the entry.
+                    Frame f = s.symbolize(pid, new long[] {start + size / 2}, 0).get(0);
+                    if (!e[2].equals(f.function())) {
+                        ticker.advance(Duration.ofMillis(100));
                         f = s.symbolize(pid, new long[] {start + size / 2}, 0).get(0);
-                        if (e[2].equals(f.function())) {
-                            break;
-                        }
-                        Thread.sleep(100);
                     }
                     assertEquals(e[2], f.function(), "JIT code at " + e[0]);
                     assertEquals(FrameKind.JIT, f.kind());
@@ -114,7 +113,7 @@ class JvmJitTest {
             p.waitFor(10, TimeUnit.SECONDS);
             assertTrue(Files.exists(map));
             s.onProcessExit(pid);
-            Thread.sleep(5);
+            ticker.advance(Duration.ofMillis(1));
             s.onProcessExit(pid);
             assertFalse(Files.exists(map), "perf map of the exited JVM removed");
         } finally {

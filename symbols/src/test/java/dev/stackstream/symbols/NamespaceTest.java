@@ -58,7 +58,7 @@ class NamespaceTest {
             assertTrue(nspid != pid, "the target has its own pid namespace");
             Path map = PerfMapFile.locate(Path.of("/proc"), pid);
             assertEquals(Path.of("/proc/" + pid + "/root/tmp/perf-" + nspid + ".map"), map);
-            PerfMapFile pm = new PerfMapFile(map, 0, (c, m) -> { });
+            PerfMapFile pm = new PerfMapFile(map, 0, Ticker.system(), (c, m) -> { });
             assertEquals("LInside;jit()V", pm.current().nameAt(0x1008));
         } finally {
             if (pid > 0) {

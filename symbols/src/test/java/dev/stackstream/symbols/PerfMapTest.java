@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -70,7 +71,7 @@ class PerfMapTest {
         Path file = dir.resolve("perf-1.map");
         Files.writeString(file, "1000 10 first\n");
         List<String> warnings = new ArrayList<>();
-        PerfMapFile pm = new PerfMapFile(file, 0, (c, m) -> warnings.add(c));
+        PerfMapFile pm = new PerfMapFile(file, 0, Ticker.system(), (c, m) -> warnings.add(c));
         assertEquals("first", pm.current().nameAt(0x1000));
         assertNull(pm.current().nameAt(0x2000));
         Files.writeString(file, "2000 10 second\nnot a line\n", StandardOpenOption.APPEND);
@@ -84,17 +85,23 @@ class PerfMapTest {
     void refreshIntervalLimitsRereads(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("perf-2.map");
         Files.writeString(file, "1000 10 first\n");
-        PerfMapFile pm = new PerfMapFile(file, 3_600_000_000_000L, (c, m) -> { });
+        AdvancingTicker ticker = new AdvancingTicker();
+        PerfMapFile pm = new PerfMapFile(file, Duration.ofHours(1).toNanos(), ticker, (c, m) -> { });
         assertEquals("first", pm.current().nameAt(0x1000));
         Files.writeString(file, "2000 10 second\n", StandardOpenOption.APPEND);
+        Files.setLastModifiedTime(file, FileTime.fromMillis(System.currentTimeMillis() + 5000));
+        ticker.advance(Duration.ofMinutes(59));
         assertNull(pm.current().nameAt(0x2000), "not re-read within the refresh interval");
+        ticker.advance(Duration.ofMinutes(1));
+        assertEquals("second", pm.current().nameAt(0x2000), "re-read once the interval has passed");
+        Files.writeString(file, "3000 10 third\n", StandardOpenOption.APPEND);
         pm.invalidate();
-        assertEquals("second", pm.current().nameAt(0x2000));
+        assertEquals("third", pm.current().nameAt(0x3000), "invalidate forces a re-check");
     }
 
     @Test
     void missingMapMeansNoMap(@TempDir Path dir) {
-        PerfMapFile pm = new PerfMapFile(dir.resolve("perf-3.map"), 0, (c, m) -> { });
+        PerfMapFile pm = new PerfMapFile(dir.resolve("perf-3.map"), 0, Ticker.system(), (c, m) -> { });
         assertNull(pm.current());
     }
 

@@ -1,5 +1,6 @@
 package dev.stackstream.symbols.jit;
 
+import dev.stackstream.symbols.Ticker;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -19,6 +20,7 @@ import java.util.function.BiConsumer;
 public final class PerfMapFile {
     private final Path path;
     private final long refreshNanos;
+    private final Ticker ticker;
     private final BiConsumer<String, String> warn;
     private volatile PerfMap map;
     private volatile long checkedNanos;
@@ -27,11 +29,13 @@ public final class PerfMapFile {
     private long loadedMtime = -1;
 
     /**
+     * @param ticker the time refreshNanos is measured in
      * @param warn receives (cause, message) for unreadable maps and malformed lines
      */
-    public PerfMapFile(Path path, long refreshNanos, BiConsumer<String, String> warn) {
+    public PerfMapFile(Path path, long refreshNanos, Ticker ticker, BiConsumer<String, String> warn) {
         this.path = path;
         this.refreshNanos = refreshNanos;
+        this.ticker = ticker;
         this.warn = warn;
     }
 
@@ -63,7 +67,7 @@ public final class PerfMapFile {
 
     /** The current map (reloaded if due and changed), or null when there is none. */
     public PerfMap current() {
-        long now = System.nanoTime();
+        long now = ticker.nanos();
         if (!checkedOnce || now - checkedNanos >= refreshNanos) {
             synchronized (this) {
                 if (!checkedOnce || now - checkedNanos >= refreshNanos) {
