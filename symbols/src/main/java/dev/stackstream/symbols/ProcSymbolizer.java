@@ -61,7 +61,7 @@ final class ProcSymbolizer implements Symbolizer {
         this.kernel = new KernelResolver(options.kernel(), PROC.resolve("kallsyms"), stats, ticker);
         this.vdso = new VdsoResolver(cache, demangler, stats);
         this.jcmd = options.jvmPerfMaps()
-                ? new JvmPerfMapRequester(options.jcmdInterval(), options.jcmdTimeout(),
+                ? new JvmPerfMapRequester(options.jcmdInterval(), options.jcmdTimeout(), options.attachReplyMax(),
                         (cause, msg) -> stats.warn(cause, msg, msg), this::perfMapWritten)
                 : null;
     }

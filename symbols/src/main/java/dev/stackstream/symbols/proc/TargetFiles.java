@@ -32,6 +32,10 @@ import java.nio.file.Path;
 public final class TargetFiles {
     private static final long SYS_OPENAT2 = 437; // same number on x86-64 and aarch64
     private static final int O_RDONLY = 0;
+    private static final int O_WRONLY = 1;
+    private static final int O_CREAT = 0x40;
+    private static final int O_EXCL = 0x80;
+    private static final int EEXIST = 17;
     private static final int O_NOCTTY = 0x100;
     private static final int O_NONBLOCK = 0x800;
     private static final int O_CLOEXEC = 0x80000;
@@ -59,6 +63,8 @@ public final class TargetFiles {
         long syscall(long number, Object... args) throws LastErrorException;
 
         int close(int fd) throws LastErrorException;
+
+        int unlinkat(int dirfd, String name, int flags) throws LastErrorException;
     }
 
     private static volatile boolean openat2Missing;
@@ -104,6 +110,63 @@ public final class TargetFiles {
      */
     public static OpenedFile openTrusted(Path path) throws IOException {
         return checked(open(path.toString(), READ, path.toString()), path.toString(), Kind.REGULAR);
+    }
+
+    /**
+     * Creates an empty file {@code dir/name} inside root, mode 0600, only if nothing of that name
+     * exists (O_CREAT | O_EXCL: a symlink planted there is not followed). True when created, false
+     * when something already exists under the name.
+     */
+    public static boolean createInRoot(Path root, String dir, String name) throws IOException {
+        if (name.contains("/") || name.equals("..") || name.equals(".")) {
+            throw new IOException("not a file name: " + name);
+        }
+        try (DirHandle d = DirHandle.open(root, dir)) {
+            int fd;
+            try {
+                fd = LibC.INSTANCE.openat(d.fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+            } catch (LastErrorException e) {
+                if (e.getErrorCode() == EEXIST) {
+                    return false;
+                }
+                throw failure(dir + "/" + name, e.getErrorCode());
+            }
+            close(fd);
+            return true;
+        }
+    }
+
+    /** Removes the file {@code dir/name} inside root (a symlink itself, never its target). */
+    public static void deleteInRoot(Path root, String dir, String name) throws IOException {
+        try (DirHandle d = DirHandle.open(root, dir)) {
+            try {
+                LibC.INSTANCE.unlinkat(d.fd, name, 0);
+            } catch (LastErrorException e) {
+                if (e.getErrorCode() != 2) {
+                    throw failure(dir + "/" + name, e.getErrorCode());
+                }
+            }
+        }
+    }
+
+    /** A directory inside root, opened O_PATH to create or remove names in it. */
+    private record DirHandle(int fd) implements AutoCloseable {
+        static DirHandle open(Path root, String dir) throws IOException {
+            String rel = relative(dir);
+            int rootFd = TargetFiles.open(root.toString(), O_PATH | O_DIRECTORY | O_CLOEXEC, root.toString());
+            try {
+                int flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+                int fd = openat2Missing ? -1 : openat2(rootFd, rel, flags, dir);
+                return new DirHandle(fd >= 0 ? fd : walk(rootFd, rel, flags, dir));
+            } finally {
+                TargetFiles.close(rootFd);
+            }
+        }
+
+        @Override
+        public void close() {
+            TargetFiles.close(fd);
+        }
     }
 
     private static String relative(String path) throws IOException {
