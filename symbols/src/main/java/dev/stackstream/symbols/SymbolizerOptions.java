@@ -120,6 +120,11 @@ public record SymbolizerOptions(boolean jvmPerfMaps, boolean kernel, Duration pe
                 debugDirs, demangle, mapsRefreshMin, exitGrace, ticker, limits, attachReplyMax);
     }
 
+    public SymbolizerOptions withJcmdTimeout(Duration d) {
+        return new SymbolizerOptions(jvmPerfMaps, kernel, perfMapRefresh, jcmdInterval, d, cacheBytes,
+                debugDirs, demangle, mapsRefreshMin, exitGrace, ticker, perfMapLimits, attachReplyMax);
+    }
+
     public SymbolizerOptions withAttachReplyMax(int bytes) {
         return new SymbolizerOptions(jvmPerfMaps, kernel, perfMapRefresh, jcmdInterval, jcmdTimeout, cacheBytes,
                 debugDirs, demangle, mapsRefreshMin, exitGrace, ticker, perfMapLimits, bytes);

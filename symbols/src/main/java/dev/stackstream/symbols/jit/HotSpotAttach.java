@@ -65,6 +65,13 @@ public final class HotSpotAttach {
     public record Reply(int code, String output, boolean truncated) {
     }
 
+    /** The process is not a JVM that can be asked at all (it does not catch SIGQUIT); nothing was sent. */
+    public static final class NotAttachableException extends IOException {
+        public NotAttachableException(String message) {
+            super(message);
+        }
+    }
+
     private HotSpotAttach() {
     }
 
@@ -102,7 +109,7 @@ public final class HotSpotAttach {
                                                         String socketName, long deadline)
             throws IOException, InterruptedException {
         if (!catchesSigquit(procRoot, pid)) {
-            throw new IOException("process " + pid + " does not handle SIGQUIT (not a HotSpot JVM, or run with -Xrs):"
+            throw new NotAttachableException("process " + pid + " does not handle SIGQUIT (not a HotSpot JVM, or run with -Xrs):"
                     + " no attach request sent, since SIGQUIT would end it");
         }
         String trigger = ".attach_pid" + nspid;

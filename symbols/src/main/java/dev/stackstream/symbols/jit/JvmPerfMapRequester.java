@@ -123,6 +123,10 @@ public final class JvmPerfMapRequester implements AutoCloseable {
             }
             written.accept(pid);
             return true;
+        } catch (HotSpotAttach.NotAttachableException e) {
+            failures.incrementAndGet();
+            warn.accept("jvm-attach-skipped", e.getMessage());
+            return false;
         } catch (IOException e) {
             failures.incrementAndGet();
             warn.accept("jcmd-failed", "attach to JVM " + pid + " for Compiler.perfmap failed: " + e.getMessage());

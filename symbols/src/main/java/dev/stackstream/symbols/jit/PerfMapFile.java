@@ -144,7 +144,7 @@ public final class PerfMapFile implements AutoCloseable {
         }
         try {
             String[] f = v.split("\\s+");
-            return Set.of(Integer.parseInt(f[0]), Integer.parseInt(f[1]));
+            return Set.copyOf(java.util.List.of(Integer.parseInt(f[0]), Integer.parseInt(f[1])));
         } catch (RuntimeException e) {
             return Set.of();
         }
@@ -248,7 +248,7 @@ public final class PerfMapFile implements AutoCloseable {
             Map<String, Object> a = Files.readAttributes(f.path(), "unix:dev,ino,uid");
             int uid = ((Number) a.get("uid")).intValue();
             if (!owners.isEmpty() && !owners.contains(uid)) {
-                throw new IOException(where() + " is owned by uid " + uid + ", not by the process (uids " + owners
+                throw new TargetFiles.RefusedException(where() + " is owned by uid " + uid + ", not by the process (uids " + owners
                         + "); refused, as perf does");
             }
             Object id = a.get("dev") + ":" + a.get("ino");
@@ -265,6 +265,11 @@ public final class PerfMapFile implements AutoCloseable {
             insideLongLine = false;
             map = PerfMap.EMPTY;
         } catch (NoSuchFileException e) {
+            if (channel == null) {
+                map = null;
+            }
+        } catch (TargetFiles.RefusedException e) {
+            warn.accept("perf-map-refused", e.getMessage());
             if (channel == null) {
                 map = null;
             }

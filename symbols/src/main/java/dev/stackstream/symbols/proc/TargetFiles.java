@@ -203,7 +203,7 @@ public final class TargetFiles {
             for (int i = 0; i < parts.length; i++) {
                 String c = parts[i];
                 if (c.equals("..")) {
-                    throw new IOException(display + ": '..' refused (it could leave the target's root)");
+                    throw new RefusedException(display + ": '..' refused (it could leave the target's root)");
                 }
                 boolean last = i == parts.length - 1;
                 int f = last ? flags | O_NOFOLLOW : O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
@@ -213,7 +213,7 @@ public final class TargetFiles {
                 } catch (LastErrorException e) {
                     int code = e.getErrorCode();
                     throw code == 40 || (code == 20 && !last) // ELOOP, ENOTDIR: a symlink
-                            ? new IOException(display + ": symlink at '" + c + "' refused (no openat2 here to"
+                            ? new RefusedException(display + ": symlink at '" + c + "' refused (no openat2 here to"
                             + " resolve it inside the target's root)")
                             : failure(display, code);
                 }
@@ -241,7 +241,7 @@ public final class TargetFiles {
             boolean right = kind == Kind.REGULAR ? Files.isRegularFile(p)
                     : "SOCKET".equals(fileType(p));
             if (!right) {
-                throw new IOException(display + " is not a " + (kind == Kind.REGULAR ? "regular file" : "socket")
+                throw new RefusedException(display + " is not a " + (kind == Kind.REGULAR ? "regular file" : "socket")
                         + " (" + fileType(p) + "); refused");
             }
             ok = true;
@@ -296,7 +296,20 @@ public final class TargetFiles {
             case 40 -> "a symlink loop or a refused magic link (ELOOP)";
             default -> "errno " + errno;
         };
-        return errno == 2 ? new java.nio.file.NoSuchFileException(display) : new IOException(display + ": " + why);
+        if (errno == 2) {
+            return new java.nio.file.NoSuchFileException(display);
+        }
+        return errno == 40 ? new RefusedException(display + ": " + why) : new IOException(display + ": " + why);
+    }
+
+    /**
+     * A file refused for what it is, not for an I/O error: not a regular file (a FIFO, a device), a
+     * symlink that cannot be followed safely, a file of the wrong owner.
+     */
+    public static final class RefusedException extends IOException {
+        public RefusedException(String message) {
+            super(message);
+        }
     }
 
     /** An open descriptor of a checked file; {@link #path()} names it for Java's file APIs. */
