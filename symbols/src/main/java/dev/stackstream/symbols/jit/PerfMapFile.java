@@ -22,9 +22,10 @@ import java.util.function.BiConsumer;
  * root (a symlink cannot lead out of it), regular files only (a FIFO is refused, never waited on),
  * and only when owned by the target's own uid — what perf checks too — so a link to a file only the
  * collector may read is not read. The open file is kept: a process that has exited (or is a zombie,
- * whose root cannot be reached any more) still has its map read to the end. When a process was
- * never seen alive, the map is looked for in the collector's own view ({@code /tmp/perf-PID.map}) if
- * the process is in the collector's pid namespace.
+ * whose root cannot be reached any more) still has its map read to the end. When its root could not
+ * be reached when the map was first needed, the map is looked for in the collector's own view
+ * ({@code /tmp/perf-PID.map}) if the process is in the collector's pid namespace and its uid is
+ * still known (a zombie's status has it); otherwise it stays unread.
  *
  * <p><b>When.</b> At most every {@code refreshNanos} the file is re-checked: a new file (another
  * inode) is read from the start; a file that grew has only its new lines read (perf maps are
@@ -111,8 +112,12 @@ public final class PerfMapFile implements AutoCloseable {
     public static PerfMapFile ofProcess(Path procRoot, int pid, long refreshNanos, Ticker ticker, Limits limits,
                                         BiConsumer<String, String> warn) {
         int nspid = nsPid(procRoot, pid);
+        Set<Integer> owners = uids(procRoot, pid);
+        // Our own view only for a process of our pid namespace whose user is still known (a
+        // zombie's status is readable): the owner check is what keeps a planted file out.
+        Path fallback = nspid == pid && !owners.isEmpty() ? Path.of("/") : null;
         return new PerfMapFile(procRoot.resolve(Integer.toString(pid)).resolve("root"), "/tmp/perf-" + nspid + ".map",
-                nspid == pid ? Path.of("/") : null, uids(procRoot, pid), refreshNanos, ticker, limits, warn);
+                fallback, owners, refreshNanos, ticker, limits, warn);
     }
 
     /** Where the perf map of pid is, seen from this process. */
