@@ -41,6 +41,8 @@ final class PerfRecording {
     long perfNamedLeaves;
     long perfMapLeaves;
     long perfMapNamedLeaves;
+    /** perf's leaves in no module it knew ("[unknown]" dso). */
+    long perfLeavesWithoutDso;
 
     static boolean perfAvailable() {
         return TestPrograms.onPath("perf");
@@ -87,12 +89,19 @@ final class PerfRecording {
                 boolean named = !m.group(2).startsWith("[unknown]");
                 perfLeaves++;
                 perfNamedLeaves += named ? 1 : 0;
+                perfLeavesWithoutDso += m.group(3).equals("[unknown]") ? 1 : 0;
                 if (Frame.baseName(m.group(3)).matches("perf-\\d+\\.map")) {
                     perfMapLeaves++;
                     perfMapNamedLeaves += named ? 1 : 0;
                 }
             }
         }
+    }
+
+    /** perf's named frames (anywhere in the stacks) in perf maps. */
+    long perfMapNamedFrames() {
+        return perfFrames.entrySet().stream().filter(e -> e.getKey().matches("perf-\\d+\\.map"))
+                .mapToLong(e -> e.getValue()[0]).sum();
     }
 
     private void parseDump(String text) {
@@ -180,6 +189,12 @@ final class PerfRecording {
         /** Leaves with no module at all ([unknown]: in no mapping we knew). */
         long leavesWithoutModule() {
             return stacks.stream().filter(st -> st.get(st.size() - 1).module() == null).count();
+        }
+
+        /** Named frames (anywhere in the stacks) from perf maps. */
+        long perfMapNamedFrames() {
+            return frames.entrySet().stream().filter(e -> e.getKey().matches("perf-\\d+\\.map"))
+                    .mapToLong(e -> e.getValue()[0]).sum();
         }
 
         /** Leaves named through a perf map. */
