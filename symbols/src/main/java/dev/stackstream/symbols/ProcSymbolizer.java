@@ -3,6 +3,7 @@ package dev.stackstream.symbols;
 import dev.stackstream.profile.Frame;
 import dev.stackstream.profile.FrameKind;
 import dev.stackstream.symbols.demangle.Demangler;
+import dev.stackstream.symbols.elf.ElfFormatException;
 import dev.stackstream.symbols.elf.ElfModule;
 import dev.stackstream.symbols.elf.FileIdentity;
 import dev.stackstream.symbols.elf.ModuleCache;
@@ -60,7 +61,7 @@ final class ProcSymbolizer implements Symbolizer {
         this.kernel = new KernelResolver(options.kernel(), PROC.resolve("kallsyms"), stats, ticker);
         this.vdso = new VdsoResolver(cache, demangler, stats);
         this.jcmd = options.jvmPerfMaps()
-                ? new JvmPerfMapRequester(options.jcmdInterval(), options.jcmdTimeout(),
+                ? new JvmPerfMapRequester(options.jcmdInterval(), options.jcmdTimeout(), options.attachReplyMax(),
                         (cause, msg) -> stats.warn(cause, msg, msg), this::perfMapWritten)
                 : null;
     }
@@ -94,8 +95,15 @@ final class ProcSymbolizer implements Symbolizer {
     @Override
     public void onMapping(int pid, long start, long length, long fileOffset, String path, byte[] buildId) {
         sweep();
-        ProcessState st = processes.compute(pid, (k, old) -> old == null || old.exitedNanos != 0
-                ? new ProcessState(k) : old); // a recycled pid starts afresh
+        ProcessState st = processes.compute(pid, (k, old) -> {
+            if (old != null && old.exitedNanos == 0) {
+                return old;
+            }
+            if (old != null && old.perfMap != null) {
+                old.perfMap.close();
+            }
+            return new ProcessState(k); // a recycled pid (or a new image after exec) starts afresh
+        });
         Mapping m = Mapping.of(start, start + length, fileOffset, path, 0,
                 buildId == null || buildId.length == 0 ? null : buildId.clone());
         synchronized (st) {
@@ -129,6 +137,9 @@ final class ProcSymbolizer implements Symbolizer {
                 return false;
             }
             removeOwnPerfMap(p);
+            if (p.perfMap != null) {
+                p.perfMap.close();
+            }
             return true;
         });
         if (now - lastSweepNanos > SWEEP_NANOS) {
@@ -222,15 +233,27 @@ final class ProcSymbolizer implements Symbolizer {
     private Frame jitFrame(ProcessState st, long address, Mapping m) {
         PerfMapFile file = st.perfMap;
         if (file == null) {
-            file = new PerfMapFile(PerfMapFile.locate(PROC, st.pid), options.perfMapRefresh().toNanos(), ticker,
-                    (cause, msg) -> stats.warn(cause, "pid " + st.pid, msg));
-            st.perfMap = file;
+            synchronized (st) {
+                file = st.perfMap;
+                if (file == null) {
+                    file = PerfMapFile.ofProcess(PROC, st.pid, options.perfMapRefresh().toNanos(), ticker,
+                            options.perfMapLimits(), (cause, msg) -> stats.warn(cause, "pid " + st.pid, msg));
+                    st.perfMap = file;
+                }
+            }
         }
         PerfMap map = file.current();
         String name = map == null ? null : map.nameAt(address);
+        if (name == null && m != null && m.isAnonymous()) {
+            // Code is written to the map before it runs: a map that grew since it was read may
+            // name this address now.
+            map = file.grown();
+            name = map == null ? null : map.nameAt(address);
+        }
+        String module = "/tmp/" + file.fileName();
         if (name != null) {
             stats.lookup(FrameKind.JIT, ModuleKind.JIT, true);
-            return new Frame(name, "/tmp/" + file.path().getFileName(), null, address, FrameKind.JIT, null, 0);
+            return new Frame(name, module, null, address, FrameKind.JIT, null, 0);
         }
         if (map != null && m != null && m.isAnonymous()) {
             // A JIT process's code that its (snapshot) map does not list yet: JIT, unnamed; ask a
@@ -240,7 +263,7 @@ final class ProcSymbolizer implements Symbolizer {
                 jcmd.requestSoon(st.pid, options.jcmdInterval().dividedBy(2));
             }
             stats.lookup(FrameKind.JIT, ModuleKind.JIT, false);
-            return Frame.unresolved("/tmp/" + file.path().getFileName(), null, address, FrameKind.JIT);
+            return Frame.unresolved(module, null, address, FrameKind.JIT);
         }
         stats.lookup(FrameKind.USER, ModuleKind.OTHER, false);
         if (m == null) {
@@ -259,23 +282,7 @@ final class ProcSymbolizer implements Symbolizer {
         String mappedId = m.buildId() == null ? null : HexFormat.of().formatHex(m.buildId());
         ModuleCache.Entry entry = mappedId == null ? null : cache.byBuildId(mappedId);
         if (entry == null) {
-            Path file = openPath(st.pid, m);
-            try {
-                FileIdentity id = FileIdentity.of(file);
-                entry = cache.get(id, () -> ElfModule.load(file, Path.of(m.path()), options.debugDirs(), demangler,
-                        msg -> stats.warn("debug-file", m.path(), msg)));
-                if (!verifiedAfterExit(st.pid, m, id, entry)) {
-                    stats.warn("exited-unverified", m.path(), "process " + st.pid + " exited and " + file
-                            + " cannot be proven to be the file it mapped (no matching inode or build-id)");
-                    entry = null;
-                } else if (entry.failure() != null) {
-                    stats.warn("elf-unreadable", m.path(), "no symbols from " + file + ": " + entry.failure());
-                }
-            } catch (IOException e) {
-                stats.warn("elf-unreadable", m.path(), "cannot open " + file + ": " + e
-                        + (st.pid != ProcessHandle.current().pid()
-                        ? " (another user's process needs CAP_SYS_PTRACE for /proc/PID/root and map_files)" : ""));
-            }
+            entry = loadMapped(st.pid, m);
         }
         String buildId = mappedId;
         if (buildId == null && entry != null && entry.module() != null) {
@@ -286,55 +293,48 @@ final class ProcSymbolizer implements Symbolizer {
         return ref;
     }
 
-    /**
-     * For a process that has exited, a file read from our own namespace counts only when its inode
-     * (from /proc/PID/maps) or its build-id (from the kernel's MMAP2 record) matches the mapping:
-     * a file replaced since then must give unresolved frames, never another binary's names. For a
-     * live process the path came from its own /proc entries and needs no check.
-     */
-    private static boolean verifiedAfterExit(int pid, Mapping m, FileIdentity id, ModuleCache.Entry entry) {
-        if (m.deleted() || Files.isDirectory(PROC.resolve(Integer.toString(pid)))) {
-            return true;
+    /** Opens and loads (or finds in the cache) the file of a mapping; null when it cannot be trusted. */
+    private ModuleCache.Entry loadMapped(int pid, Mapping m) {
+        try (MappedFiles.Opened o = MappedFiles.open(PROC, pid, m)) {
+            FileIdentity id = FileIdentity.of(o.file().path());
+            ModuleCache.Entry entry = cache.get(id, () -> reload(pid, m, id));
+            ElfModule mod = entry.module();
+            if (entry.failure() != null) {
+                stats.warn("elf-unreadable", m.path(), "no symbols from " + m.path() + ": " + entry.failure());
+            } else if (!o.throughTarget() && !MappedFiles.proven(m, id, mod)) {
+                stats.warn("exited-unverified", m.path(), "process " + pid + " cannot be inspected any more"
+                        + " (exited, or another user's without CAP_SYS_PTRACE) and " + m.path()
+                        + " in the collector's view cannot be proven to be the file it mapped (no matching inode"
+                        + " or build-id)");
+                return null;
+            } else if (MappedFiles.buildIdsDisagree(m, mod)) {
+                stats.warn("build-id-mismatch", m.path(), m.path() + " of process " + pid + " has build-id "
+                        + mod.buildId() + " but the mapping was reported with "
+                        + HexFormat.of().formatHex(m.buildId()) + ": not the mapped file, its names are not used");
+                return null;
+            }
+            return entry;
+        } catch (IOException e) {
+            stats.warn("elf-unreadable", m.path(), "cannot open " + m.path() + " of process " + pid + ": " + e
+                    + (pid != ProcessHandle.current().pid()
+                    ? " (another user's process needs CAP_SYS_PTRACE for /proc/PID/root and map_files)" : ""));
+            return null;
         }
-        if (m.inode() != 0) {
-            return m.inode() == id.inode();
-        }
-        if (m.buildId() != null && entry != null && entry.module() != null && entry.module().buildId() != null) {
-            return entry.module().buildId().equals(HexFormat.of().formatHex(m.buildId()));
-        }
-        return false;
     }
 
     /**
-     * Where to read a mapped file from: /proc/PID/map_files/START-END for deleted (or replaced)
-     * files — it is the very file mapped, even when its name now belongs to another —, else the
-     * path inside the process's root (its mount namespace; "/" for processes in ours).
+     * The cache's loader for a mapped file: it runs at first use and again after an eviction, and
+     * each time opens the file anew and checks it is still the identity the entry is keyed by.
      */
-    static Path openPath(int pid, Mapping m) {
-        Path proc = PROC.resolve(Integer.toString(pid));
-        if (!m.deleted() && !Files.isDirectory(proc)) {
-            // The process has exited: /proc/PID/root and map_files are gone. The file as seen from
-            // our own mount namespace is usable only if it is provably the one that was mapped;
-            // verifiedAfterExit() checks inode or build-id before any symbol is taken from it.
-            return Path.of(m.path());
-        }
-        if (m.deleted()) {
-            return proc.resolve("map_files")
-                    .resolve(Long.toHexString(m.start()) + "-" + Long.toHexString(m.end()));
-        }
-        Path inRoot = proc.resolve("root").resolve(m.path().substring(1));
-        if (m.inode() != 0) {
-            try {
-                FileIdentity id = FileIdentity.of(inRoot);
-                if (id.inode() != m.inode()) {
-                    return proc.resolve("map_files")
-                            .resolve(Long.toHexString(m.start()) + "-" + Long.toHexString(m.end()));
-                }
-            } catch (IOException e) {
-                // fall through: the caller reports the failure when it opens the path
+    private ElfModule reload(int pid, Mapping m, FileIdentity expected) throws IOException, ElfFormatException {
+        try (MappedFiles.Opened o = MappedFiles.open(PROC, pid, m)) {
+            FileIdentity now = FileIdentity.of(o.file().path());
+            if (!now.equals(expected)) {
+                throw new IOException(m.path() + " changed since it was first read (" + expected + " -> " + now + ")");
             }
+            return ElfModule.load(o.file().path(), Path.of(m.path()), o.targetRoot(), options.debugDirs(), demangler,
+                    msg -> stats.warn("debug-file", m.path(), msg));
         }
-        return inRoot;
     }
 
     /** Re-reads /proc/PID/maps unless it was read less than mapsRefreshMin ago; true when re-read. */
@@ -353,7 +353,7 @@ final class ProcSymbolizer implements Symbolizer {
             st.mapsEverRead = true;
             try {
                 List<Mapping> fresh = ProcMaps.read(PROC, st.pid);
-                st.mappings = st.mappings.replacedBy(fresh);
+                st.mappings = st.mappings.mergedWith(fresh);
                 jvmNow = st.mappings.hasModuleNamed("libjvm.so");
             } catch (IOException e) {
                 stats.warn("maps-unreadable", "pid " + st.pid, "cannot read /proc/" + st.pid
@@ -409,7 +409,7 @@ final class ProcSymbolizer implements Symbolizer {
     private void perfMapWritten(int pid) {
         ProcessState st = processes.get(pid);
         if (st != null && st.perfMap != null) {
-            st.perfMap.invalidate();
+            st.perfMap.rewritten();
         }
     }
 
@@ -424,6 +424,11 @@ final class ProcSymbolizer implements Symbolizer {
     public void close() {
         if (jcmd != null) {
             jcmd.close();
+        }
+        for (ProcessState p : processes.values()) {
+            if (p.perfMap != null) {
+                p.perfMap.close();
+            }
         }
         processes.clear();
     }

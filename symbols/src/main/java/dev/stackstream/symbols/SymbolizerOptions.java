@@ -1,5 +1,6 @@
 package dev.stackstream.symbols;
 
+import dev.stackstream.symbols.jit.PerfMapFile;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -23,11 +24,15 @@ import java.util.Objects;
  * @param exitGrace how long a process's state is kept after its exit notice: stacks are drained per
  *     window, so some arrive after the exit record and still need its mappings
  * @param ticker the time those intervals are measured in ({@link Ticker#system()}; tests inject their own)
+ * @param perfMapLimits bytes of one perf map read at most, longest line accepted (16 MiB, 16 KiB)
+ * @param attachReplyMax bytes of a JVM's attach reply read at most (64 KiB); the request's timeout
+ *     is {@code jcmdTimeout}
  */
 public record SymbolizerOptions(boolean jvmPerfMaps, boolean kernel, Duration perfMapRefresh,
                                 Duration jcmdInterval, Duration jcmdTimeout, long cacheBytes,
                                 List<Path> debugDirs, boolean demangle, Duration mapsRefreshMin,
-                                Duration exitGrace, Ticker ticker) {
+                                Duration exitGrace, Ticker ticker,
+                                PerfMapFile.Limits perfMapLimits, int attachReplyMax) {
 
     public SymbolizerOptions {
         Objects.requireNonNull(perfMapRefresh, "perfMapRefresh");
@@ -36,6 +41,10 @@ public record SymbolizerOptions(boolean jvmPerfMaps, boolean kernel, Duration pe
         Objects.requireNonNull(mapsRefreshMin, "mapsRefreshMin");
         Objects.requireNonNull(exitGrace, "exitGrace");
         Objects.requireNonNull(ticker, "ticker");
+        Objects.requireNonNull(perfMapLimits, "perfMapLimits");
+        if (attachReplyMax < 16) {
+            throw new IllegalArgumentException("attachReplyMax must be >= 16, got " + attachReplyMax);
+        }
         debugDirs = List.copyOf(debugDirs);
         if (cacheBytes <= 0) {
             throw new IllegalArgumentException("cacheBytes must be > 0, got " + cacheBytes);
@@ -46,51 +55,78 @@ public record SymbolizerOptions(boolean jvmPerfMaps, boolean kernel, Duration pe
     public static SymbolizerOptions defaults() {
         return new SymbolizerOptions(true, true, Duration.ofSeconds(1), Duration.ofSeconds(10),
                 Duration.ofSeconds(10), 256L << 20, List.of(Path.of("/usr/lib/debug")), true,
-                Duration.ofMillis(200), Duration.ofSeconds(30), Ticker.system());
+                Duration.ofMillis(200), Duration.ofSeconds(30), Ticker.system(),
+                PerfMapFile.Limits.DEFAULT, 64 << 10);
     }
 
     public SymbolizerOptions withJvmPerfMaps(boolean on) {
         return new SymbolizerOptions(on, kernel, perfMapRefresh, jcmdInterval, jcmdTimeout, cacheBytes,
-                debugDirs, demangle, mapsRefreshMin, exitGrace, ticker);
+                debugDirs, demangle, mapsRefreshMin, exitGrace, ticker,
+                perfMapLimits, attachReplyMax);
     }
 
     public SymbolizerOptions withKernel(boolean on) {
         return new SymbolizerOptions(jvmPerfMaps, on, perfMapRefresh, jcmdInterval, jcmdTimeout, cacheBytes,
-                debugDirs, demangle, mapsRefreshMin, exitGrace, ticker);
+                debugDirs, demangle, mapsRefreshMin, exitGrace, ticker,
+                perfMapLimits, attachReplyMax);
     }
 
     public SymbolizerOptions withPerfMapRefresh(Duration d) {
         return new SymbolizerOptions(jvmPerfMaps, kernel, d, jcmdInterval, jcmdTimeout, cacheBytes,
-                debugDirs, demangle, mapsRefreshMin, exitGrace, ticker);
+                debugDirs, demangle, mapsRefreshMin, exitGrace, ticker,
+                perfMapLimits, attachReplyMax);
     }
 
     public SymbolizerOptions withJcmdInterval(Duration d) {
         return new SymbolizerOptions(jvmPerfMaps, kernel, perfMapRefresh, d, jcmdTimeout, cacheBytes,
-                debugDirs, demangle, mapsRefreshMin, exitGrace, ticker);
+                debugDirs, demangle, mapsRefreshMin, exitGrace, ticker,
+                perfMapLimits, attachReplyMax);
     }
 
     public SymbolizerOptions withCacheBytes(long bytes) {
         return new SymbolizerOptions(jvmPerfMaps, kernel, perfMapRefresh, jcmdInterval, jcmdTimeout, bytes,
-                debugDirs, demangle, mapsRefreshMin, exitGrace, ticker);
+                debugDirs, demangle, mapsRefreshMin, exitGrace, ticker,
+                perfMapLimits, attachReplyMax);
     }
 
     public SymbolizerOptions withDebugDirs(List<Path> dirs) {
         return new SymbolizerOptions(jvmPerfMaps, kernel, perfMapRefresh, jcmdInterval, jcmdTimeout, cacheBytes,
-                dirs, demangle, mapsRefreshMin, exitGrace, ticker);
+                dirs, demangle, mapsRefreshMin, exitGrace, ticker,
+                perfMapLimits, attachReplyMax);
     }
 
     public SymbolizerOptions withExitGrace(Duration d) {
         return new SymbolizerOptions(jvmPerfMaps, kernel, perfMapRefresh, jcmdInterval, jcmdTimeout, cacheBytes,
-                debugDirs, demangle, mapsRefreshMin, d, ticker);
+                debugDirs, demangle, mapsRefreshMin, d, ticker,
+                perfMapLimits, attachReplyMax);
     }
 
     public SymbolizerOptions withTicker(Ticker t) {
         return new SymbolizerOptions(jvmPerfMaps, kernel, perfMapRefresh, jcmdInterval, jcmdTimeout, cacheBytes,
-                debugDirs, demangle, mapsRefreshMin, exitGrace, t);
+                debugDirs, demangle, mapsRefreshMin, exitGrace, t,
+                perfMapLimits, attachReplyMax);
     }
 
     public SymbolizerOptions withDemangle(boolean on) {
         return new SymbolizerOptions(jvmPerfMaps, kernel, perfMapRefresh, jcmdInterval, jcmdTimeout, cacheBytes,
-                debugDirs, on, mapsRefreshMin, exitGrace, ticker);
+                debugDirs, on, mapsRefreshMin, exitGrace, ticker,
+                perfMapLimits, attachReplyMax);
+    }
+
+    // Bounds on a target's files (branch naming): kept apart from the options above to ease merges.
+
+    public SymbolizerOptions withPerfMapLimits(PerfMapFile.Limits limits) {
+        return new SymbolizerOptions(jvmPerfMaps, kernel, perfMapRefresh, jcmdInterval, jcmdTimeout, cacheBytes,
+                debugDirs, demangle, mapsRefreshMin, exitGrace, ticker, limits, attachReplyMax);
+    }
+
+    public SymbolizerOptions withJcmdTimeout(Duration d) {
+        return new SymbolizerOptions(jvmPerfMaps, kernel, perfMapRefresh, jcmdInterval, d, cacheBytes,
+                debugDirs, demangle, mapsRefreshMin, exitGrace, ticker, perfMapLimits, attachReplyMax);
+    }
+
+    public SymbolizerOptions withAttachReplyMax(int bytes) {
+        return new SymbolizerOptions(jvmPerfMaps, kernel, perfMapRefresh, jcmdInterval, jcmdTimeout, cacheBytes,
+                debugDirs, demangle, mapsRefreshMin, exitGrace, ticker, perfMapLimits, bytes);
     }
 }

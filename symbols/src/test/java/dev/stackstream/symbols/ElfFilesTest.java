@@ -150,14 +150,17 @@ class ElfFilesTest {
 
     @Test
     void anotherMountNamespaceIsReadThroughProcRoot() throws IOException {
-        // Files are opened as /proc/PID/root/<path>: for a process in our namespace that is the
+        // Files are opened inside /proc/PID/root: for a process in our namespace that is the
         // same file, which is what this checks; containers are covered by the same path rule.
         int self = (int) ProcessHandle.current().pid();
         var m = dev.stackstream.symbols.proc.Mapping.of(0x1000, 0x2000, 0, "/usr/bin/true", 0, null);
-        Path path = ProcSymbolizer.openPath(self, m);
-        assertEquals(Path.of("/proc/" + self + "/root/usr/bin/true"), path);
-        assertTrue(Files.isSameFile(path, Path.of("/usr/bin/true")));
+        try (MappedFiles.Opened o = MappedFiles.open(Path.of("/proc"), self, m)) {
+            assertTrue(o.throughTarget());
+            assertEquals(Path.of("/proc/" + self + "/root"), o.targetRoot());
+            assertTrue(Files.isSameFile(o.file().path(), Path.of("/usr/bin/true")));
+        }
         var deleted = dev.stackstream.symbols.proc.Mapping.of(0x1000, 0x2000, 0, "/x (deleted)", 0, null);
-        assertEquals(Path.of("/proc/" + self + "/map_files/1000-2000"), ProcSymbolizer.openPath(self, deleted));
+        assertEquals(Path.of("/proc/" + self + "/map_files/1000-2000"),
+                MappedFiles.mapFile(Path.of("/proc/" + self), deleted));
     }
 }

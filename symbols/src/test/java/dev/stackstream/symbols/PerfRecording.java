@@ -36,6 +36,13 @@ final class PerfRecording {
     /** perf script: dso basename -> {named frames, all frames}. */
     final Map<String, long[]> perfFrames = new HashMap<>();
     long totalPeriod;
+    /** perf's leaves (one per sample), and those it named; likewise for leaves in perf maps. */
+    long perfLeaves;
+    long perfNamedLeaves;
+    long perfMapLeaves;
+    long perfMapNamedLeaves;
+    /** perf's leaves in no module it knew ("[unknown]" dso). */
+    long perfLeavesWithoutDso;
 
     static boolean perfAvailable() {
         return TestPrograms.onPath("perf");
@@ -46,12 +53,55 @@ final class PerfRecording {
         Path data = dir.resolve("perf-" + pid + ".data");
         TestPrograms.output(List.of("perf", "record", "-q", "-e", "cpu-clock", "-F", "999", "-g", "-p",
                 Integer.toString(pid), "-o", data.toString(), "--", "sleep", Double.toString(seconds)));
+        return read(data);
+    }
+
+    /**
+     * Reads only the raw samples and, when asked, perf's leaf per sample (perf's naming is what
+     * costs: it loads every binary's symbols).
+     */
+    static PerfRecording readLeaves(Path data, boolean perfNames) throws IOException, InterruptedException {
+        PerfRecording r = new PerfRecording();
+        r.parseDump(TestPrograms.output(List.of("perf", "script", "-i", data.toString(), "-D")));
+        if (perfNames) {
+            r.parseLeaves(TestPrograms.output(List.of("perf", "script", "-i", data.toString(), "-G", "-F",
+                    "ip,sym,dso")));
+        }
+        return r;
+    }
+
+    /** Reads a recording perf wrote. */
+    static PerfRecording read(Path data) throws IOException, InterruptedException {
         PerfRecording r = new PerfRecording();
         r.parseDump(TestPrograms.output(List.of("perf", "script", "-i", data.toString(), "-D")));
         r.parseFrames(TestPrograms.output(List.of("perf", "script", "-i", data.toString(), "-F", "ip,sym,dso")));
         r.parseReport(TestPrograms.output(List.of("perf", "report", "-i", data.toString(), "--stdio",
                 "--no-children", "--sort", "sym", "-g", "none", "--percent-limit", "0")));
+        r.parseLeaves(TestPrograms.output(List.of("perf", "script", "-i", data.toString(), "-G", "-F", "ip,sym,dso")));
         return r;
+    }
+
+    /** perf script -G: one line per sample, its leaf; counts perf's named leaves (all, and in perf maps). */
+    private void parseLeaves(String text) {
+        for (String line : text.split("\n")) {
+            Matcher m = FRAME.matcher(line);
+            if (m.matches()) {
+                boolean named = !m.group(2).startsWith("[unknown]");
+                perfLeaves++;
+                perfNamedLeaves += named ? 1 : 0;
+                perfLeavesWithoutDso += m.group(3).equals("[unknown]") ? 1 : 0;
+                if (Frame.baseName(m.group(3)).matches("perf-\\d+\\.map")) {
+                    perfMapLeaves++;
+                    perfMapNamedLeaves += named ? 1 : 0;
+                }
+            }
+        }
+    }
+
+    /** perf's named frames (anywhere in the stacks) in perf maps. */
+    long perfMapNamedFrames() {
+        return perfFrames.entrySet().stream().filter(e -> e.getKey().matches("perf-\\d+\\.map"))
+                .mapToLong(e -> e.getValue()[0]).sum();
     }
 
     private void parseDump(String text) {
@@ -130,6 +180,29 @@ final class PerfRecording {
         final Map<String, Double> self = new HashMap<>();
         final Map<String, long[]> frames = new HashMap<>();
         final List<List<Frame>> stacks = new ArrayList<>();
+
+        /** Leaves (one per sample) that got a name. */
+        long namedLeaves() {
+            return stacks.stream().filter(st -> st.get(st.size() - 1).isResolved()).count();
+        }
+
+        /** Leaves with no module at all ([unknown]: in no mapping we knew). */
+        long leavesWithoutModule() {
+            return stacks.stream().filter(st -> st.get(st.size() - 1).module() == null).count();
+        }
+
+        /** Named frames (anywhere in the stacks) from perf maps. */
+        long perfMapNamedFrames() {
+            return frames.entrySet().stream().filter(e -> e.getKey().matches("perf-\\d+\\.map"))
+                    .mapToLong(e -> e.getValue()[0]).sum();
+        }
+
+        /** Leaves named through a perf map. */
+        long perfMapNamedLeaves() {
+            return stacks.stream().map(st -> st.get(st.size() - 1))
+                    .filter(f -> f.isResolved() && f.module() != null && Frame.baseName(f.module()).matches("perf-\\d+\\.map"))
+                    .count();
+        }
     }
 
     Ours symbolize(Symbolizer s) {

@@ -105,7 +105,13 @@ final class TestPrograms {
     }
 
     static Running start(Path program) throws IOException {
-        Process p = new ProcessBuilder(program.toString()).redirectErrorStream(true).start();
+        return start(new ProcessBuilder(program.toString()));
+    }
+
+    /** Starts a program that prints its addresses on its first line (a command line of its own: setpriv, env). */
+    static Running start(ProcessBuilder pb) throws IOException {
+        Process p = pb.redirectErrorStream(true).start();
+        String program = String.join(" ", pb.command());
         BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
         String line = r.readLine();
         if (line == null) {

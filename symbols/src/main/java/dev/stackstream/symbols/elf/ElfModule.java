@@ -4,9 +4,9 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import dev.stackstream.symbols.proc.TargetFiles;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -84,37 +84,40 @@ public final class ElfModule {
     }
 
     /**
-     * Loads a binary from disk.
+     * Loads a binary from disk (a path of the collector's own view).
      *
-     * @param file where to read it (may be a /proc/PID/root/... or /proc/PID/map_files/... path)
+     * @param file where to read it
      * @param debugDirs roots for separate debug files
      * @param warn receives one message per problem that did not stop loading (a bad debug file)
-     * @throws IOException unreadable file
+     * @throws IOException unreadable file, or not a regular file
      * @throws ElfFormatException not a usable ELF64 LE file
      */
     public static ElfModule load(Path file, List<Path> debugDirs, UnaryOperator<String> demangler,
                                  Consumer<String> warn) throws IOException, ElfFormatException {
-        return load(file, file, debugDirs, demangler, warn);
+        return load(file, file, null, debugDirs, demangler, warn);
     }
 
     /**
      * As {@link #load(Path, List, UnaryOperator, Consumer)}, for a file read through another path
-     * than the one the process knows it by (/proc/PID/root/..., /proc/PID/map_files/...): the
-     * .gnu_debuglink search looks next to both, and under the debug roots by the logical path.
+     * than the one the process knows it by (an opened descriptor's /proc/self/fd/N, a
+     * /proc/PID/map_files link). The .gnu_debuglink search looks next to the logical path inside
+     * {@code targetRoot} (the target's /proc/PID/root, resolved without leaving it; null when the
+     * target is gone), next to it in the collector's own view, and under the debug roots.
      */
-    public static ElfModule load(Path file, Path logicalPath, List<Path> debugDirs, UnaryOperator<String> demangler,
-                                 Consumer<String> warn) throws IOException, ElfFormatException {
+    public static ElfModule load(Path file, Path logicalPath, Path targetRoot, List<Path> debugDirs,
+                                 UnaryOperator<String> demangler, Consumer<String> warn)
+            throws IOException, ElfFormatException {
         ElfFile elf = ElfFile.parse(map(file));
         String buildId = hex(elf.buildId());
         ElfFile debug = null;
-        String source = file.toString();
-        Path debugPath = findDebugFile(file, logicalPath, elf, debugDirs, warn);
-        if (debugPath != null) {
+        String source = logicalPath.toString();
+        DebugFile found = findDebugFile(file, logicalPath, targetRoot, elf, debugDirs, warn);
+        if (found != null) {
             try {
-                debug = ElfFile.parse(map(debugPath));
-                source = debugPath.toString();
-            } catch (IOException | ElfFormatException e) {
-                warn.accept("debug file " + debugPath + " unusable: " + e.getMessage());
+                debug = ElfFile.parse(found.image());
+                source = found.source();
+            } catch (ElfFormatException e) {
+                warn.accept("debug file " + found.source() + " unusable: " + e.getMessage());
             }
         }
         return build(elf, debug, buildId, source, demangler, warn);
@@ -164,81 +167,116 @@ public final class ElfModule {
         return n;
     }
 
+    /** A separate debug file found for a binary: its mapped image and where it was found. */
+    record DebugFile(ByteBuffer image, String source) {
+    }
+
     /**
      * The separate debug file for elf: {@code DIR/.build-id/xx/rest.debug} whose build-id matches,
-     * else the .gnu_debuglink name next to the file, in its .debug/ subdirectory or under a debug
-     * root, whose CRC-32 matches. Null when none.
+     * else the .gnu_debuglink name next to the binary (inside the target's root, then in our own
+     * view), in its .debug/ subdirectory or under a debug root, whose CRC-32 matches. Null when none.
+     * Every candidate is opened as a regular file without blocking ({@link TargetFiles}).
      */
-    static Path findDebugFile(Path file, Path logicalPath, ElfFile elf, List<Path> debugDirs,
-                              Consumer<String> warn) {
+    static DebugFile findDebugFile(Path file, Path logicalPath, Path targetRoot, ElfFile elf,
+                                   List<Path> debugDirs, Consumer<String> warn) {
         String buildId = hex(elf.buildId());
         if (buildId != null && buildId.length() > 2) {
             for (Path dir : debugDirs) {
                 Path p = dir.resolve(".build-id").resolve(buildId.substring(0, 2))
                         .resolve(buildId.substring(2) + ".debug");
-                if (Files.isRegularFile(p)) {
-                    if (buildId.equals(buildIdOf(p))) {
-                        return p;
+                ByteBuffer image = mapIfRegular(null, p);
+                if (image != null) {
+                    if (buildId.equals(buildIdOf(image))) {
+                        return new DebugFile(image, p.toString());
                     }
                     warn.accept("debug file " + p + " has a different build-id; ignored");
                 }
             }
         }
         ElfFile.DebugLink link = elf.debugLink();
-        if (link == null || link.fileName().contains("/")) {
+        if (link == null || link.fileName().contains("/") || link.fileName().equals("..")) {
             return null;
         }
-        List<Path> candidates = new ArrayList<>();
-        for (Path p : List.of(file, logicalPath)) {
-            Path dir = p.toAbsolutePath().getParent();
-            if (dir != null && !dir.toString().contains("/map_files")) {
-                candidates.add(dir.resolve(link.fileName()));
-                candidates.add(dir.resolve(".debug").resolve(link.fileName()));
-            }
-        }
+        List<Candidate> candidates = new ArrayList<>();
         Path logicalDir = logicalPath.toAbsolutePath().getParent();
-        if (logicalDir != null && logicalDir.getNameCount() > 0) {
-            for (Path root : debugDirs) {
-                candidates.add(root.resolve(logicalDir.toString().substring(1)).resolve(link.fileName()));
+        if (logicalDir != null) {
+            for (Path root : targetRoot == null ? new Path[] {null} : new Path[] {targetRoot, null}) {
+                candidates.add(new Candidate(root, logicalDir.resolve(link.fileName())));
+                candidates.add(new Candidate(root, logicalDir.resolve(".debug").resolve(link.fileName())));
+            }
+            if (logicalDir.getNameCount() > 0) {
+                for (Path root : debugDirs) {
+                    candidates.add(new Candidate(null,
+                            root.resolve(logicalDir.toString().substring(1)).resolve(link.fileName())));
+                }
             }
         }
-        for (Path c : candidates) {
-            if (c.equals(file.toAbsolutePath()) || !Files.isRegularFile(c)) {
+        for (Candidate c : candidates) {
+            Path root = c.root();
+            Path p = c.path();
+            if (root == null && (p.equals(file.toAbsolutePath()) || p.equals(logicalPath.toAbsolutePath()))) {
                 continue;
             }
-            String cid = buildIdOf(c);
+            ByteBuffer image = mapIfRegular(root, p);
+            if (image == null) {
+                continue;
+            }
+            String where = root == null ? p.toString() : root + p.toString();
+            String cid = buildIdOf(image);
             if (buildId != null && buildId.equals(cid)) {
-                return c; // same build-id: the CRC would match too, skip reading the whole file
+                return new DebugFile(image, where); // same build-id: the CRC would match too
             }
-            try {
-                if (crc32(c) == link.crc32()) {
-                    return c;
-                }
-                warn.accept("debug file " + c + " fails the .gnu_debuglink CRC check; ignored");
-            } catch (IOException e) {
-                warn.accept("debug file " + c + " unreadable: " + e.getMessage());
+            if (crc32(image) == link.crc32()) {
+                return new DebugFile(image, where);
             }
+            warn.accept("debug file " + where + " fails the .gnu_debuglink CRC check; ignored");
         }
         return null;
     }
 
-    private static String buildIdOf(Path p) {
-        try {
-            return hex(ElfFile.parse(map(p)).buildId());
-        } catch (IOException | ElfFormatException | RuntimeException e) {
+    /** A debug-file candidate: a path inside root (the target's), or in our own view when root is null. */
+    private record Candidate(Path root, Path path) {
+    }
+
+    /** The file mapped, or null when it is missing or not a regular file. */
+    private static ByteBuffer mapIfRegular(Path root, Path p) {
+        try (TargetFiles.OpenedFile f = TargetFiles.openInRoot(root == null ? Path.of("/") : root, p.toString())) {
+            return mapOpened(f);
+        } catch (IOException e) {
             return null;
         }
     }
 
-    static int crc32(Path p) throws IOException {
+    private static String buildIdOf(ByteBuffer image) {
+        try {
+            return hex(ElfFile.parse(image.duplicate()).buildId());
+        } catch (ElfFormatException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    static int crc32(ByteBuffer image) {
         CRC32 crc = new CRC32();
-        crc.update(map(p));
+        crc.update(image.duplicate());
         return (int) crc.getValue();
     }
 
-    /** Maps a file read-only; the mapping is released when the buffer is collected. */
+    static int crc32(Path p) throws IOException {
+        return crc32(map(p));
+    }
+
+    /**
+     * Maps a file read-only (the mapping is released when the buffer is collected). The file is
+     * opened through {@link TargetFiles}: a FIFO or device under the path is refused, not waited on.
+     */
     static ByteBuffer map(Path p) throws IOException {
-        try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
+        try (TargetFiles.OpenedFile f = TargetFiles.openTrusted(p)) {
+            return mapOpened(f);
+        }
+    }
+
+    private static ByteBuffer mapOpened(TargetFiles.OpenedFile f) throws IOException {
+        try (FileChannel ch = FileChannel.open(f.path(), StandardOpenOption.READ)) {
             long size = ch.size();
             if (size > MAX_FILE) {
                 throw new IOException("file larger than 2 GiB: " + size + " bytes");

@@ -1,12 +1,9 @@
 package dev.stackstream.symbols.jit;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
@@ -18,21 +15,19 @@ import java.util.function.BiConsumer;
 import java.util.function.IntConsumer;
 
 /**
- * Asks JVM targets to (re)write their perf map: {@code jcmd PID Compiler.perfmap} (JDK 17+) every
- * interval, on one background daemon thread so sampling never waits for it. Each run is killed
- * after the timeout.
- *
- * <p>Which jcmd: the one next to the target's own {@code java} (same JDK, same attach protocol)
- * when the target shares our mount namespace, else ours ({@code java.home/bin/jcmd}), else
- * {@code jcmd} on PATH. HotSpot's attach mechanism only accepts a client with the target's
- * effective uid/gid, so when we run as root and the target does not, jcmd is started through
- * {@code setpriv --reuid=UID --regid=GID --clear-groups} (util-linux).
+ * Asks JVM targets to (re)write their perf map: the diagnostic command {@code Compiler.perfmap}
+ * (JDK 17+) sent through HotSpot's attach protocol by the collector's own code
+ * ({@link HotSpotAttach}) every interval, on one background daemon thread so sampling never waits
+ * for it. Each request is bounded by the timeout and its reply by {@code maxReply} bytes. No
+ * program is run: nothing the target chose (a {@code jcmd} next to its binary) and nothing that
+ * would inherit the collector's environment.
  */
 public final class JvmPerfMapRequester implements AutoCloseable {
     private static final Path PROC = Path.of("/proc");
 
     private final Duration interval;
     private final Duration timeout;
+    private final int maxReply;
     private final BiConsumer<String, String> warn;
     private final IntConsumer written;
     private final ScheduledExecutorService executor;
@@ -45,14 +40,15 @@ public final class JvmPerfMapRequester implements AutoCloseable {
      * @param warn (cause, message) for failed runs
      * @param written called with the pid after a run that succeeded (its map changed)
      */
-    public JvmPerfMapRequester(Duration interval, Duration timeout, BiConsumer<String, String> warn,
+    public JvmPerfMapRequester(Duration interval, Duration timeout, int maxReply, BiConsumer<String, String> warn,
                                IntConsumer written) {
         this.interval = interval;
         this.timeout = timeout;
+        this.maxReply = maxReply;
         this.warn = warn;
         this.written = written;
         this.executor = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "stackstream-jcmd-perfmap");
+            Thread t = new Thread(r, "stackstream-jvm-attach");
             t.setDaemon(true);
             return t;
         });
@@ -98,7 +94,7 @@ public final class JvmPerfMapRequester implements AutoCloseable {
         return targets.containsKey(pid);
     }
 
-    /** jcmd runs started / failed so far. */
+    /** Attach requests started / failed so far. */
     public long runs() {
         return runs.get();
     }
@@ -107,7 +103,7 @@ public final class JvmPerfMapRequester implements AutoCloseable {
         return failures.get();
     }
 
-    /** Runs one request now on the calling thread; true when jcmd succeeded. */
+    /** Runs one request now on the calling thread; true when the JVM wrote its map. */
     public boolean request(int pid) {
         if (!Files.exists(PROC.resolve(Integer.toString(pid)))) {
             unregister(pid);
@@ -115,102 +111,36 @@ public final class JvmPerfMapRequester implements AutoCloseable {
         }
         runs.incrementAndGet();
         lastRequestNanos.put(pid, System.nanoTime());
-        List<String> cmd = command(pid);
-        Path out = null;
         try {
-            out = Files.createTempFile("stackstream-jcmd", ".out");
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile()).start();
-            if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-                p.destroyForcibly();
+            HotSpotAttach.Reply r = HotSpotAttach.jcmd(PROC, pid, "Compiler.perfmap", timeout, maxReply);
+            String text = r.output().trim();
+            if (r.code() != 0 || text.contains("Exception") || text.contains("Unknown diagnostic command")) {
                 failures.incrementAndGet();
-                warn.accept("jcmd-timeout", "jcmd " + pid + " Compiler.perfmap did not finish in " + timeout
-                        + "; killed (is the JVM responsive? is -XX:+DisableAttachMechanism set?)");
-                return false;
-            }
-            String text = Files.readString(out, StandardCharsets.UTF_8).trim();
-            if (p.exitValue() != 0 || text.contains("Exception") || text.contains("Unknown diagnostic command")) {
-                failures.incrementAndGet();
-                warn.accept("jcmd-failed", String.join(" ", cmd) + " exited " + p.exitValue() + ": "
+                warn.accept("jcmd-failed", "JVM " + pid + " answered Compiler.perfmap with " + r.code() + ": "
                         + (text.length() > 300 ? text.substring(0, 300) + "..." : text)
                         + " (Compiler.perfmap needs JDK 17+; JIT frames stay unresolved)");
                 return false;
             }
             written.accept(pid);
             return true;
+        } catch (HotSpotAttach.NotAttachableException e) {
+            failures.incrementAndGet();
+            warn.accept("jvm-attach-skipped", e.getMessage());
+            return false;
         } catch (IOException e) {
             failures.incrementAndGet();
-            warn.accept("jcmd-failed", "cannot run " + String.join(" ", cmd) + ": " + e.getMessage());
+            warn.accept("jcmd-failed", "attach to JVM " + pid + " for Compiler.perfmap failed: " + e.getMessage());
             return false;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return false;
-        } finally {
-            if (out != null) {
-                try {
-                    Files.deleteIfExists(out);
-                } catch (IOException ignored) {
-                    // a temp file left behind is harmless
-                }
-            }
         }
-    }
-
-    /** The command line that asks pid for its perf map. */
-    public List<String> command(int pid) {
-        List<String> cmd = new ArrayList<>();
-        int[] ids = ids(pid);
-        if (ids != null && isRoot() && ids[0] != 0 && Files.isExecutable(Path.of("/usr/bin/setpriv"))) {
-            cmd.addAll(List.of("/usr/bin/setpriv", "--reuid=" + ids[0], "--regid=" + ids[1], "--clear-groups"));
-        }
-        cmd.add(jcmdFor(pid));
-        cmd.add(Integer.toString(pid));
-        cmd.add("Compiler.perfmap");
-        return cmd;
-    }
-
-    static String jcmdFor(int pid) {
-        try {
-            if (sameMountNamespace(pid)) {
-                Path exe = Files.readSymbolicLink(PROC.resolve(Integer.toString(pid)).resolve("exe"));
-                Path jcmd = exe.resolveSibling("jcmd");
-                if (Files.isExecutable(jcmd)) {
-                    return jcmd.toString();
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            // fall through to our own JDK's jcmd
-        }
-        Path own = Path.of(System.getProperty("java.home"), "bin", "jcmd");
-        return Files.isExecutable(own) ? own.toString() : "jcmd";
     }
 
     /** True when pid sees the same file system as we do (same mount namespace). */
     public static boolean sameMountNamespace(int pid) throws IOException {
         return Files.readSymbolicLink(PROC.resolve("self/ns/mnt"))
                 .equals(Files.readSymbolicLink(PROC.resolve(pid + "/ns/mnt")));
-    }
-
-    /** Effective uid and gid of pid, or null. */
-    static int[] ids(int pid) {
-        try {
-            int uid = -1;
-            int gid = -1;
-            for (String line : Files.readAllLines(PROC.resolve(pid + "/status"))) {
-                if (line.startsWith("Uid:")) {
-                    uid = Integer.parseInt(line.substring(4).trim().split("\\s+")[1]);
-                } else if (line.startsWith("Gid:")) {
-                    gid = Integer.parseInt(line.substring(4).trim().split("\\s+")[1]);
-                }
-            }
-            return uid < 0 || gid < 0 ? null : new int[] {uid, gid};
-        } catch (IOException | RuntimeException e) {
-            return null;
-        }
-    }
-
-    private static boolean isRoot() {
-        int[] own = ids((int) ProcessHandle.current().pid());
-        return own != null && own[0] == 0;
     }
 
     @Override

@@ -1,147 +1,112 @@
 package dev.stackstream.symbols.jit;
 
 import dev.stackstream.symbols.Addresses;
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
 /**
  * A parsed perf map ({@code /tmp/perf-PID.map}): lines {@code START SIZE NAME}, START and SIZE in
  * hex with or without {@code 0x} (perf's spec says without; the JVM's {@code Compiler.perfmap}
  * writes it with). Malformed lines are skipped and counted. Where entries overlap (a map that is
- * appended to as code is replaced), the later line wins, as in perf.
+ * appended to as code is replaced), the later line wins, as in perf. Immutable: a map that grew is
+ * a new instance ({@link #appended}) sharing nothing mutable with the old one.
  */
 public final class PerfMap {
-    /** A line longer than this is not a perf map line (and protects against binary garbage). */
-    private static final int MAX_LINE = 64 * 1024;
+    public static final PerfMap EMPTY = new PerfMap(new long[0], new long[0], new String[0], new long[0], 0, 0);
 
     private final long[] starts;
     private final long[] ends;
     private final String[] names;
+    /** Line number in the file of each entry: which of two overlapping entries is later. */
+    private final long[] lines;
+    private final long lineCount;
     private final int badLines;
 
-    private PerfMap(long[] starts, long[] ends, String[] names, int badLines) {
+    private PerfMap(long[] starts, long[] ends, String[] names, long[] lines, long lineCount, int badLines) {
         this.starts = starts;
         this.ends = ends;
         this.names = names;
+        this.lines = lines;
+        this.lineCount = lineCount;
         this.badLines = badLines;
     }
 
-    /** Parses a whole map; never throws for bad content, only for I/O errors. */
+    /** Parses a whole map with the default line bound; never throws for bad content, only for I/O errors. */
     public static PerfMap parse(InputStream in) throws IOException {
-        BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8), 1 << 16);
-        int cap = 1024;
-        long[] s = new long[cap];
-        long[] e = new long[cap];
-        String[] nm = new String[cap];
-        int n = 0;
-        int bad = 0;
-        String line;
-        while ((line = r.readLine()) != null) {
-            if (line.isBlank()) {
-                continue;
-            }
-            long[] parsed = line.length() > MAX_LINE ? null : parseHead(line);
-            if (parsed == null) {
-                bad++;
-                continue;
-            }
-            if (n == s.length) {
-                s = Arrays.copyOf(s, n * 2);
-                e = Arrays.copyOf(e, n * 2);
-                nm = Arrays.copyOf(nm, n * 2);
-            }
-            s[n] = parsed[0];
-            e[n] = parsed[0] + parsed[1];
-            nm[n] = line.substring((int) parsed[2]);
-            n++;
+        PerfMapLines lines = new PerfMapLines(PerfMapLines.DEFAULT_MAX_LINE);
+        byte[] buf = new byte[1 << 16];
+        int n;
+        while ((n = in.read(buf)) > 0) {
+            lines.feed(buf, 0, n);
         }
-        return build(s, e, nm, n, bad);
+        lines.endOfInput();
+        return EMPTY.appended(lines);
     }
 
-    /** [start, size, nameIndex] or null. */
-    private static long[] parseHead(String line) {
-        int p = 0;
-        int len = line.length();
-        int a0 = p;
-        while (p < len && line.charAt(p) != ' ') {
-            p++;
+    /**
+     * This map followed by lines read later from the same file: their entries replace the ones they
+     * overlap. The old entries are sorted already, so this is a sort of the new ones and a merge.
+     */
+    public PerfMap appended(PerfMapLines more) {
+        int n = more.size();
+        if (n == 0) {
+            return more.badLines() == 0 ? this
+                    : new PerfMap(starts, ends, names, lines, lineCount, badLines + more.badLines());
         }
-        int a1 = p;
-        while (p < len && line.charAt(p) == ' ') {
-            p++;
-        }
-        int b0 = p;
-        while (p < len && line.charAt(p) != ' ') {
-            p++;
-        }
-        int b1 = p;
-        if (p >= len) {
-            return null; // no name
-        }
-        p++;
-        if (p >= len) {
-            return null;
-        }
-        long start = hex(line, a0, a1);
-        long size = hex(line, b0, b1);
-        if (start == -1 || size == -1 || size <= 0 || start + size < start) {
-            return null;
-        }
-        return new long[] {start, size, p};
-    }
-
-    /** Hex with optional 0x; -1 when malformed (a perf map never holds an address of all ones). */
-    private static long hex(String s, int from, int to) {
-        if (to - from > 2 && s.charAt(from) == '0' && (s.charAt(from + 1) == 'x' || s.charAt(from + 1) == 'X')) {
-            from += 2;
-        }
-        if (to <= from || to - from > 16) {
-            return -1;
-        }
-        try {
-            return Long.parseUnsignedLong(s, from, to, 16);
-        } catch (NumberFormatException e) {
-            return -1;
-        }
-    }
-
-    private static PerfMap build(long[] s, long[] e, String[] nm, int n, int bad) {
-        // Sort by start, stably, so later lines come after earlier ones at the same start.
         Integer[] order = new Integer[n];
         for (int i = 0; i < n; i++) {
             order[i] = i;
         }
         Arrays.sort(order, (a, b) -> {
-            int c = Long.compareUnsigned(s[a], s[b]);
+            int c = Long.compareUnsigned(more.start(a), more.start(b));
             return c != 0 ? c : Integer.compare(a, b);
         });
-        long[] ss = new long[n];
-        long[] ee = new long[n];
-        String[] names = new String[n];
-        int[] line = new int[n];
+        int total = starts.length + n;
+        long[] ss = new long[total];
+        long[] ee = new long[total];
+        String[] nm = new String[total];
+        long[] ln = new long[total];
         int m = 0;
-        for (int k = 0; k < n; k++) {
-            int i = order[k];
-            if (m > 0 && ss[m - 1] == s[i]) {
-                m--; // same start: the later line replaces the earlier
+        int i = 0;
+        int k = 0;
+        while (i < starts.length || k < n) {
+            boolean takeOld = k >= n || (i < starts.length
+                    && Long.compareUnsigned(starts[i], more.start(order[k])) <= 0);
+            long s;
+            long e;
+            String name;
+            long line;
+            if (takeOld) {
+                s = starts[i];
+                e = ends[i];
+                name = names[i];
+                line = lines[i];
+                i++;
+            } else {
+                int j = order[k++];
+                s = more.start(j);
+                e = s + more.size(j);
+                name = more.name(j);
+                line = lineCount + j;
             }
-            ss[m] = s[i];
-            ee[m] = e[i];
-            names[m] = nm[i];
-            line[m] = i;
+            if (m > 0 && ss[m - 1] == s) {
+                m--; // same start: the later line (new lines come after old at equal starts) replaces
+            }
+            ss[m] = s;
+            ee[m] = e;
+            nm[m] = name;
+            ln[m] = line;
             m++;
         }
-        // An earlier entry overlapped by a later one is cut where the later one starts.
-        for (int k = 0; k + 1 < m; k++) {
-            if (Long.compareUnsigned(ee[k], ss[k + 1]) > 0 && line[k + 1] > line[k]) {
-                ee[k] = ss[k + 1];
+        // An earlier entry overlapped by a later line is cut where the later one starts.
+        for (int j = 0; j + 1 < m; j++) {
+            if (Long.compareUnsigned(ee[j], ss[j + 1]) > 0 && ln[j + 1] > ln[j]) {
+                ee[j] = ss[j + 1];
             }
         }
-        return new PerfMap(Arrays.copyOf(ss, m), Arrays.copyOf(ee, m), Arrays.copyOf(names, m), bad);
+        return new PerfMap(Arrays.copyOf(ss, m), Arrays.copyOf(ee, m), Arrays.copyOf(nm, m), Arrays.copyOf(ln, m),
+                lineCount + n, badLines + more.badLines());
     }
 
     /** Name of the JIT code at address, or null. */
@@ -159,7 +124,7 @@ public final class PerfMap {
         return starts.length;
     }
 
-    /** Lines that did not parse. */
+    /** Lines that did not parse (or were longer than the line bound). */
     public int badLines() {
         return badLines;
     }

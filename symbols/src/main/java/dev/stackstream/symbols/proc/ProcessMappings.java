@@ -29,24 +29,30 @@ public final class ProcessMappings {
 
     /** From mappings in any order; where two overlap, the later in the list wins. */
     public static ProcessMappings of(List<Mapping> list) {
-        return EMPTY.replacedBy(list);
+        return EMPTY.mergedWith(list);
     }
 
     /**
-     * A fresh view of the process (a re-read of /proc/PID/maps): the given mappings, reusing the
-     * slots of this instance whose mapping is identical (same range, offset, path and inode).
+     * This view updated by a re-read of /proc/PID/maps: every mapping read replaces the ones it
+     * overlaps (the kernel re-mapped that range), and mappings it does not overlap are kept. A
+     * re-read shows only what is mapped now, while stacks drained late were sampled earlier: a
+     * library unmapped since then must still name them, and the maps of a process that has exited
+     * but is not reaped yet (a zombie: the file is empty) must not erase what the sampler reported.
+     * Slots whose mapping is identical (same range, offset and path) are reused with their module.
      */
-    public ProcessMappings replacedBy(List<Mapping> list) {
+    public ProcessMappings mergedWith(List<Mapping> list) {
         Map<String, Slot> old = new HashMap<>();
         for (Slot s : slots) {
             old.put(key(s.mapping), s);
         }
-        List<Slot> out = new ArrayList<>(list.size());
+        List<Slot> fresh = new ArrayList<>(list.size());
         for (Mapping m : list) {
             Slot s = old.get(key(m));
-            out.add(s != null ? s : new Slot(m));
+            fresh.add(s != null ? s : new Slot(m));
         }
-        return build(out);
+        List<Slot> all = new ArrayList<>(Arrays.asList(slots));
+        all.addAll(fresh); // build(): later entries replace the earlier ones they overlap
+        return build(all);
     }
 
     private static String key(Mapping m) {
