@@ -20,10 +20,10 @@ trap 'rm -rf "$WORK"' EXIT
 
 # --- the command under test ----------------------------------------------------------------------
 # The launcher, as users run it: its build check, JVM options, class path and class-data archive
-# (made by a first render after a build, before the timed runs).
+# (made by `./stackstream render-cds` before the timed runs).
 if [ -z "${RENDER:-}" ]; then
     RENDER="$ROOT/stackstream render"
-    $RENDER --help >/dev/null
+    "$ROOT/stackstream" render-cds
 fi
 
 # --- input: STACKS unique stacks, 8-40 frames, shared prefixes like a real program -----------------

@@ -39,14 +39,18 @@ import picocli.CommandLine.Spec;
             "A flag wins over its variable."},
         footer = {
             "",
-            "Labels from the environment (Kubernetes downward API): POD_NAME->pod, POD_NAMESPACE->namespace,",
-            "NODE_NAME->node, CONTAINER_NAME->container, HOSTNAME->host; --label wins.",
-            "",
-            "Exit status (the table of every stackstream command): 0 stopped, or the --pid/--cgroup target",
-            "ended (SIGTERM: the JVM reports 143 after the last window was flushed); 1 sampling failed;",
-            "2 usage; 3 permission (needs CAP_PERFMON or kernel.perf_event_paranoid<=2, CAP_SYS_PTRACE for",
-            "other users' processes); 4 target missing; 5 Kafka client configuration invalid; 6 windows left",
-            "undelivered at shutdown (Kafka unreachable for longer than --shutdown-timeout)."})
+            "Labels from the environment (Kubernetes downward API): POD_NAME->pod,",
+            "POD_NAMESPACE->namespace, NODE_NAME->node, CONTAINER_NAME->container,",
+            "HOSTNAME->host; --label wins."},
+        exitCodeListHeading = "%nExit status (the table of every stackstream command):%n",
+        exitCodeList = {
+            "0:stopped, or the --pid/--cgroup target ended (SIGTERM: the JVM reports 143 after the last"
+                    + " window was flushed)",
+            "1:sampling failed", "2:bad option, or the metrics port cannot be bound",
+            "3:no permission for perf events (CAP_PERFMON or kernel.perf_event_paranoid<=2; CAP_SYS_PTRACE"
+                    + " for other users' processes)",
+            "4:the target does not exist", "5:the Kafka client configuration is invalid",
+            "6:windows left undelivered at shutdown (Kafka unreachable for longer than --shutdown-timeout)"})
 public final class CollectorCommand implements Callable<Integer> {
     private static final Logger LOG = LoggerFactory.getLogger(CollectorCommand.class);
 

@@ -12,7 +12,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Supplier;
 
 import dev.stackstream.collector.metrics.CollectorMetrics;
-import dev.stackstream.command.ExitStatus;
 import dev.stackstream.collector.metrics.SamplingMetrics;
 import dev.stackstream.collector.metrics.SymbolizationMetrics;
 import dev.stackstream.collector.publish.WindowPublisher;
@@ -20,6 +19,7 @@ import dev.stackstream.collector.sampling.ProfilerException;
 import dev.stackstream.collector.sampling.SamplingOptions;
 import dev.stackstream.collector.sampling.SamplingSession;
 import dev.stackstream.collector.sampling.WindowedSampler;
+import dev.stackstream.command.ExitStatus;
 import dev.stackstream.profile.Profile;
 import dev.stackstream.symbols.Symbolizer;
 import org.slf4j.Logger;
