@@ -1,11 +1,12 @@
 package dev.stackstream.aggregator.engine;
 
 import dev.stackstream.aggregator.AggregatorMetrics;
-import dev.stackstream.wire.IndexedStackCount;
-import dev.stackstream.wire.PackedEntries;
+import dev.stackstream.profile.StackId;
+import dev.stackstream.wire.BindingResolver;
+import dev.stackstream.wire.Bindings;
 import dev.stackstream.wire.SampleBatch;
-import dev.stackstream.wire.StackCount;
 import dev.stackstream.wire.WindowStats;
+import dev.stackstream.wire.WireModel;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -123,7 +124,8 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
             deadLetter(record, e);
             return;
         }
-        if (!collectorIndex.restoreContext(batch)) {
+        Bindings bindings = collectorIndex.collector(batch.getCollectorId(), now);
+        if (!BindingResolver.restoreContext(batch, bindings)) {
             // Left out, and no window of this collector that carried it was seen (the aggregator
             // started mid-run after retention): kept in the dead-letter topic to replay, not guessed.
             deadLetter(record, new UndecodableRecordException("context-unknown", "window " + batch.getSequence()
@@ -149,35 +151,16 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
             series.put(idKey, s.encode(now));
         }
 
-        StackCounts counts = new StackCounts();
-        long samples = 0;
-        for (StackCount e : batch.getEntries()) {
-            ByteBuffer sid = ByteBuffer.wrap(e.getStackId().bytes());
-            counts.add(sid.getLong(), sid.getLong(), e.getThread(), e.getCount(),
-                    e.getInstructions() == null ? -1 : e.getInstructions());
-            samples = StackCounts.plus(samples, e.getCount());
-        }
-        // v2: bindings first (this window may define what it uses), then the indexed entries.
-        CollectorIndexStore.Collector index = collectorIndex.apply(batch, now);
-        int unbound = 0;
-        List<IndexedStackCount> packed = PackedEntries.of(batch);
-        for (IndexedStackCount e : packed) {
-            byte[] stack = index.stack(e.getStackIndex());
-            if (stack == null) {
-                // Never bound (bindings lost with an expired collector, or a foreign writer): the
-                // samples still count, under the all-zero id that renders as an unknown stack.
-                unbound++;
-                stack = UNBOUND;
-            }
-            ByteBuffer sid = ByteBuffer.wrap(stack);
-            counts.add(sid.getLong(), sid.getLong(), index.thread(e.getThreadIndex()), e.getCount(),
-                    e.getInstructions() < 0 ? -1 : e.getInstructions());
-            samples = StackCounts.plus(samples, e.getCount());
-        }
+        // v2: the window's bindings first (it may define what it uses), then v1 and compact entries.
+        EntryTally tally = new EntryTally();
+        int unbound = BindingResolver.forEachEntry(batch, bindings, tally);
         if (unbound > 0) {
+            // Never bound (bindings lost with an expired collector, or a foreign writer): the
+            // samples still count, under the all-zero id that renders as an unknown stack.
             LOG.warn("window {} of collector {} uses {} stack index(es) that were never bound; counted as an"
                     + " unknown stack", batch.getSequence(), batch.getCollectorId(), unbound);
         }
+        StackCounts counts = tally.counts;
         WindowStats st = batch.getStats();
         counts.addWindow(st.getLost(), st.getThrottled(), st.getTableOverflow(), st.getTruncatedStacks(),
                 orMinus1(st.getTargetCpuNanos()), orMinus1(st.getTargetMaxRssBytes()), orMinus1(st.getInstructions()));
@@ -196,7 +179,21 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
                 rollupState.put(Bytes.wrap(pendingKey(i, start, id)), MARK);
             }
         }
-        metrics.counted(batch.getEntries().size() + packed.size(), samples);
+        metrics.counted(tally.entries, tally.samples);
+    }
+
+    /** A window's resolved entries summed per (stack, thread), with the entry and sample totals for the metrics. */
+    private static final class EntryTally implements WireModel.EntryConsumer {
+        final StackCounts counts = new StackCounts();
+        int entries;
+        long samples;
+
+        @Override
+        public void accept(StackId stack, String thread, long count, long instructions) {
+            counts.add(stack.high(), stack.low(), thread, count, instructions);
+            entries++;
+            samples = StackCounts.plus(samples, count);
+        }
     }
 
     private static long orMinus1(Long v) {
@@ -273,8 +270,6 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
     }
 
     private static final byte[] ALL_ONES = new byte[16];
-    /** Stack id counted for an unbound index (WireModel.UNBOUND_STACK). */
-    private static final byte[] UNBOUND = new byte[16];
 
     static {
         Arrays.fill(ALL_ONES, (byte) 0xFF);

@@ -15,7 +15,9 @@ import dev.stackstream.profile.Profile;
 import dev.stackstream.profile.ProfileBuilder;
 import dev.stackstream.profile.Stack;
 import dev.stackstream.profile.StackId;
-import dev.stackstream.wire.CollectorIndex;
+import dev.stackstream.wire.BindingResolver;
+import dev.stackstream.wire.Bindings;
+import dev.stackstream.wire.InMemoryBindings;
 import dev.stackstream.wire.SampleBatch;
 import dev.stackstream.wire.StackDefinition;
 import dev.stackstream.wire.WireCodec;
@@ -138,20 +140,21 @@ public final class KafkaProfileReader {
         // v2 batches name stacks by per-run index: bindings are applied in sequence order, first to
         // learn which definitions to fetch, then again (fresh) while adding the counts.
         Set<StackId> needed = new HashSet<>();
-        CollectorIndex scan = new CollectorIndex();
+        Bindings scan = new InMemoryBindings();
         for (SampleBatch b : windows.values()) {
-            WireModel.forEachEntry(b, scan.apply(b), (id, thread, count, instructions) -> needed.add(id));
+            BindingResolver.restoreContext(b, scan);
+            BindingResolver.forEachEntry(b, scan, (id, thread, count, instructions) -> needed.add(id));
         }
         boolean unbound = needed.remove(WireModel.UNBOUND_STACK);
         Map<StackId, Stack> dictionary = readDefinitions(needed, deadline);
         // Type and labels from the first window whose context is known (the scan above filled it
         // into the windows that left it out, wherever an earlier window of the run carried it).
-        SampleBatch described = windows.values().stream().filter(CollectorIndex::contextKnown).findFirst().orElse(null);
+        SampleBatch described = windows.values().stream().filter(BindingResolver::contextKnown).findFirst().orElse(null);
         ProfileBuilder builder = null;
         if (described != null) {
             builder = Profile.builder(WireModel.fromWire(described.getProfileType()))
                     .labels(described.getLabels()).label(WireModel.SERVICE_LABEL, described.getService());
-            CollectorIndex index = new CollectorIndex();
+            Bindings index = new InMemoryBindings();
             for (SampleBatch b : windows.values()) {
                 WireModel.addBatch(builder, b, index, dictionary::get);
             }

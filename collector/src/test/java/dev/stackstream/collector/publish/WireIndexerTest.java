@@ -9,7 +9,9 @@ import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
 
-import dev.stackstream.wire.CollectorIndex;
+import dev.stackstream.wire.BindingResolver;
+import dev.stackstream.wire.Bindings;
+import dev.stackstream.wire.InMemoryBindings;
 import dev.stackstream.wire.IndexedStackCount;
 import dev.stackstream.wire.PackedEntries;
 import dev.stackstream.wire.SampleBatch;
@@ -67,7 +69,9 @@ class WireIndexerTest {
         assertTrue(!w1.getContextOmitted(), "repeated while no window carrying it is acknowledged");
 
         indexer.acknowledged("c", b0);
-        CollectorIndex reader = new CollectorIndex().apply(w0).apply(w1);
+        Bindings reader = new InMemoryBindings();
+        BindingResolver.restoreContext(w0, reader);
+        BindingResolver.restoreContext(w1, reader);
         int carried = 0;
         for (int n = 2; n < 2 + 2 * WireIndexer.CONTEXT_EVERY; n++) {
             SampleBatch w = WireModel.toBatch(FunctionLevel.of(SyntheticWindows.window(n % 3)), "svc",
@@ -80,7 +84,7 @@ class WireIndexerTest {
                 assertTrue(w.getLabels().isEmpty());
                 assertEquals(0L, w.getProfileType().getPeriod());
             }
-            reader.apply(w);
+            BindingResolver.restoreContext(w, reader);
             assertEquals("svc", w.getService(), "a reader of every window knows the service of window " + n);
             assertEquals(Map.of("pod", "p-1"), w.getLabels());
             assertEquals("cpu", w.getProfileType().getName());
@@ -108,20 +112,23 @@ class WireIndexerTest {
         assertEquals(Set.of(3, 4, 5, 6), bound(w9), "the dropped window's bindings are carried forward");
 
         // A reader that never saw w4 resolves every entry of w0, w5, w9.
-        CollectorIndex reader = new CollectorIndex();
+        Bindings reader = new InMemoryBindings();
         for (SampleBatch b : List.of(w0, w5, w9)) {
-            reader.apply(b);
-            for (IndexedStackCount e : PackedEntries.of(b)) {
-                assertTrue(reader.stack(e.getStackIndex()) != null, "index " + e.getStackIndex() + " bound");
-                assertTrue(reader.threadBound(e.getThreadIndex()));
-            }
+            List<IndexedStackCount> packed = PackedEntries.of(b);   // compact only: one call per packed entry
+            int[] next = {0};
+            int unbound = BindingResolver.forEachEntry(b, reader, (id, thread, count, instr) -> {
+                int threadIndex = packed.get(next[0]++).getThreadIndex();
+                assertTrue(threadIndex < 0 || thread != null, "thread index " + threadIndex + " bound");
+            });
+            assertEquals(packed.size(), next[0]);
+            assertEquals(0, unbound, "every stack index of window " + b.getSequence() + " bound");
         }
     }
 
     @Test
     void aForgottenIndexIsReusedWithANewBindingAndReadersFollowIt() throws Exception {
         WireIndexer indexer = new WireIndexer(4, 100);          // room for 4 stacks only
-        CollectorIndex reader = new CollectorIndex();
+        Bindings reader = new InMemoryBindings();
         Map<String, Long> expected = new HashMap<>();
         Map<String, Long> resolved = new HashMap<>();
         int largestWindow = 0;
@@ -135,7 +142,7 @@ class WireIndexerTest {
             assertTrue(indexer.stackBindings() <= Math.max(4, largestWindow),
                     "bounded, except for what one window needs: " + indexer.stackBindings());
             SampleBatch decoded = WireCodec.decodeSampleBatch(WireCodec.encode(b));
-            WireModel.forEachEntry(decoded, reader.apply(decoded), (id, thread, count, instr) ->
+            BindingResolver.forEachEntry(decoded, reader, (id, thread, count, instr) ->
                     resolved.merge(id.toHex(), count, Long::sum));
         }
         assertEquals(expected, resolved, "every count lands on its own stack despite index reuse");
