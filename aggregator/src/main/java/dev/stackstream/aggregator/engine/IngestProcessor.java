@@ -2,11 +2,11 @@ package dev.stackstream.aggregator.engine;
 
 import dev.stackstream.aggregator.AggregatorMetrics;
 import dev.stackstream.profile.StackId;
-import dev.stackstream.wire.BindingResolver;
 import dev.stackstream.wire.Bindings;
-import dev.stackstream.wire.SampleBatch;
-import dev.stackstream.wire.WindowStats;
+import dev.stackstream.profile.ProfileStats;
+import dev.stackstream.wire.WindowContext;
 import dev.stackstream.wire.WireModel;
+import dev.stackstream.wire.WireWindow;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -110,7 +110,7 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
         if (now >= nextRollupAt) {
             rollup();
         }
-        SampleBatch batch;
+        WireWindow batch;
         try {
             batch = WireDecoding.batch(record.value());
         } catch (UndecodableRecordException e) {
@@ -124,26 +124,26 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
             deadLetter(record, e);
             return;
         }
-        Bindings bindings = collectorIndex.collector(batch.getCollectorId(), now);
-        if (!BindingResolver.restoreContext(batch, bindings)) {
+        Bindings bindings = collectorIndex.collector(batch.collectorId(), now);
+        if (!batch.restoreContext(bindings)) {
             // Left out, and no window of this collector that carried it was seen (the aggregator
             // started mid-run after retention): kept in the dead-letter topic to replay, not guessed.
-            deadLetter(record, new UndecodableRecordException("context-unknown", "window " + batch.getSequence()
-                    + " of collector " + batch.getCollectorId() + " leaves out service and labels, and no earlier"
+            deadLetter(record, new UndecodableRecordException("context-unknown", "window " + batch.sequence()
+                    + " of collector " + batch.collectorId() + " leaves out service and labels, and no earlier"
                     + " window of that collector carried them (the collector repeats them every "
                     + "60 windows)", null));
             return;
         }
-        Bytes collectorKey = Bytes.wrap(batch.getCollectorId().getBytes(StandardCharsets.UTF_8));
+        Bytes collectorKey = Bytes.wrap(batch.collectorId().getBytes(StandardCharsets.UTF_8));
         SequenceTracker tracker = SequenceTracker.decode(sequences.get(collectorKey));
-        if (!tracker.accept(batch.getSequence(), now)) {
+        if (!tracker.accept(batch.sequence(), now)) {
             metrics.replaySkipped();
             return;
         }
         sequences.put(collectorKey, tracker.encode());
 
-        var type = batch.getProfileType();
-        Series s = Series.of(batch.getService(), type.getName(), type.getUnit(), type.getPeriod(), batch.getLabels());
+        WindowContext c = batch.context();
+        Series s = Series.of(c.service(), c.typeName(), c.typeUnit(), c.typePeriod(), c.labels());
         byte[] id = s.id();
         Bytes idKey = Bytes.wrap(id);
         byte[] known = series.get(idKey);
@@ -153,19 +153,19 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
 
         // v2: the window's bindings first (it may define what it uses), then v1 and compact entries.
         EntryTally tally = new EntryTally();
-        int unbound = BindingResolver.forEachEntry(batch, bindings, tally);
+        int unbound = batch.forEachEntry(bindings, tally);
         if (unbound > 0) {
             // Never bound (bindings lost with an expired collector, or a foreign writer): the
             // samples still count, under the all-zero id that renders as an unknown stack.
             LOG.warn("window {} of collector {} uses {} stack index(es) that were never bound; counted as an"
-                    + " unknown stack", batch.getSequence(), batch.getCollectorId(), unbound);
+                    + " unknown stack", batch.sequence(), batch.collectorId(), unbound);
         }
         StackCounts counts = tally.counts;
-        WindowStats st = batch.getStats();
-        counts.addWindow(st.getLost(), st.getThrottled(), st.getTableOverflow(), st.getTruncatedStacks(),
-                orMinus1(st.getTargetCpuNanos()), orMinus1(st.getTargetMaxRssBytes()), orMinus1(st.getInstructions()));
+        ProfileStats st = batch.stats();
+        counts.addWindow(st.lost(), st.throttled(), st.tableOverflow(), st.truncatedStacks(),
+                st.targetCpuNanos().orElse(-1), st.targetMaxRssBytes().orElse(-1), st.instructions().orElse(-1));
 
-        long windowStart = batch.getWindowStart().toEpochMilli();
+        long windowStart = batch.windowStart().toEpochMilli();
         for (int i = 0; i < tiers.size(); i++) {
             Tier t = tiers.get(i);
             long start = t.bucketStart(windowStart);
@@ -194,10 +194,6 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
             entries++;
             samples = StackCounts.plus(samples, count);
         }
-    }
-
-    private static long orMinus1(Long v) {
-        return v == null ? -1 : v;
     }
 
     private void addTo(int tier, Bytes key, long bucketStart, StackCounts counts) {

@@ -1,29 +1,39 @@
-package dev.stackstream.collector.publish;
+package dev.stackstream.wire;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
 
-import dev.stackstream.wire.BindingResolver;
-import dev.stackstream.wire.Bindings;
-import dev.stackstream.wire.InMemoryBindings;
-import dev.stackstream.wire.IndexedStackCount;
-import dev.stackstream.wire.PackedEntries;
-import dev.stackstream.wire.SampleBatch;
-import dev.stackstream.wire.StackIndexDefinition;
-import dev.stackstream.wire.WireCodec;
-import dev.stackstream.wire.WireModel;
+import dev.stackstream.profile.Frame;
+import dev.stackstream.profile.FrameKind;
+import dev.stackstream.profile.Profile;
+import dev.stackstream.profile.ProfileBuilder;
+import dev.stackstream.profile.Sample;
+import dev.stackstream.profile.Stack;
 import org.junit.jupiter.api.Test;
 
 class WireIndexerTest {
+    private static final Instant T0 = Instant.parse("2026-11-26T12:00:00Z");
+
+    /** Window n: stacks 0..(n % 5 + 2), counts n + i + 1, thread worker-1 on even stacks. */
+    static Profile window(int n) {
+        ProfileBuilder b = Profile.builder(dev.stackstream.profile.ProfileType.cpu(99))
+                .timeRange(T0.plusSeconds(10L * n), T0.plusSeconds(10L * n + 10));
+        for (int i = 0; i < n % 5 + 3; i++) {
+            b.add(Stack.of(Frame.named("main", FrameKind.USER), Frame.named("handle_" + i, FrameKind.USER)),
+                    i % 2 == 0 ? "worker-1" : null, n + i + 1);
+        }
+        return b.build();
+    }
 
     static SampleBatch batch(int n, String collector) {
-        return WireModel.toBatch(FunctionLevel.of(SyntheticWindows.window(n)), "svc", Map.of(), collector, n);
+        return WireModel.toBatch(window(n), "svc", Map.of(), collector, n);
     }
 
     static Set<Integer> bound(SampleBatch b) {
@@ -38,13 +48,13 @@ class WireIndexerTest {
     void aBindingTravelsUntilAWindowCarryingItIsAcknowledgedThenNeverAgain() {
         WireIndexer indexer = new WireIndexer(1000, 100);
         SampleBatch w0 = batch(0, "c");                     // stacks 0..2
-        WireIndexer.Bindings b0 = indexer.compact(w0);
+        WireIndexer.Carried b0 = indexer.compact(w0);
         assertEquals(Set.of(0, 1, 2), bound(w0));
         assertEquals(Set.of(0), w0.getNewThreads().stream().map(t -> t.getIndex()).collect(Collectors.toSet()));
         assertTrue(w0.getEntries().isEmpty(), "no v1 entries in the compact form");
 
         SampleBatch w1 = batch(1, "c");                     // stacks 0..3, w0 not acknowledged yet
-        WireIndexer.Bindings b1 = indexer.compact(w1);
+        WireIndexer.Carried b1 = indexer.compact(w1);
         assertEquals(Set.of(0, 1, 2, 3), bound(w1), "unacknowledged bindings are repeated");
 
         indexer.acknowledged("c", b0);
@@ -59,11 +69,11 @@ class WireIndexerTest {
     @Test
     void theContextTravelsUntilAcknowledgedThenEverySixtiethWindowAndWhenItChanges() {
         WireIndexer indexer = new WireIndexer(1000, 100);
-        SampleBatch w0 = WireModel.toBatch(FunctionLevel.of(SyntheticWindows.window(0)), "svc",
+        SampleBatch w0 = WireModel.toBatch(window(0), "svc",
                 Map.of("pod", "p-1"), "c", 0);
-        WireIndexer.Bindings b0 = indexer.compact(w0);
+        WireIndexer.Carried b0 = indexer.compact(w0);
         assertTrue(!w0.getContextOmitted() && w0.getService().equals("svc"), "the first window carries it");
-        SampleBatch w1 = WireModel.toBatch(FunctionLevel.of(SyntheticWindows.window(1)), "svc",
+        SampleBatch w1 = WireModel.toBatch(window(1), "svc",
                 Map.of("pod", "p-1"), "c", 1);
         indexer.compact(w1);
         assertTrue(!w1.getContextOmitted(), "repeated while no window carrying it is acknowledged");
@@ -74,7 +84,7 @@ class WireIndexerTest {
         BindingResolver.restoreContext(w1, reader);
         int carried = 0;
         for (int n = 2; n < 2 + 2 * WireIndexer.CONTEXT_EVERY; n++) {
-            SampleBatch w = WireModel.toBatch(FunctionLevel.of(SyntheticWindows.window(n % 3)), "svc",
+            SampleBatch w = WireModel.toBatch(window(n % 3), "svc",
                     Map.of("pod", "p-1"), "c", n);
             indexer.acknowledged("c", indexer.compact(w));
             if (!w.getContextOmitted()) {
@@ -91,7 +101,7 @@ class WireIndexerTest {
         }
         assertEquals(2, carried, "carried again once every " + WireIndexer.CONTEXT_EVERY + " windows");
 
-        SampleBatch relabelled = WireModel.toBatch(FunctionLevel.of(SyntheticWindows.window(0)), "svc",
+        SampleBatch relabelled = WireModel.toBatch(window(0), "svc",
                 Map.of("pod", "p-2"), "c", 500);
         indexer.compact(relabelled);
         assertTrue(!relabelled.getContextOmitted(), "a changed context is carried");
@@ -151,7 +161,7 @@ class WireIndexerTest {
     @Test
     void anotherCollectorIdStartsFromIndexZeroAndIgnoresStaleAcknowledgements() {
         WireIndexer indexer = new WireIndexer(1000, 100);
-        WireIndexer.Bindings a = indexer.compact(batch(0, "run-a"));
+        WireIndexer.Carried a = indexer.compact(batch(0, "run-a"));
         SampleBatch b0 = batch(0, "run-b");
         indexer.compact(b0);
         indexer.acknowledged("run-a", a);
@@ -159,5 +169,28 @@ class WireIndexerTest {
         SampleBatch b1 = batch(0, "run-b");
         indexer.compact(b1);
         assertEquals(Set.of(0, 1, 2), bound(b1), "run-a's acknowledgement says nothing about run-b");
+    }
+
+    @Test
+    void anEncodedWindowReadsBackWithItsCountsThreadsAndContext() throws Exception {
+        WireIndexer indexer = new WireIndexer(1000, 100);
+        Bindings reader = new InMemoryBindings();
+        for (int n = 0; n < 3; n++) {
+            WireIndexer.Encoded encoded = indexer.encode(window(n), "svc", Map.of("pod", "p-1"), "c", n);
+            indexer.acknowledged("c", encoded.carried());
+            WireWindow read = WireWindow.decode(encoded.value());
+            assertEquals(n > 0, read.contextOmitted(), "left out once acknowledged");
+            assertTrue(read.restoreContext(reader));
+            assertEquals(new WindowContext("svc", Map.of("pod", "p-1"), "cpu", "nanoseconds",
+                    window(n).type().period()), read.context());
+            Map<String, Long> expected = new HashMap<>();
+            for (Sample x : window(n).samples()) {
+                expected.merge(x.stack().id().toHex() + "@" + x.thread(), x.count(), Long::sum);
+            }
+            Map<String, Long> resolved = new HashMap<>();
+            assertEquals(0, read.forEachEntry(reader, (id, thread, count, instr) ->
+                    resolved.merge(id.toHex() + "@" + thread, count, Long::sum)));
+            assertEquals(expected, resolved, "window " + n);
+        }
     }
 }
