@@ -7,6 +7,8 @@ import dev.stackstream.aggregator.query.ClusterQueries;
 import dev.stackstream.aggregator.query.LabelSelector;
 import dev.stackstream.aggregator.query.PartialResult;
 import dev.stackstream.aggregator.query.ProfileRequest;
+import dev.stackstream.aggregator.query.QueryBudget;
+import dev.stackstream.aggregator.query.QueryLimits;
 import dev.stackstream.aggregator.query.QueryService;
 import dev.stackstream.aggregator.query.QuerySpec;
 import dev.stackstream.profile.Profile;
@@ -25,7 +27,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -38,9 +39,12 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The HTTP side: the JSON query API under {@code /api/v1}, the web UI at {@code /}, {@code /healthz}
- * and {@code /metrics}. Every route goes through one wrapper that checks the bearer token, maps
- * {@link ApiException}s to 400/404/503 with a JSON body {@code {"error": ..., "parameter": ...}},
- * turns anything unexpected into a logged 500, and times the request per endpoint.
+ * and {@code /metrics}. Every response carries the {@link SecurityHeaders}, and a request whose
+ * Host is not on the allow-list gets a 421 ({@link HostAllowList}). Every API route goes through one
+ * wrapper that checks the token ({@link RequestAuth}), opens the query's {@link QueryBudget}, maps
+ * {@link ApiException}s to 400/404/422/503 (with {@code Retry-After})/504 with a JSON body
+ * {@code {"error": ..., "parameter": ...}}, turns anything unexpected into a logged 500, and times
+ * the request per endpoint.
  */
 public final class ApiServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ApiServer.class);
@@ -54,7 +58,11 @@ public final class ApiServer implements AutoCloseable {
 
     private final Javalin app;
     private final AggregatorMetrics metrics;
-    private final byte[] authToken;
+    private final RequestAuth auth;
+    private final QueryLimits queryLimits;
+    private final SecurityHeaders securityHeaders;
+    private final HostAllowList allowedHosts;
+    private final byte[] uiPage;
     private final Supplier<String> health;
     private volatile QueryService queries;
     private volatile ClusterQueries cluster;
@@ -64,14 +72,19 @@ public final class ApiServer implements AutoCloseable {
      * {@link #attach(QueryService, ClusterQueries)}; health reports what the supplier says
      * ("RUNNING" is healthy).
      */
-    public ApiServer(String host, int port, String authToken, AggregatorMetrics metrics, Supplier<String> health) {
+    public ApiServer(HttpSettings settings, AggregatorMetrics metrics, Supplier<String> health) throws IOException {
         this.metrics = metrics;
-        this.authToken = authToken == null ? null : ("Bearer " + authToken).getBytes(StandardCharsets.UTF_8);
+        this.auth = new RequestAuth(settings.authToken(), settings.internalToken());
+        this.queryLimits = settings.queryLimits();
+        this.allowedHosts = new HostAllowList(settings.allowedHosts());
+        this.uiPage = uiPage();
+        this.securityHeaders = new SecurityHeaders(new String(uiPage, StandardCharsets.UTF_8));
         this.health = health;
         this.app = Javalin.create(config -> {
-            config.jetty.host = host;
-            config.jetty.port = port;
+            config.jetty.host = settings.host();
+            config.jetty.port = settings.port();
             config.startup.showJavalinBanner = false;
+            config.routes.before(this::guard);
             config.routes.get("/", ctx -> ui(ctx));
             config.routes.get("/healthz", ctx -> healthz(ctx));
             config.routes.get("/metrics", ctx -> prometheus(ctx));
@@ -99,8 +112,9 @@ public final class ApiServer implements AutoCloseable {
             });
         });
         app.start();
-        LOG.info("query API listening on http://{}:{}/ (auth {})", host, app.port(),
-                authToken == null ? "off" : "bearer token");
+        LOG.info("query API listening on http://{}:{}/ ({}; allowed hosts {}; query timeout {}, response limit {} B)",
+                settings.host(), app.port(), auth.describe(), allowedHosts, queryLimits.timeout(),
+                queryLimits.maxResponseBytes());
     }
 
     /** Makes the query API live. */
@@ -131,8 +145,8 @@ public final class ApiServer implements AutoCloseable {
         config.routes.get(path, ctx -> {
             long t0 = System.nanoTime();
             int status = 200;
-            try {
-                if (!authorized(ctx)) {
+            try (QueryBudget.Scope budget = QueryBudget.enter(queryLimits, ctx.queryParam("timeout"))) {
+                if (!auth.allows(path, ctx.header("Authorization"))) {
                     status = 401;
                     ctx.header("WWW-Authenticate", "Bearer");
                     error(ctx, 401, "missing or wrong bearer token (Authorization: Bearer <token>)", null);
@@ -156,12 +170,19 @@ public final class ApiServer implements AutoCloseable {
         });
     }
 
-    private boolean authorized(Context ctx) {
-        if (authToken == null) {
-            return true;
+    /**
+     * Runs before every route (and before a 404): the security headers, then the Host check. A
+     * profile asked for as HTML or SVG gets the sandboxing policy, the UI page its own.
+     */
+    private void guard(Context ctx) throws IOException {
+        String format = ctx.queryParam("format");
+        boolean interactive = ctx.path().startsWith("/api/v1/") && ("html".equals(format) || "svg".equals(format));
+        securityHeaders.apply(ctx, ctx.path().equals("/"), interactive);
+        if (!allowedHosts.allows(ctx.header("Host"))) {
+            error(ctx, 421, "Host '" + ctx.header("Host") + "' is not one this aggregator serves (--allowed-hosts "
+                    + allowedHosts + "); use one of those names", null);
+            ctx.skipRemainingHandlers();
         }
-        String h = ctx.header("Authorization");
-        return h != null && MessageDigest.isEqual(authToken, h.getBytes(StandardCharsets.UTF_8));
     }
 
     private static void error(Context ctx, int status, String message, String parameter) throws IOException {
@@ -172,12 +193,27 @@ public final class ApiServer implements AutoCloseable {
             body.put("parameter", parameter);
         }
         ctx.status(status);
-        json(ctx, body);
-    }
-
-    private static void json(Context ctx, Object body) throws IOException {
+        if (status == 503) {
+            // Restoring, rebalancing or a peer away: the same query succeeds shortly.
+            ctx.header("Retry-After", "1");
+        }
         ctx.contentType("application/json");
         ctx.result(JSON.writeValueAsBytes(body));
+    }
+
+    /** Writes body as JSON within the query's response limit (a 422 past it). */
+    private static void json(Context ctx, Object body) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try {
+            JSON.writeValue(QueryBudget.current().boundedOutput(out), body);
+        } catch (com.fasterxml.jackson.databind.JsonMappingException e) {
+            if (e.getCause() instanceof ApiException a) {
+                throw a;
+            }
+            throw e;
+        }
+        ctx.contentType("application/json");
+        ctx.result(out.toByteArray());
     }
 
     private static Map<String, Object> ordered(Object... kv) {
@@ -204,7 +240,7 @@ public final class ApiServer implements AutoCloseable {
         RenderOptions options = renderOptions(ctx, r);
         QueryService.Answer answer = q().profile(r);
         ByteArrayOutputStream out = new ByteArrayOutputStream(64 * 1024);
-        renderer.render(answer.profile(), options, out);
+        renderer.render(answer.profile(), options, QueryBudget.current().boundedOutput(out));
         ctx.header("X-Stackstream-Samples", Long.toString(answer.profile().totalCount()));
         ctx.header("X-Stackstream-Series", Integer.toString(answer.partial().seriesMatched()));
         ctx.header("Content-Disposition", "inline; filename=\"" + renderer.defaultFileName() + "\"");
@@ -239,14 +275,14 @@ public final class ApiServer implements AutoCloseable {
             case "svg" -> {
                 ByteArrayOutputStream out = new ByteArrayOutputStream();
                 DiffSvgRenderer svg = new DiffSvgRenderer();
-                svg.render(normalized, options, out);
+                svg.render(normalized, options, QueryBudget.current().boundedOutput(out));
                 ctx.contentType(svg.mediaType());
                 ctx.result(out.toByteArray());
             }
             case "collapsed" -> {
                 ByteArrayOutputStream out = new ByteArrayOutputStream();
                 DiffFoldedRenderer folded = new DiffFoldedRenderer();
-                folded.render(normalized, options, out);
+                folded.render(normalized, options, QueryBudget.current().boundedOutput(out));
                 ctx.contentType(folded.mediaType());
                 ctx.result(out.toByteArray());
             }
@@ -330,8 +366,10 @@ public final class ApiServer implements AutoCloseable {
                     + " 0 <= from_ms <= to_ms)");
         }
         PartialResult r = cl().local().partial(spec);
+        byte[] encoded = r.encode();
+        QueryBudget.current().checkResponseBytes(encoded.length);
         ctx.contentType("application/octet-stream");
-        ctx.result(r.encode());
+        ctx.result(encoded);
     }
 
     private void healthz(Context ctx) throws IOException {
@@ -351,14 +389,17 @@ public final class ApiServer implements AutoCloseable {
         }
     }
 
-    private static void ui(Context ctx) throws IOException {
+    private void ui(Context ctx) {
+        ctx.contentType("text/html; charset=utf-8");
+        ctx.result(uiPage);
+    }
+
+    private static byte[] uiPage() throws IOException {
         try (InputStream in = ApiServer.class.getResourceAsStream("/dev/stackstream/aggregator/ui/index.html")) {
             if (in == null) {
-                ctx.status(500).result("the web UI is missing from the jar");
-                return;
+                throw new IOException("the web UI is missing from the jar");
             }
-            ctx.contentType("text/html; charset=utf-8");
-            ctx.result(in.readAllBytes());
+            return in.readAllBytes();
         }
     }
 
