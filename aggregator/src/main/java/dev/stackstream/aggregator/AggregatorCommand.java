@@ -34,7 +34,7 @@ import picocli.CommandLine.Option;
         exitCodeListHeading = "%nExit status:%n",
         exitCodeList = {"0:stopped by SIGTERM/SIGINT (the JVM reports 143/130 after the orderly stop)",
                 "1:Kafka Streams failed", "2:bad option",
-                "5:Kafka refused the client or its configuration (--kafka-property)",
+                "5:Kafka refused the client or its configuration (--kafka-property, --kafka-config)",
                 "6:Kafka did not answer at start (listing or creating topics)"})
 public final class AggregatorCommand implements Callable<Integer> {
 
@@ -69,7 +69,7 @@ public final class AggregatorCommand implements Callable<Integer> {
 
     @Option(names = "--instance-id", defaultValue = "${env:STACKSTREAM_INSTANCE_ID}",
             description = "Stable id of this instance (static group membership: a restart takes its partitions"
-                    + " back without a rebalance), e.g. the pod name.")
+                    + " back without a rebalance), e.g. the pod name (default: an id kept in the state directory).")
     String instanceId;
 
     @Option(names = "--samples-topic", defaultValue = "${env:STACKSTREAM_SAMPLES_TOPIC:-stackstream-samples}",
@@ -98,12 +98,11 @@ public final class AggregatorCommand implements Callable<Integer> {
                     + " default: the --auth-token).")
     String internalToken;
 
-    @Option(names = "--allowed-hosts", split = ",", defaultValue = "${env:STACKSTREAM_ALLOWED_HOSTS}",
-            paramLabel = "HOST[,HOST...]",
-            description = "Host header names served (421 otherwise): the DNS-rebinding defence of a token-less"
-                    + " aggregator; '*.example.com' allows subdomains; the advertised host must be on it"
-                    + " (env STACKSTREAM_ALLOWED_HOSTS; default: any).")
-    java.util.List<String> allowedHosts = new java.util.ArrayList<>();
+    @Option(names = "--allowed-hosts", defaultValue = "${env:STACKSTREAM_ALLOWED_HOSTS}", paramLabel = "HOSTS",
+            description = "Comma-separated Host header names served (421 otherwise): the DNS-rebinding defence of a"
+                    + " token-less aggregator; '*.example.com' allows subdomains; the advertised host must be on"
+                    + " it (env STACKSTREAM_ALLOWED_HOSTS; default: any).")
+    String allowedHosts;
 
     @Option(names = "--query-timeout", defaultValue = "${env:STACKSTREAM_QUERY_TIMEOUT:-10s}",
             description = "Deadline of each query (504 past it); a request's timeout= may only shorten it"
@@ -183,8 +182,9 @@ public final class AggregatorCommand implements Callable<Integer> {
                     .samplesTopic(samplesTopic).stacksTopic(stacksTopic).dlqTopic(dlqTopic)
                     .httpHost(httpHost).httpPort(httpPort).advertisedHost(blankToNull(advertisedHost))
                     .authToken(blankToNull(authToken)).internalToken(blankToNull(internalToken))
-                    .allowedHosts(new java.util.TreeSet<>(allowedHosts.stream().map(String::trim)
-                            .filter(h -> !h.isEmpty()).toList()))
+                    .allowedHosts(allowedHosts == null ? java.util.Set.of() : new java.util.TreeSet<>(
+                            java.util.Arrays.stream(allowedHosts.split(",")).map(String::trim)
+                                    .filter(h -> !h.isEmpty()).toList()))
                     .queryLimits(new QueryLimits(DurationText.parse(queryTimeout), queryMaxResponse, System::nanoTime))
                     .rocksDbMemoryBytes(rocksDbMemory)
                     .tiers(Tier.parseList(tiers)).rollupGrace(DurationText.parse(rollupGrace))

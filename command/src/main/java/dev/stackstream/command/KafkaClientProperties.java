@@ -50,7 +50,7 @@ public final class KafkaClientProperties {
      * @param flags {@code --kafka-property} values (may be null)
      * @param configFile {@code --kafka-config} (may be null)
      * @param environment the process environment ({@code System.getenv()})
-     * @throws CommandFailure (usage) when the file cannot be read; the message names the file, never its content
+     * @throws CommandFailure (Kafka configuration, 5) when the file cannot be read; the message names the file, never its content
      */
     public static Map<String, String> resolve(Map<String, String> flags, Path configFile, Map<String, String> environment) {
         Map<String, String> out = new TreeMap<>(fromEnvironment(environment));
@@ -99,7 +99,7 @@ public final class KafkaClientProperties {
             p.load(in);
         } catch (IOException | IllegalArgumentException e) {
             // The exception's text is the file's name or a malformed \\u escape, never a value.
-            throw new CommandFailure(ExitStatus.USAGE, "cannot read --kafka-config " + file + ": "
+            throw new CommandFailure(ExitStatus.KAFKA_CONFIG, "cannot read --kafka-config " + file + ": "
                     + e.getClass().getSimpleName());
         }
         Map<String, String> out = new TreeMap<>();

@@ -61,7 +61,7 @@ class KafkaClientPropertiesTest {
         Path missing = dir.resolve("client.properties");
         CommandFailure f = org.junit.jupiter.api.Assertions.assertThrows(CommandFailure.class,
                 () -> KafkaClientProperties.resolve(null, missing, Map.of()));
-        assertEquals(ExitStatus.USAGE, f.exitStatus());
+        assertEquals(ExitStatus.KAFKA_CONFIG, f.exitStatus());
         assertTrue(f.getMessage().contains(missing.toString()), f.getMessage());
         Path malformed = dir.resolve("bad.properties");
         Files.writeString(malformed, "ssl.key.password=" + PASSWORD + "\\uZZZZ\n");
