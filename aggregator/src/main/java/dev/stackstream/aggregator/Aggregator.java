@@ -9,6 +9,7 @@ import dev.stackstream.aggregator.query.ClusterQueries;
 import dev.stackstream.aggregator.query.LocalQueries;
 import dev.stackstream.aggregator.query.QueryService;
 import dev.stackstream.aggregator.query.StackDictionary;
+import dev.stackstream.command.KafkaClientProperties;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -48,6 +49,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class Aggregator implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Aggregator.class);
+    /** Session timeout of the static member (see streamsProperties). */
+    static final int SESSION_TIMEOUT_MS = 20_000;
 
     private final AggregatorConfig config;
     private final ApiServer api;
@@ -77,7 +80,7 @@ public final class Aggregator implements AutoCloseable {
         AggregatorMetrics metrics = new AggregatorMetrics(registry, config.clock());
         ensureTopics(config);
         KafkaStreams[] holder = new KafkaStreams[1];
-        ApiServer api = new ApiServer(config.httpHost(), config.httpPort(), config.authToken(), metrics,
+        ApiServer api = new ApiServer(config.httpSettings(), metrics,
                 () -> holder[0] == null ? "STARTING" : holder[0].state().name());
         try {
             String advertised = config.advertisedHost() != null ? config.advertisedHost()
@@ -99,12 +102,14 @@ public final class Aggregator implements AutoCloseable {
             StreamsMetrics sm = new StreamsMetrics(streams);
             sm.bindTo(registry);
             LocalQueries local = new LocalQueries(streams, config.samplesTopic(), config.tiers(), config.clock());
-            ClusterQueries cluster = new ClusterQueries(streams, local, self, config.authToken());
+            ClusterQueries cluster = new ClusterQueries(streams, local, self, config.httpSettings().peerToken());
             api.attach(new QueryService(cluster, new StackDictionary(streams, metrics), config.tiers(),
                     config.clock()), cluster);
             streams.start();
-            LOG.info("aggregator {} started: application.server {}, state dir {}, tiers {}", config.applicationId(),
-                    self, config.stateDir(), config.tiers());
+            LOG.info("aggregator {} started: application.server {}, state dir {}, tiers {}, group.instance.id {},"
+                    + " Kafka properties {}", config.applicationId(), self, config.stateDir(), config.tiers(),
+                    props.get(StreamsConfig.mainConsumerPrefix(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG)),
+                    KafkaClientProperties.masked(config.kafkaProperties()));
             return new Aggregator(config, api, streams, sm, local);
         } catch (Exception | Error e) {
             api.close();
@@ -135,10 +140,20 @@ public final class Aggregator implements AutoCloseable {
         if (c.stateDir() != null) {
             p.put(StreamsConfig.STATE_DIR_CONFIG, c.stateDir().toAbsolutePath().toString());
         }
-        if (c.instanceId() != null) {
-            // Static membership: a restarted instance takes its partitions back without a rebalance.
-            p.put(StreamsConfig.mainConsumerPrefix(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG), c.instanceId());
-        }
+        // Static membership (InstanceIdentity): a restarted instance takes its partitions back without
+        // waiting for its dead predecessor's session to time out. The session timeout is how long a
+        // member that does not come back holds its partitions: longer than a restart (a JVM start and a
+        // rejoin, seconds; a pod moved to another node, tens of seconds), far shorter than the 45 s default
+        // that made every crash an outage.
+        p.put(StreamsConfig.mainConsumerPrefix(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG),
+                InstanceIdentity.of(c.instanceId(), c.stateDir(), c.applicationId()));
+        p.put(StreamsConfig.mainConsumerPrefix(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG), SESSION_TIMEOUT_MS);
+        // Transactional state stores (KIP-892): a store keeps only committed writes and its changelog
+        // offset, so after a kill -9 the tasks resume from their state instead of Kafka Streams wiping it
+        // (as it must for plain stores under exactly-once) and restoring every changelog. Queries read
+        // committed data only: an answer never shows a window a crash could take back.
+        p.put(StreamsConfig.TRANSACTIONAL_STATE_STORES_CONFIG, true);
+        p.put(StreamsConfig.DEFAULT_INTERACTIVE_QUERY_ISOLATION_LEVEL_CONFIG, "READ_COMMITTED");
         p.putAll(c.kafkaProperties());
         return p;
     }

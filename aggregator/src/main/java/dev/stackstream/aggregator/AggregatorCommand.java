@@ -2,8 +2,10 @@ package dev.stackstream.aggregator;
 
 import dev.stackstream.aggregator.engine.DurationText;
 import dev.stackstream.aggregator.engine.Tier;
+import dev.stackstream.aggregator.query.QueryLimits;
 import dev.stackstream.command.CommandFailure;
 import dev.stackstream.command.ExitStatus;
+import dev.stackstream.command.KafkaClientProperties;
 import dev.stackstream.command.StopOnSignal;
 import dev.stackstream.metrics.ServiceRegistry;
 import java.nio.file.Path;
@@ -32,7 +34,7 @@ import picocli.CommandLine.Option;
         exitCodeListHeading = "%nExit status:%n",
         exitCodeList = {"0:stopped by SIGTERM/SIGINT (the JVM reports 143/130 after the orderly stop)",
                 "1:Kafka Streams failed", "2:bad option",
-                "5:Kafka refused the client or its configuration (--kafka-property)",
+                "5:Kafka refused the client or its configuration (--kafka-property, --kafka-config)",
                 "6:Kafka did not answer at start (listing or creating topics)"})
 public final class AggregatorCommand implements Callable<Integer> {
 
@@ -67,7 +69,7 @@ public final class AggregatorCommand implements Callable<Integer> {
 
     @Option(names = "--instance-id", defaultValue = "${env:STACKSTREAM_INSTANCE_ID}",
             description = "Stable id of this instance (static group membership: a restart takes its partitions"
-                    + " back without a rebalance), e.g. the pod name.")
+                    + " back without a rebalance), e.g. the pod name (default: an id kept in the state directory).")
     String instanceId;
 
     @Option(names = "--samples-topic", defaultValue = "${env:STACKSTREAM_SAMPLES_TOPIC:-stackstream-samples}",
@@ -89,6 +91,28 @@ public final class AggregatorCommand implements Callable<Integer> {
     @Option(names = "--auth-token", defaultValue = "${env:STACKSTREAM_AUTH_TOKEN}",
             description = "Require 'Authorization: Bearer TOKEN' on /api routes (env STACKSTREAM_AUTH_TOKEN).")
     String authToken;
+
+    @Option(names = "--internal-token", defaultValue = "${env:STACKSTREAM_INTERNAL_TOKEN}",
+            description = "Token the instances present to each other on the internal fan-out routes, which"
+                    + " then refuse every other caller, the --auth-token too (env STACKSTREAM_INTERNAL_TOKEN;"
+                    + " default: the --auth-token).")
+    String internalToken;
+
+    @Option(names = "--allowed-hosts", defaultValue = "${env:STACKSTREAM_ALLOWED_HOSTS}", paramLabel = "HOSTS",
+            description = "Comma-separated Host header names served (421 otherwise): the DNS-rebinding defence of a"
+                    + " token-less aggregator; '*.example.com' allows subdomains; the advertised host must be on"
+                    + " it (env STACKSTREAM_ALLOWED_HOSTS; default: any).")
+    String allowedHosts;
+
+    @Option(names = "--query-timeout", defaultValue = "${env:STACKSTREAM_QUERY_TIMEOUT:-10s}",
+            description = "Deadline of each query (504 past it); a request's timeout= may only shorten it"
+                    + " (default ${DEFAULT-VALUE}).")
+    String queryTimeout;
+
+    @Option(names = "--query-max-response", defaultValue = "${env:STACKSTREAM_QUERY_MAX_RESPONSE:-33554432}",
+            description = "Largest answer in bytes, also of a peer's partial result (422 past it; default"
+                    + " ${DEFAULT-VALUE}).")
+    long queryMaxResponse;
 
     @Option(names = "--rocksdb-memory", defaultValue = "${env:STACKSTREAM_ROCKSDB_MEMORY:-268435456}",
             description = "Bytes of RocksDB block cache + memtables shared by all stores (default ${DEFAULT-VALUE}).")
@@ -112,8 +136,15 @@ public final class AggregatorCommand implements Callable<Integer> {
     int streamThreads;
 
     @Option(names = "--kafka-property", paramLabel = "KEY=VALUE",
-            description = "Any Kafka client / Streams property (TLS, SASL, tuning); repeatable.")
+            description = "Any Kafka client / Streams property (TLS, SASL, tuning); repeatable; wins over"
+                    + " --kafka-config and STACKSTREAM_KAFKA_* (keep secrets in those: a flag shows in ps).")
     Map<String, String> kafkaProperties = new LinkedHashMap<>();
+
+    @Option(names = "--kafka-config", paramLabel = "FILE", defaultValue = "${env:STACKSTREAM_KAFKA_CONFIG}",
+            description = "Kafka client / Streams properties file (Java properties: TLS, SASL secrets); wins over"
+                    + " STACKSTREAM_KAFKA_<PROPERTY> variables (e.g. STACKSTREAM_KAFKA_SASL_JAAS_CONFIG is"
+                    + " sasl.jaas.config) (env STACKSTREAM_KAFKA_CONFIG).")
+    Path kafkaConfig;
 
     public static void main(String[] args) {
         System.exit(ExitStatus.install(new CommandLine(new AggregatorCommand())).execute(args));
@@ -150,11 +181,16 @@ public final class AggregatorCommand implements Callable<Integer> {
                     .applicationId(applicationId).stateDir(stateDir)
                     .samplesTopic(samplesTopic).stacksTopic(stacksTopic).dlqTopic(dlqTopic)
                     .httpHost(httpHost).httpPort(httpPort).advertisedHost(blankToNull(advertisedHost))
-                    .authToken(blankToNull(authToken)).rocksDbMemoryBytes(rocksDbMemory)
+                    .authToken(blankToNull(authToken)).internalToken(blankToNull(internalToken))
+                    .allowedHosts(allowedHosts == null ? java.util.Set.of() : new java.util.TreeSet<>(
+                            java.util.Arrays.stream(allowedHosts.split(",")).map(String::trim)
+                                    .filter(h -> !h.isEmpty()).toList()))
+                    .queryLimits(new QueryLimits(DurationText.parse(queryTimeout), queryMaxResponse, System::nanoTime))
+                    .rocksDbMemoryBytes(rocksDbMemory)
                     .tiers(Tier.parseList(tiers)).rollupGrace(DurationText.parse(rollupGrace))
                     .commitInterval(DurationText.parse(commitInterval)).streamThreads(streamThreads)
                     .instanceId(blankToNull(instanceId)).topicPartitions(topicPartitions);
-            kafkaProperties.forEach(b::kafkaProperty);
+            KafkaClientProperties.resolve(kafkaProperties, kafkaConfig, System.getenv()).forEach(b::kafkaProperty);
             return b.build();
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());

@@ -2,6 +2,8 @@ package dev.stackstream.aggregator;
 
 import dev.stackstream.aggregator.engine.BoundedRocksDbConfig;
 import dev.stackstream.aggregator.engine.Tier;
+import dev.stackstream.aggregator.http.HttpSettings;
+import dev.stackstream.aggregator.query.QueryLimits;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -27,6 +29,9 @@ public final class AggregatorConfig {
     private final int httpPort;
     private final String advertisedHost;
     private final String authToken;
+    private final String internalToken;
+    private final java.util.Set<String> allowedHosts;
+    private final QueryLimits queryLimits;
     private final long rocksDbMemoryBytes;
     private final List<Tier> tiers;
     private final Duration rollupGrace;
@@ -50,6 +55,9 @@ public final class AggregatorConfig {
         httpPort = b.httpPort;
         advertisedHost = b.advertisedHost;
         authToken = b.authToken;
+        internalToken = b.internalToken;
+        allowedHosts = java.util.Set.copyOf(b.allowedHosts);
+        queryLimits = b.queryLimits;
         rocksDbMemoryBytes = b.rocksDbMemoryBytes;
         tiers = b.tiers;
         rollupGrace = b.rollupGrace;
@@ -81,6 +89,16 @@ public final class AggregatorConfig {
     public String advertisedHost() { return advertisedHost; }
     /** Bearer token required on /api routes, or null for none. */
     public String authToken() { return authToken; }
+    /** Token peers present on the internal fan-out routes, or null to use the bearer token. */
+    public String internalToken() { return internalToken; }
+    /** Host header names the HTTP side accepts; empty accepts any (no DNS-rebinding check). */
+    public java.util.Set<String> allowedHosts() { return allowedHosts; }
+    /** Deadline and response bound of each query. */
+    public QueryLimits queryLimits() { return queryLimits; }
+    /** The HTTP side's settings. */
+    public HttpSettings httpSettings() {
+        return new HttpSettings(httpHost, httpPort, authToken, internalToken, allowedHosts, queryLimits);
+    }
     public long rocksDbMemoryBytes() { return rocksDbMemoryBytes; }
     public List<Tier> tiers() { return tiers; }
     public Duration rollupGrace() { return rollupGrace; }
@@ -108,6 +126,9 @@ public final class AggregatorConfig {
         private int httpPort = 8080;
         private String advertisedHost;
         private String authToken;
+        private String internalToken;
+        private java.util.Set<String> allowedHosts = java.util.Set.of();
+        private QueryLimits queryLimits = QueryLimits.DEFAULTS;
         private long rocksDbMemoryBytes = BoundedRocksDbConfig.DEFAULT_TOTAL_BYTES;
         private List<Tier> tiers = Tier.DEFAULTS;
         private Duration rollupGrace = Duration.ofSeconds(30);
@@ -133,6 +154,9 @@ public final class AggregatorConfig {
         public Builder httpPort(int v) { httpPort = v; return this; }
         public Builder advertisedHost(String v) { advertisedHost = v; return this; }
         public Builder authToken(String v) { authToken = v == null || v.isEmpty() ? null : v; return this; }
+        public Builder internalToken(String v) { internalToken = v == null || v.isEmpty() ? null : v; return this; }
+        public Builder allowedHosts(java.util.Set<String> v) { allowedHosts = Objects.requireNonNull(v); return this; }
+        public Builder queryLimits(QueryLimits v) { queryLimits = Objects.requireNonNull(v); return this; }
         public Builder rocksDbMemoryBytes(long v) { rocksDbMemoryBytes = v; return this; }
         public Builder tiers(List<Tier> v) { Tier.validate(v); tiers = List.copyOf(v); return this; }
         public Builder rollupGrace(Duration v) { rollupGrace = Objects.requireNonNull(v); return this; }

@@ -97,6 +97,19 @@ public final class AggregatorMetrics {
                 .tag("tier", tier).register(registry).increment(entries);
     }
 
+    /** A window of a new label set past its service's series limit, counted in the overflow series. */
+    public void seriesFolded() {
+        Counter.builder("stackstream.aggregator.series.folded")
+                .description("Windows counted in their service's overflow series because the service reached"
+                        + " its series limit").register(registry).increment();
+    }
+
+    /** A stack longer than the frame limit, shown with its leaf-most frames under [truncated] (query time). */
+    public void stackTruncated() {
+        Counter.builder("stackstream.aggregator.stacks.truncated")
+                .description("Stack definitions cut to the frame limit at query time").register(registry).increment();
+    }
+
     /** A stack definition whose id is not its key, or not its frames' hash (seen at query time). */
     public void forgedStackDefinition() {
         Counter.builder("stackstream.aggregator.stacks.forged")

@@ -7,23 +7,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.stackstream.broker.EmbeddedKafka;
 import dev.stackstream.broker.SharedKafka;
-import java.io.File;
-import java.net.ServerSocket;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.Random;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.junit.jupiter.api.Test;
 
@@ -46,29 +38,10 @@ class CrashRecoveryTest {
     void exactTotalsAfterRepeatedKill9() throws Exception {
         EmbeddedKafka kafka = SharedKafka.get();
         {
-            Properties ap = new Properties();
-            ap.put("bootstrap.servers", kafka.bootstrapServers());
-            try (Admin admin = Admin.create(ap)) {
-                admin.createTopics(List.of(new NewTopic("crash-samples", 3, (short) 1),
-                        new NewTopic("crash-stacks", 3, (short) 1), new NewTopic("crash-dlq", 1, (short) 1)))
-                        .all().get(30, TimeUnit.SECONDS);
-            }
-            Path state = Files.createTempDirectory("agg-crash-state");
-            Path log = Files.createTempFile("agg-crash", ".log");
-            int port;
-            try (ServerSocket s = new ServerSocket(0)) {
-                port = s.getLocalPort();
-            }
-            String app = "agg-crash-" + System.nanoTime();
-            List<String> cmd = List.of(
-                    Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
-                    "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
-                    "-cp", System.getProperty("java.class.path"), AggregatorCommand.class.getName(),
-                    "--bootstrap-servers", kafka.bootstrapServers(), "--http-port", Integer.toString(port),
-                    "--state-dir", state.toString(), "--application-id", app, "--instance-id", "crash-test-1",
-                    "--samples-topic", "crash-samples", "--stacks-topic", "crash-stacks", "--dlq-topic", "crash-dlq",
-                    "--rocksdb-memory", Long.toString(32L << 20),
-                    "--kafka-property", "session.timeout.ms=10000");
+            ForkedAggregator aggregator = ForkedAggregator.withNewTopics(kafka.bootstrapServers(), "crash",
+                    "--instance-id", "crash-test-1", "--kafka-property", "session.timeout.ms=10000");
+            int port = aggregator.httpPort();
+            Path log = aggregator.log();
 
             Map<String, Long> expected = new TreeMap<>();
             long now = System.currentTimeMillis();
@@ -108,7 +81,7 @@ class CrashRecoveryTest {
             Random random = new Random(7);
             int kills = 0;
             while (kills < 3 || producing.get()) {
-                Process p = start(cmd, log);
+                Process p = aggregator.start();
                 try {
                     await(Duration.ofSeconds(90), "forked aggregator healthy",
                             () -> TestKafka.get(port, "/healthz").statusCode() == 200);
@@ -122,7 +95,7 @@ class CrashRecoveryTest {
             producer.join();
             assertTrue(producerError.get() == null, "producer failed: " + producerError.get());
 
-            Process last = start(cmd, log);
+            Process last = aggregator.start();
             try {
                 String query = "/api/v1/profile?service=crash&format=collapsed&from=" + enc(base.toString())
                         + "&to=" + enc(base.plusSeconds(10L * WINDOWS).toString());
@@ -144,11 +117,5 @@ class CrashRecoveryTest {
 
     private static long sum(Map<String, Long> m) {
         return m.values().stream().mapToLong(Long::longValue).sum();
-    }
-
-    private static Process start(List<String> cmd, Path log) throws Exception {
-        File f = log.toFile();
-        return new ProcessBuilder(new ArrayList<>(cmd)).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(f)).start();
     }
 }

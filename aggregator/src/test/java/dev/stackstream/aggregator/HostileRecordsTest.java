@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.stackstream.aggregator.engine.DeadLetters;
+import dev.stackstream.aggregator.engine.IngestLimits;
+import dev.stackstream.aggregator.query.StackDictionary;
 import dev.stackstream.broker.EmbeddedKafka;
 import dev.stackstream.broker.SharedKafka;
 import dev.stackstream.profile.Frame;
@@ -62,6 +64,11 @@ class HostileRecordsTest {
     /** Reason code -> dead letters expected from the named cases. */
     private static final Map<String, Integer> EXPECTED_REASONS = new TreeMap<>();
     private static int fuzzRefusedLocally;
+    /** Label sets sent for service "many": past the 2,000 series a service keeps per partition. */
+    private static final int MANY_SERIES = 2_100;
+    private static final Map<String, Long> MANY = new TreeMap<>();
+    /** A stack of 3,000 frames f0 (root) .. f2999 (leaf): past the 2,048 frames a stack shows. */
+    private static final Stack DEEP = deepStack(3_000);
     private static final Stack VICTIM = new Stack(List.of(Frame.named("victim", FrameKind.USER),
             Frame.named("leaf", FrameKind.USER)), false);
 
@@ -162,6 +169,25 @@ class HostileRecordsTest {
         SampleBatch victim = window("victim", "victim-1", 0, base);
         victim.setEntries(List.of(new StackCount(WireModel.toWire(VICTIM.id()), 42L, null, null)));
         send(p, "victim-1", WireCodec.encode(victim), null);
+        // A collector putting a request id in a label: a new series per window.
+        for (int seq = 0; seq < MANY_SERIES; seq++) {
+            send(p, "many-1", WireCodec.encode(WORK.batch("many", Map.of("req", "r" + seq), 5, "many-1", seq, base,
+                    base.plusSeconds(10))), null);
+            WORK.addExpected(MANY, 5, seq);
+        }
+        // A stack definition of 3,000 frames.
+        p.send(new ProducerRecord<>(STACKS, DEEP.id().toBytes(), WireCodec.encode(WireModel.toDefinition(DEEP))));
+        SampleBatch deep = window("deep", "deep-1", 0, base);
+        deep.setEntries(List.of(new StackCount(WireModel.toWire(DEEP.id()), 7L, null, null)));
+        send(p, "deep-1", WireCodec.encode(deep), null);
+    }
+
+    private static Stack deepStack(int frames) {
+        List<Frame> f = new ArrayList<>();
+        for (int i = 0; i < frames; i++) {
+            f.add(Frame.named("f" + i, FrameKind.USER));
+        }
+        return new Stack(f, false);
     }
 
     private static SampleBatch withLabels(SampleBatch b, int n) {
@@ -260,6 +286,29 @@ class HostileRecordsTest {
         assertTrue(wide.size() <= 20_000, wide.size() + " stacks");
         assertTrue(registry.find("stackstream.aggregator.bucket.entries.folded").counters().stream()
                 .mapToDouble(c -> c.count()).sum() > 0);
+    }
+
+    @Test
+    void aServicePastItsSeriesLimitCountsTheRestInItsOverflowSeries() throws Exception {
+        assertEquals(MANY, Workload.parseCollapsed(collapsed("many")), "the service's totals stay exact");
+        String req = TestKafka.get(aggregator.httpPort(), "/api/v1/labels/req/values?service=many").body();
+        assertEquals(2_000, new com.fasterxml.jackson.databind.ObjectMapper().readTree(req).get("values").size(),
+                "label values kept: one per series within the limit");
+        String overflow = TestKafka.get(aggregator.httpPort(), "/api/v1/labels/" + IngestLimits.OVERFLOW_LABEL
+                + "/values?service=many").body();
+        assertTrue(overflow.contains("\"" + IngestLimits.OVERFLOW_VALUE + "\""), overflow);
+        assertEquals(MANY_SERIES - 2_000, registry.counter("stackstream.aggregator.series.folded").count());
+    }
+
+    @Test
+    void aStackPastTheFrameLimitKeepsItsLeafMostFramesUnderTruncated() {
+        Map<String, Long> deep = Workload.parseCollapsed(collapsed("deep"));
+        StringBuilder want = new StringBuilder("[truncated]");
+        for (int i = 3_000 - (StackDictionary.DEFAULT_MAX_FRAMES - 1); i < 3_000; i++) {
+            want.append(';').append('f').append(i);
+        }
+        assertEquals(Map.of(want.toString(), 7L), deep);
+        assertTrue(registry.counter("stackstream.aggregator.stacks.truncated").count() >= 1);
     }
 
     @Test

@@ -4,6 +4,7 @@ import dev.stackstream.collector.ProfileReports;
 import dev.stackstream.collector.sampling.SamplingOptions;
 import dev.stackstream.command.CommandFailure;
 import dev.stackstream.command.ExitStatus;
+import dev.stackstream.command.KafkaClientProperties;
 import dev.stackstream.command.StopOnSignal;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -78,8 +79,14 @@ public final class RecordCommand implements Callable<Integer> {
     String bootstrapServers;
 
     @Option(names = "--kafka-property", paramLabel = "KEY=VALUE",
-            description = "A Kafka client property (TLS, SASL, ...), repeatable.")
+            description = "A Kafka client property (TLS, SASL, ...), repeatable; wins over --kafka-config and"
+                    + " STACKSTREAM_KAFKA_<PROPERTY> (keep secrets in those: ps shows flags).")
     Map<String, String> kafkaProperties;
+
+    @Option(names = "--kafka-config", paramLabel = "FILE", defaultValue = "${env:STACKSTREAM_KAFKA_CONFIG}",
+            description = "Kafka client properties file (TLS, SASL secrets); wins over STACKSTREAM_KAFKA_<PROPERTY>"
+                    + " variables (STACKSTREAM_KAFKA_SASL_JAAS_CONFIG is sasl.jaas.config).")
+    Path kafkaConfig;
 
     @Option(names = "--kafka-timeout", paramLabel = "SECONDS", defaultValue = "30",
             description = "Bound for reaching Kafka at the start and for reading the profile back at the end"
@@ -155,7 +162,7 @@ public final class RecordCommand implements Callable<Integer> {
         SamplingOptions sampling = SamplingOptions.builder().frequencyHz(frequencyHz).perThread(perThread)
                 .followChildren(true).unwind(unwind).build();
         return new RecordPipeline.Config(sampling, duration, serviceName, target.pid, target.command,
-                bootstrapServers, kafkaProperties == null ? Map.of() : kafkaProperties,
+                bootstrapServers, KafkaClientProperties.resolve(kafkaProperties, kafkaConfig, System.getenv()),
                 Duration.ofMillis((long) (kafkaTimeoutSeconds * 1000)), output);
     }
 

@@ -107,9 +107,11 @@ public final class ExitStatus {
         cl.setExitCodeExceptionMapper(ExitStatus::of);
         cl.setExecutionExceptionHandler((e, failed, parsed) -> {
             PrintWriter err = failed.getErr();
-            err.println(failed.getCommandSpec().qualifiedName() + ": " + describe(e));
+            err.println(failed.getCommandSpec().qualifiedName() + ": " + Secrets.scrub(describe(e)));
             if (unexpected(e)) {
-                e.printStackTrace(err);
+                java.io.StringWriter trace = new java.io.StringWriter();
+                e.printStackTrace(new PrintWriter(trace));
+                err.print(Secrets.scrub(trace.toString()));
             }
             err.flush();
             return of(e);

@@ -13,7 +13,9 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.processor.PunctuationType;
@@ -52,6 +54,8 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
     private final Duration rollupInterval;
     private final Duration dedupRetention;
     private final IngestLimits limits;
+    /** Series per service in this task's series store (see IngestLimits#maxSeriesPerService). */
+    private final Map<String, Integer> seriesPerService = new HashMap<>();
     private final Clock clock;
     private final AggregatorMetrics metrics;
 
@@ -89,6 +93,13 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
         }
         watermarks = new long[tiers.size()];
         task = context.taskId().toString();
+        // init runs once the task's stores are restored: the count is rebuilt from the series store.
+        seriesPerService.clear();
+        try (KeyValueIterator<Bytes, byte[]> it = series.all()) {
+            while (it.hasNext()) {
+                seriesPerService.merge(Series.decode(it.next().value).series().service(), 1, Integer::sum);
+            }
+        }
         long now = clock.millis();
         for (int i = 1; i < tiers.size(); i++) {
             byte[] stored = rollupState.get(watermarkKey(i));
@@ -147,6 +158,18 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
         byte[] id = s.id();
         Bytes idKey = Bytes.wrap(id);
         byte[] known = series.get(idKey);
+        if (known == null && seriesPerService.getOrDefault(s.service(), 0) >= limits.maxSeriesPerService()) {
+            // A new label set past the service's limit: counted in its overflow series instead.
+            s = Series.of(s.service(), s.type(), s.unit(), s.period(),
+                    Map.of(IngestLimits.OVERFLOW_LABEL, IngestLimits.OVERFLOW_VALUE));
+            id = s.id();
+            idKey = Bytes.wrap(id);
+            known = series.get(idKey);
+            metrics.seriesFolded();
+        }
+        if (known == null) {
+            seriesPerService.merge(s.service(), 1, Integer::sum);
+        }
         if (known == null || Series.decode(known).lastSeenMillis() < now - SERIES_TOUCH_MILLIS) {
             series.put(idKey, s.encode(now));
         }
@@ -290,8 +313,10 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
         try (KeyValueIterator<Bytes, byte[]> it = series.all()) {
             while (it.hasNext()) {
                 KeyValue<Bytes, byte[]> kv = it.next();
-                if (Series.decode(kv.value).lastSeenMillis() < seriesHorizon) {
+                Series.Stored stored = Series.decode(kv.value);
+                if (stored.lastSeenMillis() < seriesHorizon) {
                     gone.add(kv.key);
+                    seriesPerService.computeIfPresent(stored.series().service(), (k, n) -> n > 1 ? n - 1 : null);
                 }
             }
         }

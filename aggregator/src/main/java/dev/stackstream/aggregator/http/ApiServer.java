@@ -10,6 +10,8 @@ import dev.stackstream.aggregator.query.DiffReport;
 import dev.stackstream.aggregator.query.PartialResult;
 import dev.stackstream.aggregator.query.ProfileRequest;
 import dev.stackstream.aggregator.query.QueryParameters;
+import dev.stackstream.aggregator.query.QueryBudget;
+import dev.stackstream.aggregator.query.QueryLimits;
 import dev.stackstream.aggregator.query.QueryService;
 import dev.stackstream.profile.diff.Diff;
 import dev.stackstream.profile.diff.DiffFoldedRenderer;
@@ -25,7 +27,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -36,9 +37,12 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The HTTP side: the JSON query API under {@code /api/v1}, the web UI at {@code /}, {@code /healthz}
- * and {@code /metrics}. Every route goes through one wrapper that checks the bearer token, maps
- * {@link ApiException}s to 400/404/503 with a JSON body {@code {"error": ..., "parameter": ...}},
- * turns anything unexpected into a logged 500, and times the request per endpoint.
+ * and {@code /metrics}. Every response carries the {@link SecurityHeaders}, and a request whose
+ * Host is not on the allow-list gets a 421 ({@link HostAllowList}). Every API route goes through one
+ * wrapper that checks the token ({@link RequestAuth}), opens the query's {@link QueryBudget}, maps
+ * {@link ApiException}s to 400/404/422/503 (with {@code Retry-After})/504 with a JSON body
+ * {@code {"error": ..., "parameter": ...}}, turns anything unexpected into a logged 500, and times
+ * the request per endpoint.
  */
 public final class ApiServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ApiServer.class);
@@ -52,7 +56,11 @@ public final class ApiServer implements AutoCloseable {
 
     private final Javalin app;
     private final AggregatorMetrics metrics;
-    private final byte[] authToken;
+    private final RequestAuth auth;
+    private final QueryLimits queryLimits;
+    private final SecurityHeaders securityHeaders;
+    private final HostAllowList allowedHosts;
+    private final byte[] uiPage;
     private final Supplier<String> health;
     private volatile QueryService queries;
     private volatile ClusterQueries cluster;
@@ -62,14 +70,19 @@ public final class ApiServer implements AutoCloseable {
      * {@link #attach(QueryService, ClusterQueries)}; health reports what the supplier says
      * ("RUNNING" is healthy).
      */
-    public ApiServer(String host, int port, String authToken, AggregatorMetrics metrics, Supplier<String> health) {
+    public ApiServer(HttpSettings settings, AggregatorMetrics metrics, Supplier<String> health) throws IOException {
         this.metrics = metrics;
-        this.authToken = authToken == null ? null : ("Bearer " + authToken).getBytes(StandardCharsets.UTF_8);
+        this.auth = new RequestAuth(settings.authToken(), settings.internalToken());
+        this.queryLimits = settings.queryLimits();
+        this.allowedHosts = new HostAllowList(settings.allowedHosts());
+        this.uiPage = uiPage();
+        this.securityHeaders = new SecurityHeaders(new String(uiPage, StandardCharsets.UTF_8));
         this.health = health;
         this.app = Javalin.create(config -> {
-            config.jetty.host = host;
-            config.jetty.port = port;
+            config.jetty.host = settings.host();
+            config.jetty.port = settings.port();
             config.startup.showJavalinBanner = false;
+            config.routes.before(this::guard);
             config.routes.get("/", ctx -> ui(ctx));
             config.routes.get("/healthz", ctx -> healthz(ctx));
             config.routes.get("/metrics", ctx -> prometheus(ctx));
@@ -96,8 +109,9 @@ public final class ApiServer implements AutoCloseable {
             });
         });
         app.start();
-        LOG.info("query API listening on http://{}:{}/ (auth {})", host, app.port(),
-                authToken == null ? "off" : "bearer token");
+        LOG.info("query API listening on http://{}:{}/ ({}; allowed hosts {}; query timeout {}, response limit {} B)",
+                settings.host(), app.port(), auth.describe(), allowedHosts, queryLimits.timeout(),
+                queryLimits.maxResponseBytes());
     }
 
     /** Makes the query API live. */
@@ -128,8 +142,8 @@ public final class ApiServer implements AutoCloseable {
         config.routes.get(path, ctx -> {
             long t0 = System.nanoTime();
             int status = 200;
-            try {
-                if (!authorized(ctx)) {
+            try (QueryBudget.Scope budget = QueryBudget.enter(queryLimits, ctx.queryParam("timeout"))) {
+                if (!auth.allows(path, ctx.header("Authorization"))) {
                     status = 401;
                     ctx.header("WWW-Authenticate", "Bearer");
                     error(ctx, 401, "missing or wrong bearer token (Authorization: Bearer <token>)", null);
@@ -153,12 +167,19 @@ public final class ApiServer implements AutoCloseable {
         });
     }
 
-    private boolean authorized(Context ctx) {
-        if (authToken == null) {
-            return true;
+    /**
+     * Runs before every route (and before a 404): the security headers, then the Host check. A
+     * profile asked for as HTML or SVG gets the sandboxing policy, the UI page its own.
+     */
+    private void guard(Context ctx) throws IOException {
+        String format = ctx.queryParam("format");
+        boolean interactive = ctx.path().startsWith("/api/v1/") && ("html".equals(format) || "svg".equals(format));
+        securityHeaders.apply(ctx, ctx.path().equals("/"), interactive);
+        if (!allowedHosts.allows(ctx.header("Host"))) {
+            error(ctx, 421, "Host '" + ctx.header("Host") + "' is not one this aggregator serves (--allowed-hosts "
+                    + allowedHosts + "); use one of those names", null);
+            ctx.skipRemainingHandlers();
         }
-        String h = ctx.header("Authorization");
-        return h != null && MessageDigest.isEqual(authToken, h.getBytes(StandardCharsets.UTF_8));
     }
 
     /** The error body; parameter only for a bad parameter. */
@@ -172,10 +193,12 @@ public final class ApiServer implements AutoCloseable {
 
     private static void error(Context ctx, int status, String message, String parameter) throws IOException {
         ctx.status(status);
-        json(ctx, new ErrorBody(status, message, parameter));
-    }
-
-    private static void json(Context ctx, Object body) throws IOException {
+        if (status == 503) {
+            // Restoring, rebalancing or a peer away: the same query succeeds shortly.
+            ctx.header("Retry-After", "1");
+        }
+        // Unbounded: an error body is small, and it may answer a query that went over its limit.
+        Object body = new ErrorBody(status, message, parameter);
         ctx.contentType("application/json");
         ctx.result(JSON.writeValueAsBytes(body));
     }
@@ -186,6 +209,21 @@ public final class ApiServer implements AutoCloseable {
         return new QueryParameters(name -> path.containsKey(name) ? path.get(name) : ctx.queryParam(name), q().now());
     }
 
+    /** Writes body as JSON within the query's response limit (a 422 past it). */
+    private static void json(Context ctx, Object body) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try {
+            JSON.writeValue(QueryBudget.current().boundedOutput(out), body);
+        } catch (com.fasterxml.jackson.databind.JsonMappingException e) {
+            if (e.getCause() instanceof ApiException a) {
+                throw a;
+            }
+            throw e;
+        }
+        ctx.contentType("application/json");
+        ctx.result(out.toByteArray());
+    }
+
     private void profile(Context ctx) throws IOException {
         QueryParameters p = params(ctx);
         Renderer renderer = p.renderer();
@@ -193,7 +231,7 @@ public final class ApiServer implements AutoCloseable {
         RenderOptions options = p.renderOptions(r);
         QueryService.Answer answer = q().profile(r);
         ByteArrayOutputStream out = new ByteArrayOutputStream(64 * 1024);
-        renderer.render(answer.profile(), options, out);
+        renderer.render(answer.profile(), options, QueryBudget.current().boundedOutput(out));
         ctx.header("X-Stackstream-Samples", Long.toString(answer.profile().totalCount()));
         ctx.header("X-Stackstream-Series", Integer.toString(answer.partial().seriesMatched()));
         ctx.header("Content-Disposition", "inline; filename=\"" + renderer.defaultFileName() + "\"");
@@ -231,7 +269,7 @@ public final class ApiServer implements AutoCloseable {
     private static void render(Context ctx, DiffRenderer renderer, QueryService.DiffAnswer d, RenderOptions options)
             throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        renderer.render(Diff.of(d.baseline(), d.comparison(), options), options, out);
+        renderer.render(Diff.of(d.baseline(), d.comparison(), options), options, QueryBudget.current().boundedOutput(out));
         ctx.contentType(renderer.mediaType());
         ctx.result(out.toByteArray());
     }
@@ -239,8 +277,10 @@ public final class ApiServer implements AutoCloseable {
     /** The fan-out endpoint: this instance's part of a query, binary. */
     private void internalPartial(Context ctx) {
         PartialResult r = cl().local().partial(params(ctx).internalSpec());
+        byte[] encoded = r.encode();
+        QueryBudget.current().checkResponseBytes(encoded.length);
         ctx.contentType("application/octet-stream");
-        ctx.result(r.encode());
+        ctx.result(encoded);
     }
 
     private void healthz(Context ctx) throws IOException {
@@ -260,14 +300,17 @@ public final class ApiServer implements AutoCloseable {
         }
     }
 
-    private static void ui(Context ctx) throws IOException {
+    private void ui(Context ctx) {
+        ctx.contentType("text/html; charset=utf-8");
+        ctx.result(uiPage);
+    }
+
+    private static byte[] uiPage() throws IOException {
         try (InputStream in = ApiServer.class.getResourceAsStream("/dev/stackstream/aggregator/ui/index.html")) {
             if (in == null) {
-                ctx.status(500).result("the web UI is missing from the jar");
-                return;
+                throw new IOException("the web UI is missing from the jar");
             }
-            ctx.contentType("text/html; charset=utf-8");
-            ctx.result(in.readAllBytes());
+            return in.readAllBytes();
         }
     }
 

@@ -2,8 +2,9 @@ package dev.stackstream.aggregator.query;
 
 /**
  * A query that cannot be answered, with the HTTP status that says why: 400 for a bad parameter
- * (named in {@link #parameter()}), 404 for something that does not exist, 503 while the data is
- * not queryable (startup, rebalance).
+ * (named in {@link #parameter()}), 404 for something that does not exist, 422 for an answer past
+ * the response limit, 503 while the data is not queryable (startup, rebalance, restore: the HTTP
+ * layer adds {@code Retry-After}), 504 for a query past its deadline.
  */
 public final class ApiException extends RuntimeException {
     private static final long serialVersionUID = 1L;
@@ -30,6 +31,16 @@ public final class ApiException extends RuntimeException {
     /** 503: state not queryable right now; retry. */
     public static ApiException unavailable(String message, Throwable cause) {
         return new ApiException(503, null, message, cause);
+    }
+
+    /** 422: the answer would exceed the response-size limit the message names. */
+    public static ApiException tooLarge(String message) {
+        return new ApiException(422, null, message, null);
+    }
+
+    /** 504: the query ran past its deadline (retrying the same query would fail the same way). */
+    public static ApiException deadlineExceeded(String message) {
+        return new ApiException(504, null, message, null);
     }
 
     public int status() {

@@ -28,6 +28,7 @@ final class BucketPlanner {
     private final List<Tier> tiers;
     private final List<ReadOnlyWindowStore<Bytes, byte[]>> stores;
     private final long nowMillis;
+    private final QueryBudget budget = QueryBudget.current();
 
     BucketPlanner(List<Tier> tiers, List<ReadOnlyWindowStore<Bytes, byte[]>> stores, long nowMillis) {
         this.tiers = tiers;
@@ -92,6 +93,7 @@ final class BucketPlanner {
         try (WindowStoreIterator<byte[]> it = stores.get(tier).fetch(series,
                 java.time.Instant.ofEpochMilli(fromStart), java.time.Instant.ofEpochMilli(toStart))) {
             while (it.hasNext()) {
+                budget.checkDeadline("reading the " + tiers.get(tier).name() + " buckets");
                 KeyValue<Long, byte[]> kv = it.next();
                 v.bucket(kv.key, size, kv.value);
             }

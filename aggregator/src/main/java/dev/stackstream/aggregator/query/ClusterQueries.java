@@ -32,7 +32,10 @@ import org.apache.kafka.streams.state.HostInfo;
  * is cheap, and queries are rare compared with ingest.
  */
 public final class ClusterQueries {
-    /** Internal fan-out routes (under the same auth as the public API). */
+    /**
+     * Internal fan-out routes: peers authenticate with the internal token (or, without one, the
+     * public bearer token); see {@code http.RequestAuth}.
+     */
     public static final String PARTIAL_PATH = "/api/v1/internal/partial";
     public static final String SERIES_PATH = "/api/v1/internal/series";
 
@@ -40,14 +43,15 @@ public final class ClusterQueries {
     private final KafkaStreams streams;
     private final LocalQueries local;
     private final HostInfo self;
-    private final String authToken;
+    private final String peerToken;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
-    public ClusterQueries(KafkaStreams streams, LocalQueries local, HostInfo self, String authToken) {
+    /** peerToken: what this instance presents to its peers' internal routes (null: nothing). */
+    public ClusterQueries(KafkaStreams streams, LocalQueries local, HostInfo self, String peerToken) {
         this.streams = streams;
         this.local = local;
         this.self = self;
-        this.authToken = authToken;
+        this.peerToken = peerToken;
     }
 
     public LocalQueries local() {
@@ -66,7 +70,7 @@ public final class ClusterQueries {
     }
 
     public PartialResult partial(QuerySpec spec) {
-        List<CompletableFuture<HttpResponse<byte[]>>> remote = new ArrayList<>();
+        List<CompletableFuture<PeerAnswer>> remote = new ArrayList<>();
         List<HostInfo> peers = peers();
         for (HostInfo peer : peers) {
             remote.add(send(peer, PARTIAL_PATH + "?" + spec.toQueryString()));
@@ -86,7 +90,7 @@ public final class ClusterQueries {
     /** Every series of the cluster (newest last-seen per identical series). */
     public List<Series.Stored> series() {
         List<HostInfo> peers = peers();
-        List<CompletableFuture<HttpResponse<byte[]>>> remote = new ArrayList<>();
+        List<CompletableFuture<PeerAnswer>> remote = new ArrayList<>();
         for (HostInfo peer : peers) {
             remote.add(send(peer, SERIES_PATH));
         }
@@ -131,19 +135,43 @@ public final class ClusterQueries {
         return a.lastSeenMillis() >= b.lastSeenMillis() ? a : b;
     }
 
-    private CompletableFuture<HttpResponse<byte[]>> send(HostInfo peer, String pathAndQuery) {
+    /**
+     * Asks a peer, within what is left of this query's deadline (the peer is told the same, so it
+     * stops its own walk in time), reading at most the response limit of its answer.
+     */
+    private CompletableFuture<PeerAnswer> send(HostInfo peer, String pathAndQuery) {
+        QueryBudget budget = QueryBudget.current();
+        String sep = pathAndQuery.contains("?") ? "&" : "?";
+        String timeout = budget.limited() ? sep + "timeout=" + budget.remainingMillis() + "ms" : "";
         HttpRequest.Builder req = HttpRequest.newBuilder(
-                URI.create("http://" + peer.host() + ":" + peer.port() + pathAndQuery))
-                .timeout(Duration.ofSeconds(30)).GET();
-        if (authToken != null) {
-            req.header("Authorization", "Bearer " + authToken);
+                URI.create("http://" + peer.host() + ":" + peer.port() + pathAndQuery + timeout))
+                .timeout(Duration.ofMillis(Math.min(30_000, budget.remainingMillis()))).GET();
+        if (peerToken != null) {
+            req.header("Authorization", "Bearer " + peerToken);
         }
-        return http.sendAsync(req.build(), HttpResponse.BodyHandlers.ofByteArray());
+        long limit = budget.maxResponseBytes();
+        return http.sendAsync(req.build(), HttpResponse.BodyHandlers.ofInputStream()).thenApply(r -> {
+            try (var in = r.body()) {
+                byte[] body = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, limit + 1));
+                if (body.length > limit) {
+                    throw ResponseLimit.tooLarge(limit);
+                }
+                return new PeerAnswer(r.statusCode(), body);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
     }
 
-    private static byte[] await(HostInfo peer, CompletableFuture<HttpResponse<byte[]>> f) {
+    private static byte[] await(HostInfo peer, CompletableFuture<PeerAnswer> f) {
+        QueryBudget budget = QueryBudget.current();
         try {
-            HttpResponse<byte[]> r = f.get();
+            PeerAnswer r = f.get(budget.remainingNanos(), java.util.concurrent.TimeUnit.NANOSECONDS);
+            if (r.statusCode() == 504 || r.statusCode() == 422) {
+                // The peer ran out of this query's budget: say so, not "unavailable".
+                String m = "instance " + peer + ": " + new String(r.body(), java.nio.charset.StandardCharsets.UTF_8);
+                throw r.statusCode() == 504 ? ApiException.deadlineExceeded(m) : ApiException.tooLarge(m);
+            }
             if (r.statusCode() != 200) {
                 throw ApiException.unavailable("instance " + peer + " answered " + r.statusCode() + ": "
                         + new String(r.body(), java.nio.charset.StandardCharsets.UTF_8), null);
@@ -152,8 +180,21 @@ public final class ClusterQueries {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw ApiException.unavailable("interrupted while waiting for instance " + peer, e);
+        } catch (java.util.concurrent.TimeoutException e) {
+            f.cancel(true);
+            budget.checkDeadline("waiting for instance " + peer);
+            throw ApiException.unavailable("instance " + peer + " did not answer in time", e);
         } catch (ExecutionException e) {
+            if (e.getCause() instanceof ApiException a) {
+                throw a;
+            }
+            if (e.getCause() instanceof java.net.http.HttpTimeoutException) {
+                budget.checkDeadline("waiting for instance " + peer);
+            }
             throw ApiException.unavailable("instance " + peer + " did not answer: " + e.getCause(), e);
         }
     }
+
+    /** A peer's status and body, the body read within the response limit. */
+    private record PeerAnswer(int statusCode, byte[] body) { }
 }

@@ -100,6 +100,7 @@ public final class LocalQueries {
         PartialResult result = new PartialResult();
         Predicate<String> threads = spec.selector().threadFilter();
         long now = clock.millis();
+        QueryBudget budget = QueryBudget.current();
         for (int p : localPartitions()) {
             List<Bytes> matching = new ArrayList<>();
             for (KeyValue<Bytes, Series.Stored> kv : seriesOf(p)) {
@@ -121,6 +122,7 @@ public final class LocalQueries {
             for (Bytes series : matching) {
                 planner.visit(series, spec.fromMillis(), spec.toMillis(), spec.maxTier(), (start, size, value) -> {
                     long added = counts.mergeEncoded(value, threads);
+                    budget.checkEntries(counts.entries().size());
                     if (added > 0) {
                         result.coverBucket(start, start + size);
                     }

@@ -10,7 +10,9 @@ import dev.stackstream.profile.FrameKind;
 import dev.stackstream.profile.Stack;
 import dev.stackstream.profile.StackId;
 import dev.stackstream.wire.WireModel;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.KafkaStreams;
@@ -26,13 +28,23 @@ import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
  * {@code [unknown stack <id>]} so its samples still count; one whose definition does not decode
  * renders as {@code [undecodable stack <id>]} and is counted in a metric, and one stored under a
  * key that is not its own id renders as unknown (counted too). The reserved {@link StackCounts#OTHER_HIGH
- * [other]} id stands for the entries ingest folded to keep a bucket within its limit.
+ * [other]} id stands for the entries ingest folded to keep a bucket within its limit. A stack of
+ * more than {@link #DEFAULT_MAX_FRAMES} frames is cut to its leaf-most ones under {@code [truncated]}.
  */
 public final class StackDictionary {
     private static final int CACHE_ENTRIES = 200_000;
+    /**
+     * Frames a stack shows (default): a longer definition keeps its leaf-most frames under a
+     * {@code [truncated]} root, as the collector marks the stacks its unwinder cut, so a hostile
+     * definition of a million frames neither fills the cache nor reaches a renderer. The native
+     * unwinder stops at 512 frames; inlined frames can add to that, hence the room.
+     */
+    public static final int DEFAULT_MAX_FRAMES = 2_048;
+    private static final Frame TRUNCATED = Frame.named("[truncated]", FrameKind.USER);
 
     private final KafkaStreams streams;
     private final AggregatorMetrics metrics;
+    private final int maxFrames;
     private final Map<StackId, Stack> cache = new LinkedHashMap<>(1024, 0.75f, true) {
         private static final long serialVersionUID = 1L;
 
@@ -43,8 +55,16 @@ public final class StackDictionary {
     };
 
     public StackDictionary(KafkaStreams streams, AggregatorMetrics metrics) {
+        this(streams, metrics, DEFAULT_MAX_FRAMES);
+    }
+
+    public StackDictionary(KafkaStreams streams, AggregatorMetrics metrics, int maxFrames) {
+        if (maxFrames < 2) {
+            throw new IllegalArgumentException("a stack must be allowed at least 2 frames, got " + maxFrames);
+        }
         this.streams = streams;
         this.metrics = metrics;
+        this.maxFrames = maxFrames;
     }
 
     /** Where ingest folded the smallest entries of a bucket that reached its entry limit. */
@@ -80,6 +100,13 @@ public final class StackDictionary {
                 // own would rename every sample of the stack it squats on. Refused, not cached.
                 metrics.forgedStackDefinition();
                 return WireModel.unknownStack(id);
+            }
+            if (s.depth() > maxFrames) {
+                List<Frame> kept = new ArrayList<>(maxFrames);
+                kept.add(TRUNCATED);
+                kept.addAll(s.frames().subList(s.depth() - (maxFrames - 1), s.depth()));
+                s = new Stack(kept, true);
+                metrics.stackTruncated();
             }
             synchronized (cache) {
                 cache.put(id, s);

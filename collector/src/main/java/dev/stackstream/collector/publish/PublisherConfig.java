@@ -1,15 +1,9 @@
 package dev.stackstream.collector.publish;
 
-import java.io.IOException;
-import java.io.Reader;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Properties;
 
 /**
  * Where and how windows are published. Immutable; build with {@link #builder(String)}.
@@ -74,23 +68,6 @@ public record PublisherConfig(String bootstrapServers, Map<String, String> kafka
 
     public static Builder builder(String bootstrapServers) {
         return new Builder(bootstrapServers);
-    }
-
-    /**
-     * Reads a Kafka client properties file (the format of Kafka's own {@code client.properties}).
-     *
-     * @throws IOException when the file cannot be read
-     */
-    public static Map<String, String> readPropertiesFile(Path file) throws IOException {
-        Properties p = new Properties();
-        try (Reader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            p.load(in);
-        }
-        Map<String, String> out = new LinkedHashMap<>();
-        for (String name : p.stringPropertyNames()) {
-            out.put(name, p.getProperty(name));
-        }
-        return out;
     }
 
     /** Builder with the defaults above. */

@@ -15,8 +15,8 @@ import dev.stackstream.collector.publish.PublisherConfig;
 import dev.stackstream.collector.sampling.SamplingOptions;
 import dev.stackstream.command.CommandFailure;
 import dev.stackstream.command.ExitStatus;
+import dev.stackstream.command.KafkaClientProperties;
 import dev.stackstream.command.StopOnSignal;
-import org.apache.kafka.common.config.ConfigException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -95,10 +95,13 @@ public final class CollectorCommand implements Callable<Integer> {
     String bootstrapServers;
 
     @Option(names = "--kafka-property", paramLabel = "KEY=VALUE", split = ",",
-            description = "Any Kafka client property, e.g. security.protocol=SSL (repeatable; wins over --kafka-config).")
+            description = "Any Kafka client property, e.g. security.protocol=SSL (repeatable; wins over --kafka-config"
+                    + " and STACKSTREAM_KAFKA_<PROPERTY>; keep secrets out of flags: ps shows them).")
     Map<String, String> kafkaProperties = new LinkedHashMap<>();
 
-    @Option(names = "--kafka-config", paramLabel = "FILE", description = "Kafka client properties file (TLS, SASL...).")
+    @Option(names = "--kafka-config", paramLabel = "FILE", description = "Kafka client properties file (TLS, SASL"
+            + " secrets); wins over STACKSTREAM_KAFKA_<PROPERTY> variables (STACKSTREAM_KAFKA_SASL_JAAS_CONFIG is"
+            + " sasl.jaas.config).")
     Path kafkaConfig;
 
     @Option(names = "--samples-topic", defaultValue = PublisherConfig.DEFAULT_SAMPLES_TOPIC, description = "Default ${DEFAULT-VALUE}.")
@@ -202,15 +205,7 @@ public final class CollectorCommand implements Callable<Integer> {
     }
 
     private PublisherConfig publisherConfig() {
-        Map<String, String> props = new LinkedHashMap<>();
-        if (kafkaConfig != null) {
-            try {
-                props.putAll(PublisherConfig.readPropertiesFile(kafkaConfig));
-            } catch (IOException e) {
-                throw new ConfigException("cannot read --kafka-config " + kafkaConfig + ": " + e);
-            }
-        }
-        props.putAll(kafkaProperties);
+        Map<String, String> props = KafkaClientProperties.resolve(kafkaProperties, kafkaConfig, System.getenv());
         long buffer = boundedByHeap(parseBytes(bufferBytes), Runtime.getRuntime().maxMemory());
         return PublisherConfig.builder(bootstrapServers).kafkaProperties(props).samplesTopic(samplesTopic)
                 .stacksTopic(stacksTopic).bufferBytes(buffer).createTopics(createTopics)

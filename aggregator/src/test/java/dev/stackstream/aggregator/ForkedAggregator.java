@@ -1,0 +1,80 @@
+package dev.stackstream.aggregator;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+
+/**
+ * The {@code aggregator} command in a JVM of its own, on the test's class path, so that a test can
+ * SIGKILL it ({@link Process#destroyForcibly()}) and start it again on the same state directory.
+ * Output of every start is appended to one log file.
+ */
+final class ForkedAggregator {
+    private final List<String> command;
+    private final Path log;
+    private final int httpPort;
+
+    /**
+     * @param topicPrefix topics are PREFIX-samples, PREFIX-stacks and PREFIX-dlq
+     * @param extraArgs further options of the command
+     */
+    private ForkedAggregator(String bootstrapServers, int httpPort, Path stateDir, String applicationId,
+                             String topicPrefix, Path log, String... extraArgs) {
+        List<String> cmd = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
+                "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
+                "-cp", System.getProperty("java.class.path"), AggregatorCommand.class.getName(),
+                "--bootstrap-servers", bootstrapServers, "--http-port", Integer.toString(httpPort),
+                "--state-dir", stateDir.toString(), "--application-id", applicationId,
+                "--samples-topic", topicPrefix + "-samples", "--stacks-topic", topicPrefix + "-stacks",
+                "--dlq-topic", topicPrefix + "-dlq", "--rocksdb-memory", Long.toString(32L << 20)));
+        cmd.addAll(List.of(extraArgs));
+        this.command = List.copyOf(cmd);
+        this.log = log;
+        this.httpPort = httpPort;
+    }
+
+    /**
+     * Creates the topics PREFIX-samples, PREFIX-stacks (3 partitions each) and PREFIX-dlq, a state
+     * directory, a log file and a free HTTP port for a forked aggregator of its own application id.
+     */
+    static ForkedAggregator withNewTopics(String bootstrapServers, String topicPrefix, String... extraArgs)
+            throws Exception {
+        Properties ap = new Properties();
+        ap.put("bootstrap.servers", bootstrapServers);
+        try (Admin admin = Admin.create(ap)) {
+            admin.createTopics(List.of(new NewTopic(topicPrefix + "-samples", 3, (short) 1),
+                    new NewTopic(topicPrefix + "-stacks", 3, (short) 1), new NewTopic(topicPrefix + "-dlq", 1, (short) 1)))
+                    .all().get(30, TimeUnit.SECONDS);
+        }
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        return new ForkedAggregator(bootstrapServers, port, Files.createTempDirectory("agg-" + topicPrefix + "-state"),
+                "agg-" + topicPrefix + "-" + System.nanoTime(), topicPrefix,
+                Files.createTempFile("agg-" + topicPrefix, ".log"), extraArgs);
+    }
+
+    int httpPort() {
+        return httpPort;
+    }
+
+    /** Where every start's output goes. */
+    Path log() {
+        return log;
+    }
+
+    /** Starts one more instance of the command (the previous one should be gone). */
+    Process start() throws IOException {
+        return new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+    }
+}
