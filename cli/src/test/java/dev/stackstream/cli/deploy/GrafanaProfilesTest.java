@@ -152,17 +152,7 @@ class GrafanaProfilesTest {
     void profilesDashboardQueriesAreValidPromql(@TempDir Path dir) throws Exception {
         List<Dashboard.Query> queries = Dashboard.queries(Dashboard.profilesFile());
         assertTrue(queries.size() >= 8, "queries: " + queries.size());
-        StringBuilder rules = new StringBuilder("groups:\n  - name: dashboard\n    rules:\n");
-        for (int i = 0; i < queries.size(); i++) {
-            String expr = queries.get(i).resolve("1m", "1h", "stackstream-collector", "stackstream-aggregator");
-            assertFalse(expr.contains("$"), "unresolved variable in " + queries.get(i));
-            rules.append("      - record: dashboard:query").append(i).append("\n        expr: '")
-                    .append(expr.replace("'", "''")).append("'\n");
-        }
-        Path f = dir.resolve("rules.yml");
-        Files.writeString(f, rules.toString());
-        DeployFiles.Result r = promtool(dir, "check", "rules", f.toString());
-        assertEquals(0, r.exit(), r.output());
+        Promtool.assertValidPromql(queries, dir);
     }
 
     /** Metric names of every dashboard query and alert rule, against what the code registers. */
@@ -242,9 +232,6 @@ class GrafanaProfilesTest {
     }
 
     private static DeployFiles.Result promtool(Path dir, String... args) throws Exception {
-        DeployFiles.requireExecutable("/usr/bin/promtool", "install Debian's prometheus package");
-        List<String> cmd = new ArrayList<>(List.of("/usr/bin/promtool"));
-        cmd.addAll(List.of(args));
-        return DeployFiles.run(dir, 60, cmd);
+        return Promtool.run(dir, args);
     }
 }
