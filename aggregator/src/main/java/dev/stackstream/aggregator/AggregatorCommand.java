@@ -112,16 +112,16 @@ public final class AggregatorCommand implements Callable<Integer> {
             description = "Kafka Streams processing threads (default ${DEFAULT-VALUE}).")
     int streamThreads;
 
-    @Option(names = "--function-metrics-top", defaultValue = "${env:STACKSTREAM_FUNCTION_METRICS_TOP:-20}",
+    @Option(names = "--function-metrics-top", paramLabel = "N", defaultValue = "${env:STACKSTREAM_FUNCTION_METRICS_TOP:-20}",
             description = "Functions per service exported as self/total share gauges: the top N by self and the"
                     + " top N by total; 0 switches them off (default ${DEFAULT-VALUE}).")
     int functionMetricsTop;
 
-    @Option(names = "--function-metrics-window", defaultValue = "${env:STACKSTREAM_FUNCTION_METRICS_WINDOW:-5m}",
+    @Option(names = "--function-metrics-window", paramLabel = "DURATION", defaultValue = "${env:STACKSTREAM_FUNCTION_METRICS_WINDOW:-5m}",
             description = "Sliding window the function shares are computed over (default ${DEFAULT-VALUE}).")
     String functionMetricsWindow;
 
-    @Option(names = "--function-metrics-services",
+    @Option(names = "--function-metrics-services", paramLabel = "N",
             defaultValue = "${env:STACKSTREAM_FUNCTION_METRICS_SERVICES:-50}",
             description = "Services with function metrics at most, those with the most samples (default ${DEFAULT-VALUE}).")
     int functionMetricsServices;
