@@ -16,7 +16,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -172,12 +171,10 @@ public final class FunctionMetrics {
 
     private record ServiceCosts(String service, FunctionCosts costs) { }
 
-    /** Samples per function of one service, each stack resolved once (threads merged first). */
+    /** Samples per function of one service, threads merged (the dictionary caches resolved stacks). */
     private ServiceCosts costs(String service, StackCounts counts) {
-        Map<StackId, Long> byStack = new HashMap<>();
-        counts.entries().forEach((k, v) -> byStack.merge(new StackId(k.stackHigh(), k.stackLow()), v[0], Long::sum));
         FunctionCosts costs = new FunctionCosts(FunctionNames::of);
-        byStack.forEach((id, n) -> costs.add(dictionary.resolve(id), n));
+        counts.entries().forEach((k, v) -> costs.add(dictionary.resolve(new StackId(k.stackHigh(), k.stackLow())), v[0]));
         return new ServiceCosts(service, costs);
     }
 

@@ -14,8 +14,9 @@ import java.util.function.Function;
  * Samples per function: where it is the leaf (self) and where it is anywhere on the stack (total,
  * counted once per stack however often a recursive function appears). The one place both numbers
  * are computed: the summary report names frames as the flame graph does, the aggregator's
- * function metrics with a normalised name (so several frames may count as one function). Not
- * thread-safe.
+ * function metrics with a normalised name (so several frames may count as one function). Sums
+ * saturate at {@link Long#MAX_VALUE} (the aggregator's counts do, and hostile windows can claim
+ * 2^62 samples). Not thread-safe.
  */
 public final class FunctionCosts {
     private final Function<Frame, String> naming;
@@ -35,15 +36,20 @@ public final class FunctionCosts {
         if (frames.isEmpty() || count == 0) {
             return;
         }
-        samples += count;
-        self.merge(naming.apply(stack.leaf()), count, Long::sum);
+        samples = plus(samples, count);
+        self.merge(naming.apply(stack.leaf()), count, FunctionCosts::plus);
         seen.clear();
         for (Frame f : frames) {
             String n = naming.apply(f);
             if (seen.add(n)) {
-                total.merge(n, count, Long::sum);
+                total.merge(n, count, FunctionCosts::plus);
             }
         }
+    }
+
+    private static long plus(long a, long b) {
+        long r = a + b;
+        return ((a ^ r) & (b ^ r)) < 0 ? Long.MAX_VALUE : r;
     }
 
     /** Samples of the non-empty stacks added. */
