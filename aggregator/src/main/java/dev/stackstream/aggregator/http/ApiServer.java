@@ -4,6 +4,8 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.stackstream.aggregator.AggregatorMetrics;
+import dev.stackstream.aggregator.connect.ConnectHandler;
+import dev.stackstream.aggregator.connect.GrafanaQuerier;
 import dev.stackstream.aggregator.query.ApiException;
 import dev.stackstream.aggregator.query.ClusterQueries;
 import dev.stackstream.aggregator.query.DiffReport;
@@ -35,8 +37,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The HTTP side: the JSON query API under {@code /api/v1}, the web UI at {@code /}, {@code /healthz}
- * and {@code /metrics}. Every route goes through one wrapper that checks the bearer token, maps
+ * The HTTP side: the JSON query API under {@code /api/v1}, the Grafana (Pyroscope querier) API
+ * under {@code /querier.v1.QuerierService/} (package {@code connect}), the web UI at {@code /},
+ * {@code /healthz} and {@code /metrics}. Every route goes through one wrapper that checks the bearer token, maps
  * {@link ApiException}s to 400/404/503 with a JSON body {@code {"error": ..., "parameter": ...}},
  * turns anything unexpected into a logged 500, and times the request per endpoint.
  */
@@ -66,6 +69,7 @@ public final class ApiServer implements AutoCloseable {
         this.metrics = metrics;
         this.authToken = authToken == null ? null : ("Bearer " + authToken).getBytes(StandardCharsets.UTF_8);
         this.health = health;
+        ConnectHandler grafana = new GrafanaQuerier(this::q).handler();
         this.app = Javalin.create(config -> {
             config.jetty.host = host;
             config.jetty.port = port;
@@ -89,6 +93,7 @@ public final class ApiServer implements AutoCloseable {
                 QueryParameters p = params(ctx);
                 json(ctx, q().timeline(p.profile(), p.step()));
             });
+            config.routes.post(grafana.path(), ctx -> connect(ctx, grafana));
             route(config, ClusterQueries.PARTIAL_PATH, "internal-partial", this::internalPartial);
             route(config, ClusterQueries.SERIES_PATH, "internal-series", ctx -> {
                 ctx.contentType("application/json");
@@ -151,6 +156,17 @@ public final class ApiServer implements AutoCloseable {
                 metrics.queryTime(name, status, System.nanoTime() - t0);
             }
         });
+    }
+
+    /** A Connect call (the Grafana API): the handler maps its own errors to Connect codes. */
+    private void connect(Context ctx, ConnectHandler handler) throws IOException {
+        long t0 = System.nanoTime();
+        int status = 500;
+        try {
+            status = handler.handle(ctx, authorized(ctx));
+        } finally {
+            metrics.queryTime(handler.endpoint(ctx), status, System.nanoTime() - t0);
+        }
     }
 
     private boolean authorized(Context ctx) {
