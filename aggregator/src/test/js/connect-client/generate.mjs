@@ -1,6 +1,7 @@
 // Generates the client code from the aggregator's own .proto files with buf + protoc-gen-es:
 // the querier API (aggregator/src/main/proto) imports the profile module's pprof.proto, so both
-// trees are copied into one buf module under build/ first (buf modules cannot reach outside).
+// trees are copied into one buf module first (buf modules cannot reach outside), inside
+// node_modules so that the launcher's build check never takes the copies for build inputs.
 import { cpSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { dirname, join } from "node:path";
@@ -8,8 +9,8 @@ import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, "..", "..", "..", "..", "..");
-const proto = join(here, "build", "proto");
-rmSync(join(here, "build"), { recursive: true, force: true });
+const proto = join(here, "node_modules", ".querier-proto");
+rmSync(proto, { recursive: true, force: true });
 rmSync(join(here, "gen"), { recursive: true, force: true });
 mkdirSync(proto, { recursive: true });
 cpSync(join(repo, "aggregator", "src", "main", "proto"), proto, { recursive: true });
