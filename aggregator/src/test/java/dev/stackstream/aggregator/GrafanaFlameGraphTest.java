@@ -20,6 +20,9 @@ import dev.stackstream.wire.WireModel;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -43,9 +46,9 @@ import org.junit.jupiter.api.Test;
  * Grafana's own flame graph component ({@code @grafana/flamegraph} from npm, with React, bundled by
  * esbuild: the npm project in src/test/js/grafana-flamegraph) rendering a real aggregator's profile
  * in headless Chromium, converted to the panel's data frame as Grafana's Pyroscope data source
- * does (fields level / value / self / label, depth-first pre-order) from a SelectMergeStacktraces
- * answer in Pyroscope's level encoding. The answer is built from the aggregator's
- * {@code /api/v1/profile} (collapsed) by {@link PyroscopeLevels}.
+ * does (fields level / value / self / label, depth-first pre-order) from the aggregator's own
+ * SelectMergeStacktraces answer (the Connect endpoint, proto3 JSON, Pyroscope's level encoding).
+ * The shares it is checked against come from the same aggregator's {@code /api/v1/profile}.
  *
  * <p>The page records every bar the component draws on its canvas; the width of each known frame
  * must be its share of our profile. The component draws a bar {@code value × width / total − 1}
@@ -60,6 +63,7 @@ class GrafanaFlameGraphTest {
     private static final Pattern DRAWN = Pattern.compile("<script type=\"application/json\" id=\"drawn\">([^<]*)</script>");
     private static final Pattern BODY = Pattern.compile("<body([^>]*)>");
     private static final int WINDOWS = 6;
+    private static final HttpClient HTTP = HttpClient.newHttpClient();
 
     private static Stack stack(String... names) {
         List<Frame> frames = new ArrayList<>();
@@ -89,10 +93,16 @@ class GrafanaFlameGraphTest {
         Files.createDirectories(out);
         installAndBundle(node, project, out);
 
-        Map<String, Long> collapsed = profileFromARealAggregator();
+        Answers answers = fromARealAggregator();
+        Map<String, Long> collapsed = answers.collapsed();
         long total = collapsed.values().stream().mapToLong(Long::longValue).sum();
         assertEquals(100L * WINDOWS, total, "the aggregator counted every window");
-        ObjectNode answer = PyroscopeLevels.answer(collapsed, CPU.period());
+        JsonNode answer = answers.selectMergeStacktraces();
+        JsonNode fg = answer.path("flamegraph");
+        assertEquals("total", fg.path("names").get(0).asText());
+        assertEquals(List.of("0", Long.toString(total * CPU.period()), "0", "0"),
+                JSON.convertValue(fg.path("levels").get(0).path("values"), List.class),
+                "level 0 is [0, total, self, 0] in nanoseconds (samples x period)");
         Files.writeString(out.resolve("answer.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(answer));
         Files.writeString(out.resolve("answer.js"), "window.STACKSTREAM_PROFILE_TYPE = " + JSON.writeValueAsString(PROFILE_TYPE_ID)
                 + ";\nwindow.STACKSTREAM_ANSWER = " + JSON.writeValueAsString(answer) + ";\n");
@@ -214,8 +224,14 @@ class GrafanaFlameGraphTest {
         }
     }
 
-    /** Six windows of the workload through a real broker into a real aggregator, read back as collapsed text. */
-    private static Map<String, Long> profileFromARealAggregator() throws Exception {
+    /** What the aggregator answered: our own profile (collapsed) and Grafana's SelectMergeStacktraces. */
+    private record Answers(Map<String, Long> collapsed, JsonNode selectMergeStacktraces) { }
+
+    /**
+     * Six windows of the workload through a real broker into a real aggregator, read back as
+     * collapsed text and through the Connect endpoint Grafana's data source calls (JSON codec).
+     */
+    private static Answers fromARealAggregator() throws Exception {
         var kafka = SharedKafka.get();
         try (Aggregator aggregator = Aggregator.start(AggregatorConfig.builder(kafka.bootstrapServers())
                      .applicationId("gf-" + System.nanoTime()).stateDir(Files.createTempDirectory("gf-state"))
@@ -249,7 +265,19 @@ class GrafanaFlameGraphTest {
                 }
                 return collapsed.values().stream().mapToLong(Long::longValue).sum() == 100L * WINDOWS;
             });
-            return collapsed;
+            ObjectNode request = JSON.createObjectNode()
+                    .put("profileTypeID", PROFILE_TYPE_ID)
+                    .put("labelSelector", "{service_name=\"flame\"}")
+                    .put("start", Long.toString(base.toEpochMilli()))
+                    .put("end", Long.toString(base.plusSeconds(10L * WINDOWS).toEpochMilli()));
+            HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+                            + aggregator.httpPort() + "/querier.v1.QuerierService/SelectMergeStacktraces"))
+                    .timeout(Duration.ofSeconds(30)).header("Content-Type", "application/json")
+                    .header("Connect-Protocol-Version", "1")
+                    .POST(HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(request))).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, r.statusCode(), r.body());
+            return new Answers(collapsed, JSON.readTree(r.body()));
         }
     }
 }
