@@ -4,7 +4,9 @@ import dev.stackstream.aggregator.engine.AggregatorTopology;
 import dev.stackstream.aggregator.engine.BoundedRocksDbConfig;
 import dev.stackstream.aggregator.engine.IngestErrorHandler;
 import dev.stackstream.aggregator.http.ApiServer;
+import dev.stackstream.aggregator.metrics.FunctionMetrics;
 import dev.stackstream.aggregator.metrics.StreamsMetrics;
+import dev.stackstream.aggregator.query.ApiException;
 import dev.stackstream.aggregator.query.ClusterQueries;
 import dev.stackstream.aggregator.query.LocalQueries;
 import dev.stackstream.aggregator.query.QueryService;
@@ -18,6 +20,8 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
@@ -57,11 +61,15 @@ public final class Aggregator implements AutoCloseable {
     private final KafkaStreams streams;
     private final StreamsMetrics streamsMetrics;
     private final LocalQueries local;
+    private final FunctionMetrics functionMetrics;
+    private final ScheduledExecutorService functionRefresh;
 
     private Aggregator(AggregatorConfig config, ApiServer api, KafkaStreams streams, StreamsMetrics sm,
-                       LocalQueries local) {
+                       LocalQueries local, FunctionMetrics functionMetrics, ScheduledExecutorService functionRefresh) {
         this.config = config;
         this.local = local;
+        this.functionMetrics = functionMetrics;
+        this.functionRefresh = functionRefresh;
         this.api = api;
         this.streams = streams;
         this.streamsMetrics = sm;
@@ -103,14 +111,17 @@ public final class Aggregator implements AutoCloseable {
             sm.bindTo(registry);
             LocalQueries local = new LocalQueries(streams, config.samplesTopic(), config.tiers(), config.clock());
             ClusterQueries cluster = new ClusterQueries(streams, local, self, config.httpSettings().peerToken());
-            api.attach(new QueryService(cluster, new StackDictionary(streams, metrics), config.tiers(),
-                    config.clock()), cluster);
+            StackDictionary dictionary = new StackDictionary(streams, metrics);
+            api.attach(new QueryService(cluster, dictionary, config.tiers(), config.clock()), cluster);
+            FunctionMetrics functions = new FunctionMetrics(local, dictionary, config.tiers(), config.clock(),
+                    config.functionMetrics());
             streams.start();
+            ScheduledExecutorService refresh = scheduleFunctionMetrics(functions, registry);
             LOG.info("aggregator {} started: application.server {}, state dir {}, tiers {}, group.instance.id {},"
                     + " Kafka properties {}", config.applicationId(), self, config.stateDir(), config.tiers(),
                     props.get(StreamsConfig.mainConsumerPrefix(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG)),
                     KafkaClientProperties.masked(config.kafkaProperties()));
-            return new Aggregator(config, api, streams, sm, local);
+            return new Aggregator(config, api, streams, sm, local, functions, refresh);
         } catch (Exception | Error e) {
             api.close();
             if (holder[0] != null) {
@@ -118,6 +129,31 @@ public final class Aggregator implements AutoCloseable {
             }
             throw e;
         }
+    }
+
+    /** Binds the function metrics and recomputes them every refresh interval; null when they are off. */
+    private static ScheduledExecutorService scheduleFunctionMetrics(FunctionMetrics functions, MeterRegistry registry) {
+        FunctionMetrics.Settings settings = functions.settings();
+        if (!settings.enabled()) {
+            return null;
+        }
+        functions.bindTo(registry);
+        ScheduledExecutorService refresh = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "function-metrics");
+            t.setDaemon(true);
+            return t;
+        });
+        long every = settings.refreshInterval().toMillis();
+        refresh.scheduleWithFixedDelay(() -> {
+            try {
+                functions.refresh();
+            } catch (ApiException e) {
+                LOG.debug("function metrics not refreshed: {}", e.getMessage());
+            } catch (RuntimeException e) {
+                LOG.warn("function metrics not refreshed", e);
+            }
+        }, every, every, TimeUnit.MILLISECONDS);
+        return refresh;
     }
 
     static Properties streamsProperties(AggregatorConfig c, HostInfo self) {
@@ -267,6 +303,11 @@ public final class Aggregator implements AutoCloseable {
         return local.tierTotals(service, from.toEpochMilli(), to.toEpochMilli());
     }
 
+    /** The function metrics of this instance (refreshed on their own schedule; tests refresh them at will). */
+    public FunctionMetrics functionMetrics() {
+        return functionMetrics;
+    }
+
     /** True when RUNNING now (no waiting, no exception). */
     public boolean isRunning() {
         return streams.state() == KafkaStreams.State.RUNNING;
@@ -293,6 +334,9 @@ public final class Aggregator implements AutoCloseable {
     /** Stops HTTP and Streams (committing the current transaction). */
     @Override
     public void close() {
+        if (functionRefresh != null) {
+            functionRefresh.shutdownNow();
+        }
         api.close();
         streamsMetrics.close();
         streams.close(Duration.ofSeconds(30));

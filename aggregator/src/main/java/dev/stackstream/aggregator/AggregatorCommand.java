@@ -2,6 +2,7 @@ package dev.stackstream.aggregator;
 
 import dev.stackstream.aggregator.engine.DurationText;
 import dev.stackstream.aggregator.engine.Tier;
+import dev.stackstream.aggregator.metrics.FunctionMetrics;
 import dev.stackstream.aggregator.query.QueryLimits;
 import dev.stackstream.command.CommandFailure;
 import dev.stackstream.command.ExitStatus;
@@ -135,6 +136,20 @@ public final class AggregatorCommand implements Callable<Integer> {
             description = "Kafka Streams processing threads (default ${DEFAULT-VALUE}).")
     int streamThreads;
 
+    @Option(names = "--function-metrics-top", paramLabel = "N", defaultValue = "${env:STACKSTREAM_FUNCTION_METRICS_TOP:-20}",
+            description = "Functions per service exported as self/total share gauges: the top N by self and the"
+                    + " top N by total; 0 switches them off (default ${DEFAULT-VALUE}).")
+    int functionMetricsTop;
+
+    @Option(names = "--function-metrics-window", paramLabel = "DURATION", defaultValue = "${env:STACKSTREAM_FUNCTION_METRICS_WINDOW:-5m}",
+            description = "Sliding window the function shares are computed over (default ${DEFAULT-VALUE}).")
+    String functionMetricsWindow;
+
+    @Option(names = "--function-metrics-services", paramLabel = "N",
+            defaultValue = "${env:STACKSTREAM_FUNCTION_METRICS_SERVICES:-50}",
+            description = "Services with function metrics at most, those with the most samples (default ${DEFAULT-VALUE}).")
+    int functionMetricsServices;
+
     @Option(names = "--kafka-property", paramLabel = "KEY=VALUE",
             description = "Any Kafka client / Streams property (TLS, SASL, tuning); repeatable; wins over"
                     + " --kafka-config and STACKSTREAM_KAFKA_* (keep secrets in those: a flag shows in ps).")
@@ -189,7 +204,10 @@ public final class AggregatorCommand implements Callable<Integer> {
                     .rocksDbMemoryBytes(rocksDbMemory)
                     .tiers(Tier.parseList(tiers)).rollupGrace(DurationText.parse(rollupGrace))
                     .commitInterval(DurationText.parse(commitInterval)).streamThreads(streamThreads)
-                    .instanceId(blankToNull(instanceId)).topicPartitions(topicPartitions);
+                    .instanceId(blankToNull(instanceId)).topicPartitions(topicPartitions)
+                    .functionMetrics(new FunctionMetrics.Settings(functionMetricsTop,
+                            DurationText.parse(functionMetricsWindow), functionMetricsServices,
+                            FunctionMetrics.Settings.DEFAULTS.refreshInterval()));
             KafkaClientProperties.resolve(kafkaProperties, kafkaConfig, System.getenv()).forEach(b::kafkaProperty);
             return b.build();
         } catch (IllegalArgumentException e) {

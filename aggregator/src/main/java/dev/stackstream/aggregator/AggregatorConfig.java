@@ -3,6 +3,7 @@ package dev.stackstream.aggregator;
 import dev.stackstream.aggregator.engine.BoundedRocksDbConfig;
 import dev.stackstream.aggregator.engine.Tier;
 import dev.stackstream.aggregator.http.HttpSettings;
+import dev.stackstream.aggregator.metrics.FunctionMetrics;
 import dev.stackstream.aggregator.query.QueryLimits;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -16,7 +17,8 @@ import java.util.Objects;
  * Everything an {@link Aggregator} needs. Immutable; build with {@link #builder(String)}.
  * Defaults: application id {@code stackstream-aggregator}, topics {@code stackstream-samples},
  * {@code stackstream-stacks}, {@code stackstream-dlq}, HTTP on 127.0.0.1:8080, tiers
- * 10s:24h,1m:7d,1h:90d, 256 MiB RocksDB memory, rollup grace 30 s.
+ * 10s:24h,1m:7d,1h:90d, 256 MiB RocksDB memory, rollup grace 30 s, function metrics for the top 20
+ * functions of up to 50 services over 5 minutes.
  */
 public final class AggregatorConfig {
     private final String bootstrapServers;
@@ -42,6 +44,7 @@ public final class AggregatorConfig {
     private final String instanceId;
     private final int topicPartitions;
     private final Map<String, String> kafkaProperties;
+    private final FunctionMetrics.Settings functionMetrics;
     private final Clock clock;
 
     private AggregatorConfig(Builder b) {
@@ -68,6 +71,7 @@ public final class AggregatorConfig {
         instanceId = b.instanceId;
         topicPartitions = b.topicPartitions;
         kafkaProperties = Map.copyOf(b.kafkaProperties);
+        functionMetrics = b.functionMetrics;
         clock = b.clock;
     }
 
@@ -112,6 +116,8 @@ public final class AggregatorConfig {
     public int topicPartitions() { return topicPartitions; }
     /** Extra Kafka client / Streams properties (TLS, SASL, tuning), applied last. */
     public Map<String, String> kafkaProperties() { return kafkaProperties; }
+    /** Top-N functions per service exported as gauges (FunctionMetrics); top 0 = off. */
+    public FunctionMetrics.Settings functionMetrics() { return functionMetrics; }
     public Clock clock() { return clock; }
 
     /** Mutable builder; {@link #build()} validates. */
@@ -139,6 +145,7 @@ public final class AggregatorConfig {
         private String instanceId;
         private int topicPartitions = 6;
         private final Map<String, String> kafkaProperties = new LinkedHashMap<>();
+        private FunctionMetrics.Settings functionMetrics = FunctionMetrics.Settings.DEFAULTS;
         private Clock clock = Clock.systemUTC();
 
         private Builder(String bootstrapServers) {
@@ -168,6 +175,7 @@ public final class AggregatorConfig {
         public Builder topicPartitions(int v) { topicPartitions = v; return this; }
         public Builder kafkaProperty(String k, String v) { kafkaProperties.put(k, v); return this; }
         public Builder clock(Clock v) { clock = Objects.requireNonNull(v); return this; }
+        public Builder functionMetrics(FunctionMetrics.Settings v) { functionMetrics = Objects.requireNonNull(v); return this; }
 
         public AggregatorConfig build() {
             if (httpPort < 0 || httpPort > 65535) {

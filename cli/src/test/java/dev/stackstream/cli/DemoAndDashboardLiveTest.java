@@ -37,11 +37,15 @@ import picocli.CommandLine;
  * the calltree fixture) scraped by a real Prometheus (Debian's /usr/bin/prometheus on a loopback
  * port, 1 s scrape interval, configured from deploy/prometheus/prometheus-local.yml); every query
  * of the Grafana dashboard must return data through Prometheus's HTTP API while the pipeline runs.
- * Then the demo's own results: exit status, summary, files, and calltree's 70/30 split.
+ * The function metrics show calltree's 70/30 split too. Then the demo's own results: exit status,
+ * summary, files, and calltree's 70/30 split.
  */
 class DemoAndDashboardLiveTest {
     private static final Path PROMETHEUS = Path.of("/usr/bin/prometheus");
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** calltree's functions as the aggregator's function metrics see them (total share, 5 min window). */
+    private static final String FUNCTION_B = "max(stackstream_aggregator_function_total_ratio{function=\"b\"})";
+    private static final String FUNCTION_C = "max(stackstream_aggregator_function_total_ratio{function=\"c\"})";
     /** Queries that must be positive: the pipeline did real work, not just register zeros. */
     private static final List<String> POSITIVE = List.of(
             "sum(stackstream_collector_samples_total{outcome=\"taken\"})",
@@ -53,7 +57,8 @@ class DemoAndDashboardLiveTest {
             "sum(stackstream_aggregator_records_consumed_total)",
             "sum(stackstream_aggregator_dlq_records_total)",
             "sum(stackstream_aggregator_store_keys)",
-            "sum(stackstream_aggregator_query_seconds_count{status=\"400\"})");
+            "sum(stackstream_aggregator_query_seconds_count{status=\"400\"})",
+            FUNCTION_B, FUNCTION_C);
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     private static int freePort() throws Exception {
@@ -148,6 +153,12 @@ class DemoAndDashboardLiveTest {
             assertTrue(missing.isEmpty(), missing.size() + " of " + queries.size() + " dashboard queries (+ "
                     + POSITIVE.size() + " value checks) failed:\n" + String.join("\n", missing.entrySet().stream()
                     .map(e -> "  " + e.getKey() + ": " + e.getValue()).toList()));
+            // The function metrics of real perf samples: calltree's 70/30 split, within the margin the
+            // collapsed profile is held to below (the same samples, minus the window's last seconds).
+            double b = instant(promPort, FUNCTION_B);
+            double c = instant(promPort, FUNCTION_C);
+            assertTrue(b > 0.6 && b < 0.8, "function metric: b's total share " + b);
+            assertTrue(c > 0.2 && c < 0.4, "function metric: c's total share " + c);
             // Both live expositions pass Prometheus's linter.
             for (String endpoint : List.of(api + "/metrics", "http://127.0.0.1:" + collectorPort + "/metrics")) {
                 String exposition = get(endpoint).body();
@@ -194,6 +205,12 @@ class DemoAndDashboardLiveTest {
         double cShare = (double) c / total;
         assertTrue(abShare > 0.6 && abShare < 0.8, "a;b share " + abShare);
         assertTrue(cShare > 0.2 && cShare < 0.4, "c share " + cShare);
+    }
+
+    private double instant(int promPort, String query) throws Exception {
+        JsonNode r = JSON.readTree(get("http://127.0.0.1:" + promPort + "/api/v1/query?query="
+                + URLEncoder.encode(query, StandardCharsets.UTF_8)).body()).path("data").path("result");
+        return r.isEmpty() ? Double.NaN : r.get(0).path("value").get(1).asDouble();
     }
 
     private boolean ok(String url) {

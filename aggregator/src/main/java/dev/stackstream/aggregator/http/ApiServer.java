@@ -4,6 +4,8 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.stackstream.aggregator.AggregatorMetrics;
+import dev.stackstream.aggregator.connect.ConnectHandler;
+import dev.stackstream.aggregator.connect.GrafanaQuerier;
 import dev.stackstream.aggregator.query.ApiException;
 import dev.stackstream.aggregator.query.ClusterQueries;
 import dev.stackstream.aggregator.query.DiffReport;
@@ -36,8 +38,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The HTTP side: the JSON query API under {@code /api/v1}, the web UI at {@code /}, {@code /healthz}
- * and {@code /metrics}. Every response carries the {@link SecurityHeaders}, and a request whose
+ * The HTTP side: the JSON query API under {@code /api/v1}, the Grafana (Pyroscope querier) API
+ * under {@code /querier.v1.QuerierService/} (package {@code connect}), the web UI at {@code /},
+ * {@code /healthz} and {@code /metrics}. Every response carries the {@link SecurityHeaders}, and a request whose
  * Host is not on the allow-list gets a 421 ({@link HostAllowList}). Every API route goes through one
  * wrapper that checks the token ({@link RequestAuth}), opens the query's {@link QueryBudget}, maps
  * {@link ApiException}s to 400/404/422/503 (with {@code Retry-After})/504 with a JSON body
@@ -78,6 +81,7 @@ public final class ApiServer implements AutoCloseable {
         this.uiPage = uiPage();
         this.securityHeaders = new SecurityHeaders(new String(uiPage, StandardCharsets.UTF_8));
         this.health = health;
+        ConnectHandler grafana = new GrafanaQuerier(this::q).handler();
         this.app = Javalin.create(config -> {
             config.jetty.host = settings.host();
             config.jetty.port = settings.port();
@@ -102,6 +106,7 @@ public final class ApiServer implements AutoCloseable {
                 QueryParameters p = params(ctx);
                 json(ctx, q().timeline(p.profile(), p.step()));
             });
+            config.routes.post(grafana.path(), ctx -> connect(ctx, grafana));
             route(config, ClusterQueries.PARTIAL_PATH, "internal-partial", this::internalPartial);
             route(config, ClusterQueries.SERIES_PATH, "internal-series", ctx -> {
                 ctx.contentType("application/json");
@@ -179,6 +184,20 @@ public final class ApiServer implements AutoCloseable {
             error(ctx, 421, "Host '" + ctx.header("Host") + "' is not one this aggregator serves (--allowed-hosts "
                     + allowedHosts + "); use one of those names", null);
             ctx.skipRemainingHandlers();
+        }
+    }
+
+    /**
+     * A Connect call (the Grafana API): same token and query budget as the JSON API; the handler
+     * maps its own errors to Connect codes.
+     */
+    private void connect(Context ctx, ConnectHandler handler) throws IOException {
+        long t0 = System.nanoTime();
+        int status = 500;
+        try (QueryBudget.Scope budget = QueryBudget.enter(queryLimits, null)) {
+            status = handler.handle(ctx, auth.allows(ctx.path(), ctx.header("Authorization")));
+        } finally {
+            metrics.queryTime(handler.endpoint(ctx), status, System.nanoTime() - t0);
         }
     }
 

@@ -28,7 +28,8 @@ public final class LabelSelector {
 
     /** One matcher. */
     public record Matcher(String name, Op op, String value, Pattern pattern) {
-        boolean test(String actual) {
+        /** Whether the label's value (null: the label is absent, i.e. "") passes. */
+        public boolean test(String actual) {
             String v = actual == null ? "" : actual;
             return switch (op) {
                 case EQ -> v.equals(value);
@@ -62,12 +63,69 @@ public final class LabelSelector {
 
     /** True when every non-thread matcher accepts the series' labels. */
     public boolean matchesSeries(Series s) {
+        return matchesLabels(s.labels());
+    }
+
+    /** True when every non-thread matcher accepts the labels. */
+    public boolean matchesLabels(Map<String, String> labels) {
         for (Matcher m : matchers) {
-            if (!m.name().equals(THREAD) && !m.test(s.labels().get(m.name()))) {
+            if (!m.name().equals(THREAD) && !m.test(labels.get(m.name()))) {
                 return false;
             }
         }
         return true;
+    }
+
+    /** True when every matcher of label name accepts value (true when none names it). */
+    public boolean accepts(String name, String value) {
+        for (Matcher m : matchers) {
+            if (m.name().equals(name) && !m.test(value)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** This selector without the matchers of label name (e.g. a label that is not a series label). */
+    public LabelSelector without(String name) {
+        return of(matchers.stream().filter(m -> !m.name().equals(name)).toList());
+    }
+
+    /** This selector and {@code name="value"}. */
+    public LabelSelector withEquality(String name, String value) {
+        List<Matcher> out = new ArrayList<>(matchers);
+        out.add(new Matcher(name, Op.EQ, value, null));
+        return of(out);
+    }
+
+    /** A selector of these matchers, its text written so that {@link #parse} reads the same matchers back. */
+    private static LabelSelector of(List<Matcher> matchers) {
+        if (matchers.isEmpty()) {
+            return EMPTY;
+        }
+        StringBuilder sb = new StringBuilder("{");
+        for (Matcher m : matchers) {
+            if (sb.length() > 1) {
+                sb.append(',');
+            }
+            sb.append(m.name()).append(switch (m.op()) {
+                case EQ -> "=";
+                case NE -> "!=";
+                case RE -> "=~";
+                case NRE -> "!~";
+            }).append('"');
+            for (char c : m.value().toCharArray()) {
+                switch (c) {
+                    case '\\' -> sb.append("\\\\");
+                    case '"' -> sb.append("\\\"");
+                    case '\n' -> sb.append("\\n");
+                    case '\t' -> sb.append("\\t");
+                    default -> sb.append(c);
+                }
+            }
+            sb.append('"');
+        }
+        return new LabelSelector(matchers, sb.append('}').toString());
     }
 
     /** The per-entry thread filter, or null when no matcher names {@code thread}. */

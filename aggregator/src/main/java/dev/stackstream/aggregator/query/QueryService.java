@@ -65,6 +65,16 @@ public final class QueryService {
     @JsonPropertyOrder({"service", "label", "values"})
     public record LabelValues(String service, String label, List<String> values) { }
 
+    /** Every series of the cluster with the time it last got data. */
+    public List<Series.Stored> series() {
+        return cluster.series();
+    }
+
+    /** The finest bucket: every step and range is a multiple of it. */
+    public Duration finestBucket() {
+        return Duration.ofMillis(tiers.get(0).sizeMillis());
+    }
+
     /** Services with their profile types, series count and last data time. */
     public ServiceList services() {
         Map<String, List<Series.Stored>> byService = new TreeMap<>();
@@ -222,7 +232,7 @@ public final class QueryService {
         }
         QuerySpec spec = r.spec(tiers, step, maxTier);
         PartialResult partial = cluster.partial(spec);
-        resolveType(r, partial);
+        ProfileType type = resolveType(r, partial);
         List<Timeline.Point> points = new ArrayList<>();
         long first = Math.floorDiv(spec.fromMillis(), step) * step;
         long total = 0;
@@ -233,7 +243,7 @@ public final class QueryService {
         }
         return new Timeline(r.service(), r.type(), r.selector().text(), Instant.ofEpochMilli(spec.fromMillis()).toString(),
                 Instant.ofEpochMilli(spec.toMillis()).toString(), DurationText.format(Duration.ofMillis(step)), total,
-                points);
+                points, type.period());
     }
 
     /** Baseline and comparison profiles of a diff request. */

@@ -19,10 +19,11 @@ import java.util.List;
  * @param step step length ({@code 10s}, {@code 1m} ...)
  * @param total sum of the points
  * @param points one per step, in time order
+ * @param period what one sample weighs in the type's unit (not in the JSON body)
  */
 @JsonPropertyOrder({"service", "type", "labels", "from", "to", "step", "total", "points"})
 public record Timeline(String service, String type, String labels, String from, String to, String step, long total,
-                       List<Point> points) {
+                       List<Point> points, @JsonIgnore long period) {
 
     /** The samples of the step starting at startMillis. */
     @JsonPropertyOrder({"t", "count"})

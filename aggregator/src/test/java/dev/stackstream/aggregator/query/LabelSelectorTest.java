@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.stackstream.aggregator.engine.Series;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -54,5 +55,22 @@ class LabelSelectorTest {
         assertEquals(Instant.parse("2026-11-26T10:00:00Z"), TimeExpression.parse("from", "2026-11-26T11:00:00+01:00", now));
         ApiException e = assertThrows(ApiException.class, () -> TimeExpression.parse("to", "tomorrow", now));
         assertEquals("to", e.parameter());
+    }
+
+    @Test
+    void withoutAndWithEqualityWriteTextThatParsesBackToTheSameMatchers() {
+        LabelSelector s = LabelSelector.parse("label_selector",
+                "{service_name=\"checkout\",pod=~\"a\\\\.b.*\",zone!=\"q\\\"uote\\n\",thread!~\"gc.*\"}");
+        LabelSelector rest = s.without("service_name").withEquality("host", "back\\slash");
+        assertEquals(List.of("pod", "zone", "thread", "host"), rest.matchers().stream().map(LabelSelector.Matcher::name).toList());
+        LabelSelector again = LabelSelector.parse("labels", rest.text());
+        assertEquals(rest.matchers().stream().map(m -> m.name() + m.op() + m.value()).toList(),
+                again.matchers().stream().map(m -> m.name() + m.op() + m.value()).toList(), rest.text());
+        assertTrue(s.accepts("service_name", "checkout"));
+        assertFalse(s.accepts("service_name", "search"));
+        assertTrue(rest.accepts("service_name", "anything"), "no matcher names it any more");
+        assertTrue(again.matchesLabels(Map.of("pod", "a.b1", "zone", "eu", "host", "back\\slash")));
+        assertFalse(again.matchesLabels(Map.of("pod", "a.b1", "zone", "q\"uote\n", "host", "back\\slash")));
+        assertEquals("", LabelSelector.parse("x", "{a=\"b\"}").without("a").text());
     }
 }

@@ -69,10 +69,12 @@ class KubernetesManifestsTest {
         all.add(compose);
         Path dashboard = Dashboard.file();
         all.add(dashboard);
+        all.add(Dashboard.profilesFile());
         DeployFiles.Result r = validate(all.toArray(Path[]::new));
         assertEquals(0, r.exit(), r.output());
         assertTrue(r.output().contains("valid " + compose), r.output());
         assertTrue(r.output().contains("valid " + dashboard), r.output());
+        assertTrue(r.output().contains("valid " + Dashboard.profilesFile()), r.output());
         for (Path d : dirs) {
             assertTrue(r.output().contains("valid " + d), r.output());
         }

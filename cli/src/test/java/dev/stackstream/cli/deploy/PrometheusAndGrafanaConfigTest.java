@@ -22,13 +22,8 @@ import org.junit.jupiter.api.io.TempDir;
  * queries return data from a running pipeline.
  */
 class PrometheusAndGrafanaConfigTest {
-    private static final String PROMTOOL = "/usr/bin/promtool";
-
     private static DeployFiles.Result promtool(Path dir, String... args) throws Exception {
-        DeployFiles.requireExecutable(PROMTOOL, "install Debian's prometheus package");
-        List<String> cmd = new java.util.ArrayList<>(List.of(PROMTOOL));
-        cmd.addAll(List.of(args));
-        return DeployFiles.run(dir, 60, cmd);
+        return Promtool.run(dir, args);
     }
 
     @Test
@@ -67,17 +62,7 @@ class PrometheusAndGrafanaConfigTest {
     void everyDashboardQueryIsValidPromql(@TempDir Path dir) throws Exception {
         List<Dashboard.Query> queries = Dashboard.queries();
         assertTrue(queries.size() >= 30, "queries: " + queries.size());
-        StringBuilder rules = new StringBuilder("groups:\n  - name: dashboard\n    rules:\n");
-        for (int i = 0; i < queries.size(); i++) {
-            String expr = queries.get(i).resolve("1m", "1h", "stackstream-collector", "stackstream-aggregator");
-            assertFalse(expr.contains("$"), "unresolved variable in " + queries.get(i));
-            rules.append("      - record: dashboard:query").append(i).append("\n        expr: '")
-                    .append(expr.replace("'", "''")).append("'\n");
-        }
-        Path f = dir.resolve("rules.yml");
-        Files.writeString(f, rules.toString());
-        DeployFiles.Result r = promtool(dir, "check", "rules", f.toString());
-        assertEquals(0, r.exit(), r.output());
+        Promtool.assertValidPromql(queries, dir);
     }
 
     @Test

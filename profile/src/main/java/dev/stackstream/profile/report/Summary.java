@@ -1,6 +1,5 @@
 package dev.stackstream.profile.report;
 
-import dev.stackstream.profile.Frame;
 import dev.stackstream.profile.Profile;
 import dev.stackstream.profile.ProfileStats;
 import dev.stackstream.profile.Sample;
@@ -10,11 +9,9 @@ import dev.stackstream.profile.render.RenderOptions;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
-import java.util.Set;
 
 /**
  * The profile report (what {@code summary.txt} holds): time range and elapsed time, samples
@@ -88,11 +85,9 @@ public record Summary(String type, String unit, long period, String start, Strin
         double elapsed = profile.duration().toNanos() / 1e9;
         Map<Stack, Long> byStack = new HashMap<>();
         Map<String, Long> byThread = new HashMap<>();
-        Map<String, Long> self = new HashMap<>();
-        Map<String, Long> inclusive = new HashMap<>();
+        FunctionCosts functions = new FunctionCosts(FoldedStacks::name);
         Map<Stack, Long> instructions = new HashMap<>();
         boolean perThread = false;
-        Set<String> seen = new HashSet<>();
         for (Sample s : profile.samples()) {
             byStack.merge(s.stack(), s.count(), Long::sum);
             if (s.thread() != null) {
@@ -102,18 +97,7 @@ public record Summary(String type, String unit, long period, String start, Strin
             if (s.instructions() >= 0) {
                 instructions.merge(s.stack(), s.instructions(), Long::sum);
             }
-            List<Frame> frames = s.stack().frames();
-            if (frames.isEmpty() || s.count() == 0) {
-                continue;
-            }
-            self.merge(FoldedStacks.name(s.stack().leaf()), s.count(), Long::sum);
-            seen.clear();
-            for (Frame f : frames) {
-                String n = FoldedStacks.name(f);
-                if (seen.add(n)) {
-                    inclusive.merge(n, s.count(), Long::sum);
-                }
-            }
+            functions.add(s.stack(), s.count());
         }
         if (perThread) {
             // samples without a thread in a per-thread profile still belong in the split
@@ -124,8 +108,8 @@ public record Summary(String type, String unit, long period, String start, Strin
         }
 
         List<PathShare> paths = topPaths(byStack, total);
-        List<FunctionShare> topSelf = topFunctions(self, inclusive, total, true);
-        List<FunctionShare> topTotal = topFunctions(self, inclusive, total, false);
+        List<FunctionShare> topSelf = topFunctions(functions.self(), functions.total(), total, true);
+        List<FunctionShare> topTotal = topFunctions(functions.self(), functions.total(), total, false);
         List<ThreadShare> threads = new ArrayList<>();
         byThread.entrySet().stream()
                 .sorted(Map.Entry.<String, Long>comparingByValue().reversed().thenComparing(Map.Entry.comparingByKey()))
