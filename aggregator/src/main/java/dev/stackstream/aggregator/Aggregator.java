@@ -3,6 +3,7 @@ package dev.stackstream.aggregator;
 import dev.stackstream.aggregator.engine.AggregatorTopology;
 import dev.stackstream.aggregator.engine.BoundedRocksDbConfig;
 import dev.stackstream.aggregator.engine.IngestErrorHandler;
+import dev.stackstream.aggregator.engine.IngestLimits;
 import dev.stackstream.aggregator.http.ApiServer;
 import dev.stackstream.aggregator.metrics.StreamsMetrics;
 import dev.stackstream.aggregator.query.ClusterQueries;
@@ -86,7 +87,7 @@ public final class Aggregator implements AutoCloseable {
             HostInfo self = new HostInfo(advertised, api.port());
             Topology topology = AggregatorTopology.build(config.samplesTopic(), config.stacksTopic(),
                     config.dlqTopic(), config.tiers(), config.rollupGrace(), config.rollupInterval(),
-                    config.dedupRetention(), config.clock(), metrics);
+                    config.dedupRetention(), IngestLimits.DEFAULTS, config.merges(), config.clock(), metrics);
             Properties props = streamsProperties(config, self);
             props.put(IngestErrorHandler.METRICS_CONFIG, metrics);
             KafkaStreams streams = new KafkaStreams(topology, props);
@@ -98,7 +99,8 @@ public final class Aggregator implements AutoCloseable {
             streams.setStateListener((now, before) -> LOG.info("Kafka Streams state {} -> {}", before, now));
             StreamsMetrics sm = new StreamsMetrics(streams);
             sm.bindTo(registry);
-            LocalQueries local = new LocalQueries(streams, config.samplesTopic(), config.tiers(), config.clock());
+            LocalQueries local = new LocalQueries(streams, config.samplesTopic(), config.tiers(), config.merges(),
+                    metrics, config.clock());
             ClusterQueries cluster = new ClusterQueries(streams, local, self, config.authToken());
             api.attach(new QueryService(cluster, new StackDictionary(streams, metrics), config.tiers(),
                     config.clock()), cluster);
@@ -250,6 +252,11 @@ public final class Aggregator implements AutoCloseable {
     /** Per-tier sample totals of a service on this instance's partitions (see LocalQueries#tierTotals). */
     public Map<String, Long> tierTotals(String service, java.time.Instant from, java.time.Instant to) {
         return local.tierTotals(service, from.toEpochMilli(), to.toEpochMilli());
+    }
+
+    /** The same totals read from the service merge (see LocalQueries#mergedTierTotals): equal when the merge is exact. */
+    public Map<String, Long> mergedTierTotals(String service, java.time.Instant from, java.time.Instant to) {
+        return local.mergedTierTotals(service, from.toEpochMilli(), to.toEpochMilli());
     }
 
     /** True when RUNNING now (no waiting, no exception). */

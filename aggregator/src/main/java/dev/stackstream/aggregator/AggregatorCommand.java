@@ -8,7 +8,9 @@ import dev.stackstream.command.StopOnSignal;
 import dev.stackstream.metrics.ServiceRegistry;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -98,6 +100,12 @@ public final class AggregatorCommand implements Callable<Integer> {
             description = "Bucket tiers SIZE:RETENTION, finest first (default ${DEFAULT-VALUE}).")
     String tiers;
 
+    @Option(names = "--merge-labels", split = ",", paramLabel = "LABEL",
+            defaultValue = "${env:STACKSTREAM_MERGE_LABELS:-}",
+            description = "Label names that get a pre-merged series per value besides the per-service one, for"
+                    + " the labels queries filter on most, e.g. zone,version (default none).")
+    List<String> mergeLabels = new ArrayList<>();
+
     @Option(names = "--rollup-grace", defaultValue = "${env:STACKSTREAM_ROLLUP_GRACE:-30s}",
             description = "How long after a coarse bucket ends it is rolled up (default ${DEFAULT-VALUE}).")
     String rollupGrace;
@@ -151,7 +159,7 @@ public final class AggregatorCommand implements Callable<Integer> {
                     .samplesTopic(samplesTopic).stacksTopic(stacksTopic).dlqTopic(dlqTopic)
                     .httpHost(httpHost).httpPort(httpPort).advertisedHost(blankToNull(advertisedHost))
                     .authToken(blankToNull(authToken)).rocksDbMemoryBytes(rocksDbMemory)
-                    .tiers(Tier.parseList(tiers)).rollupGrace(DurationText.parse(rollupGrace))
+                    .tiers(Tier.parseList(tiers)).mergeLabels(mergeLabels.stream().filter(l -> !l.isBlank()).toList()).rollupGrace(DurationText.parse(rollupGrace))
                     .commitInterval(DurationText.parse(commitInterval)).streamThreads(streamThreads)
                     .instanceId(blankToNull(instanceId)).topicPartitions(topicPartitions);
             kafkaProperties.forEach(b::kafkaProperty);

@@ -1,6 +1,7 @@
 package dev.stackstream.aggregator;
 
 import dev.stackstream.aggregator.engine.BoundedRocksDbConfig;
+import dev.stackstream.aggregator.engine.MergedSeries;
 import dev.stackstream.aggregator.engine.Tier;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -29,6 +30,7 @@ public final class AggregatorConfig {
     private final String authToken;
     private final long rocksDbMemoryBytes;
     private final List<Tier> tiers;
+    private final MergedSeries merges;
     private final Duration rollupGrace;
     private final Duration rollupInterval;
     private final Duration dedupRetention;
@@ -52,6 +54,7 @@ public final class AggregatorConfig {
         authToken = b.authToken;
         rocksDbMemoryBytes = b.rocksDbMemoryBytes;
         tiers = b.tiers;
+        merges = b.merges;
         rollupGrace = b.rollupGrace;
         rollupInterval = b.rollupInterval;
         dedupRetention = b.dedupRetention;
@@ -83,6 +86,8 @@ public final class AggregatorConfig {
     public String authToken() { return authToken; }
     public long rocksDbMemoryBytes() { return rocksDbMemoryBytes; }
     public List<Tier> tiers() { return tiers; }
+    /** The pre-merged series kept beside the pod series: the service merge and these label dimensions. */
+    public MergedSeries merges() { return merges; }
     public Duration rollupGrace() { return rollupGrace; }
     public Duration rollupInterval() { return rollupInterval; }
     public Duration dedupRetention() { return dedupRetention; }
@@ -110,6 +115,7 @@ public final class AggregatorConfig {
         private String authToken;
         private long rocksDbMemoryBytes = BoundedRocksDbConfig.DEFAULT_TOTAL_BYTES;
         private List<Tier> tiers = Tier.DEFAULTS;
+        private MergedSeries merges = MergedSeries.serviceOnly();
         private Duration rollupGrace = Duration.ofSeconds(30);
         private Duration rollupInterval = Duration.ofSeconds(5);
         private Duration dedupRetention = Duration.ofDays(7);
@@ -135,6 +141,7 @@ public final class AggregatorConfig {
         public Builder authToken(String v) { authToken = v == null || v.isEmpty() ? null : v; return this; }
         public Builder rocksDbMemoryBytes(long v) { rocksDbMemoryBytes = v; return this; }
         public Builder tiers(List<Tier> v) { Tier.validate(v); tiers = List.copyOf(v); return this; }
+        public Builder mergeLabels(List<String> v) { merges = new MergedSeries(v); return this; }
         public Builder rollupGrace(Duration v) { rollupGrace = Objects.requireNonNull(v); return this; }
         public Builder rollupInterval(Duration v) { rollupInterval = Objects.requireNonNull(v); return this; }
         public Builder dedupRetention(Duration v) { dedupRetention = Objects.requireNonNull(v); return this; }

@@ -51,6 +51,7 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
     private final Duration rollupInterval;
     private final Duration dedupRetention;
     private final IngestLimits limits;
+    private final MergedSeries merges;
     private final Clock clock;
     private final AggregatorMetrics metrics;
 
@@ -63,10 +64,19 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
     private long[] watermarks;
     private long nextRollupAt;
     private String task;
+    /** Per merge ({@link MergedSeries#all()} order): whether its "complete since" is recorded here. */
+    private boolean mergesStarted;
 
     public IngestProcessor(List<Tier> tiers, Duration grace, Duration rollupInterval, Duration dedupRetention,
                            IngestLimits limits, Clock clock, AggregatorMetrics metrics) {
+        this(tiers, grace, rollupInterval, dedupRetention, limits, MergedSeries.serviceOnly(), clock, metrics);
+    }
+
+    /** With the merged series to keep beside the pod series ({@link MergedSeries}). */
+    public IngestProcessor(List<Tier> tiers, Duration grace, Duration rollupInterval, Duration dedupRetention,
+                           IngestLimits limits, MergedSeries merges, Clock clock, AggregatorMetrics metrics) {
         this.limits = limits;
+        this.merges = merges;
         this.tiers = List.copyOf(tiers);
         this.grace = grace;
         this.rollupInterval = rollupInterval;
@@ -87,6 +97,7 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
             tierStores.add(context.getStateStore(StoreNames.tier(t)));
         }
         watermarks = new long[tiers.size()];
+        mergesStarted = false;
         task = context.taskId().toString();
         long now = clock.millis();
         for (int i = 1; i < tiers.size(); i++) {
@@ -144,6 +155,7 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
         Series s = Series.of(batch.getService(), type.getName(), type.getUnit(), type.getPeriod(), batch.getLabels());
         byte[] id = s.id();
         Bytes idKey = Bytes.wrap(id);
+        startMerges();
         byte[] known = series.get(idKey);
         if (known == null || Series.decode(known).lastSeenMillis() < now - SERIES_TOUCH_MILLIS) {
             series.put(idKey, s.encode(now));
@@ -183,6 +195,15 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
                 orMinus1(st.getTargetCpuNanos()), orMinus1(st.getTargetMaxRssBytes()), orMinus1(st.getInstructions()));
 
         long windowStart = batch.getWindowStart().toEpochMilli();
+        count(idKey, windowStart, counts, now);
+        for (String dimension : merges.all()) {
+            count(MergedSeries.id(s, dimension), windowStart, counts, now);
+        }
+        metrics.counted(batch.getEntries().size() + packed.size(), samples);
+    }
+
+    /** Adds a window's counts to one series' buckets: the finest directly, coarser ones closed or marked for rollup. */
+    private void count(Bytes seriesKey, long windowStart, StackCounts counts, long now) {
         for (int i = 0; i < tiers.size(); i++) {
             Tier t = tiers.get(i);
             long start = t.bucketStart(windowStart);
@@ -191,12 +212,37 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
                 // a coarser tier still holds the window (admission refused windows no tier keeps).
                 metrics.tierSkipped(t.name());
             } else if (i == 0 || start + t.sizeMillis() <= watermarks[i]) {
-                addTo(i, idKey, start, counts);     // closed bucket: late data goes in directly
+                addTo(i, seriesKey, start, counts);     // closed bucket: late data goes in directly
             } else {
-                rollupState.put(Bytes.wrap(pendingKey(i, start, id)), MARK);
+                rollupState.put(Bytes.wrap(pendingKey(i, start, seriesKey.get())), MARK);
             }
         }
-        metrics.counted(batch.getEntries().size() + packed.size(), samples);
+    }
+
+    /**
+     * Records, before the first window this task counts, since when each merge is complete here
+     * (see {@link MergedSeries}): always, when the partition holds no pod series yet; otherwise
+     * from the cutover on (windows counted earlier are in the pod series only).
+     */
+    private void startMerges() {
+        if (mergesStarted) {
+            return;
+        }
+        boolean fresh;
+        try (KeyValueIterator<Bytes, byte[]> it = series.all()) {
+            fresh = !it.hasNext();
+        }
+        for (String dimension : merges.all()) {
+            Bytes key = MergedSeries.sinceKey(dimension);
+            if (MergedSeries.decodeSince(rollupState.get(key)) == null) {
+                long since = fresh ? MergedSeries.ALWAYS
+                        : MergedSeries.cutover(clock.millis(), limits.maxClockSkew().toMillis(), tiers);
+                rollupState.put(key, MergedSeries.encodeSince(since));
+                LOG.info("task {}: merge '{}' complete {}", task, dimension.isEmpty() ? "service" : dimension,
+                        since == MergedSeries.ALWAYS ? "from the start" : "from " + java.time.Instant.ofEpochMilli(since));
+            }
+        }
+        mergesStarted = true;
     }
 
     private static long orMinus1(Long v) {
@@ -209,6 +255,10 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
         StackCounts merged = counts;
         if (existing != null) {
             merged = StackCounts.decode(existing);
+            merged.merge(counts, null);
+        } else if (counts.entries().size() > limits.maxEntriesPerBucket()) {
+            // The window's counts go to the merged series too: fold a copy, not them.
+            merged = new StackCounts();
             merged.merge(counts, null);
         }
         // Bounded so that no bucket (and no changelog record) outgrows the broker's record limit.
