@@ -76,7 +76,7 @@ public final class Aggregator implements AutoCloseable {
      */
     public static Aggregator start(AggregatorConfig config, MeterRegistry registry) throws Exception {
         AggregatorMetrics metrics = new AggregatorMetrics(registry, config.clock());
-        ensureTopics(config);
+        int samplesPartitions = ensureTopics(config);
         KafkaStreams[] holder = new KafkaStreams[1];
         ApiServer api = new ApiServer(config.httpHost(), config.httpPort(), config.authToken(), metrics,
                 () -> holder[0] == null ? "STARTING" : holder[0].state().name());
@@ -101,7 +101,8 @@ public final class Aggregator implements AutoCloseable {
             sm.bindTo(registry);
             LocalQueries local = new LocalQueries(streams, config.samplesTopic(), config.tiers(), config.merges(),
                     metrics, config.clock());
-            ClusterQueries cluster = new ClusterQueries(streams, local, self, config.authToken());
+            ClusterQueries cluster = new ClusterQueries(streams, local, self, config.authToken(),
+                    config.samplesTopic(), samplesPartitions);
             api.attach(new QueryService(cluster, new StackDictionary(streams, metrics), config.tiers(),
                     config.clock()), cluster);
             streams.start();
@@ -134,6 +135,10 @@ public final class Aggregator implements AutoCloseable {
         // A record whose processing throws goes to the DLQ and ingest resumes (IngestErrorHandler).
         p.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG, IngestErrorHandler.class);
         p.put(IngestErrorHandler.DLQ_TOPIC_CONFIG, c.dlqTopic());
+        // A warm copy of every task on another instance, kept from the changelogs: when an instance is
+        // lost, queries read its partitions there at once and the task moves there without a restore.
+        // With one instance there is nowhere to put it and nothing is created.
+        p.put(StreamsConfig.NUM_STANDBY_REPLICAS_CONFIG, c.standbyReplicas());
         if (c.stateDir() != null) {
             p.put(StreamsConfig.STATE_DIR_CONFIG, c.stateDir().toAbsolutePath().toString());
         }
@@ -145,7 +150,8 @@ public final class Aggregator implements AutoCloseable {
         return p;
     }
 
-    private static void ensureTopics(AggregatorConfig c) throws Exception {
+    /** Creates the missing topics; returns the samples topic's partition count (what a full answer covers). */
+    private static int ensureTopics(AggregatorConfig c) throws Exception {
         Properties p = new Properties();
         p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, c.bootstrapServers());
         p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 30_000);
@@ -183,6 +189,14 @@ public final class Aggregator implements AutoCloseable {
                 }
             }
             awaitLeaders(admin, missing.stream().map(NewTopic::name).toList());
+            try {
+                return admin.describeTopics(List.of(c.samplesTopic())).allTopicNames().get(30, TimeUnit.SECONDS)
+                        .get(c.samplesTopic()).partitions().size();
+            } catch (ExecutionException e) {
+                throw kafkaFailure("cannot describe topic " + c.samplesTopic() + " at " + c.bootstrapServers(), e.getCause());
+            } catch (TimeoutException e) {
+                throw kafkaFailure("cannot describe topic " + c.samplesTopic() + " at " + c.bootstrapServers(), e);
+            }
         }
     }
 

@@ -119,6 +119,11 @@ public final class AggregatorCommand implements Callable<Integer> {
             description = "Kafka Streams processing threads (default ${DEFAULT-VALUE}).")
     int streamThreads;
 
+    @Option(names = "--standby-replicas", defaultValue = "${env:STACKSTREAM_STANDBY_REPLICAS:-1}",
+            description = "Warm copies of each partition's state on other instances, read when an instance is"
+                    + " lost (default ${DEFAULT-VALUE}; none exist while one instance runs).")
+    int standbyReplicas;
+
     @Option(names = "--kafka-property", paramLabel = "KEY=VALUE",
             description = "Any Kafka client / Streams property (TLS, SASL, tuning); repeatable.")
     Map<String, String> kafkaProperties = new LinkedHashMap<>();
@@ -160,7 +165,7 @@ public final class AggregatorCommand implements Callable<Integer> {
                     .httpHost(httpHost).httpPort(httpPort).advertisedHost(blankToNull(advertisedHost))
                     .authToken(blankToNull(authToken)).rocksDbMemoryBytes(rocksDbMemory)
                     .tiers(Tier.parseList(tiers)).mergeLabels(mergeLabels.stream().filter(l -> !l.isBlank()).toList()).rollupGrace(DurationText.parse(rollupGrace))
-                    .commitInterval(DurationText.parse(commitInterval)).streamThreads(streamThreads)
+                    .commitInterval(DurationText.parse(commitInterval)).streamThreads(streamThreads).standbyReplicas(standbyReplicas)
                     .instanceId(blankToNull(instanceId)).topicPartitions(topicPartitions);
             kafkaProperties.forEach(b::kafkaProperty);
             return b.build();

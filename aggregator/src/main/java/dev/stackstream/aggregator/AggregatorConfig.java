@@ -36,6 +36,7 @@ public final class AggregatorConfig {
     private final Duration dedupRetention;
     private final Duration commitInterval;
     private final int streamThreads;
+    private final int standbyReplicas;
     private final String instanceId;
     private final int topicPartitions;
     private final Map<String, String> kafkaProperties;
@@ -60,6 +61,7 @@ public final class AggregatorConfig {
         dedupRetention = b.dedupRetention;
         commitInterval = b.commitInterval;
         streamThreads = b.streamThreads;
+        standbyReplicas = b.standbyReplicas;
         instanceId = b.instanceId;
         topicPartitions = b.topicPartitions;
         kafkaProperties = Map.copyOf(b.kafkaProperties);
@@ -93,6 +95,8 @@ public final class AggregatorConfig {
     public Duration dedupRetention() { return dedupRetention; }
     public Duration commitInterval() { return commitInterval; }
     public int streamThreads() { return streamThreads; }
+    /** Standby copies of each task on other instances (Kafka Streams num.standby.replicas); none exist with one instance. */
+    public int standbyReplicas() { return standbyReplicas; }
     /** Static group membership id (group.instance.id), or null. */
     public String instanceId() { return instanceId; }
     /** Partitions of topics the aggregator creates when they are missing. */
@@ -121,6 +125,7 @@ public final class AggregatorConfig {
         private Duration dedupRetention = Duration.ofDays(7);
         private Duration commitInterval = Duration.ofMillis(100);
         private int streamThreads = 1;
+        private int standbyReplicas = 1;
         private String instanceId;
         private int topicPartitions = 6;
         private final Map<String, String> kafkaProperties = new LinkedHashMap<>();
@@ -147,6 +152,7 @@ public final class AggregatorConfig {
         public Builder dedupRetention(Duration v) { dedupRetention = Objects.requireNonNull(v); return this; }
         public Builder commitInterval(Duration v) { commitInterval = Objects.requireNonNull(v); return this; }
         public Builder streamThreads(int v) { streamThreads = v; return this; }
+        public Builder standbyReplicas(int v) { standbyReplicas = v; return this; }
         public Builder instanceId(String v) { instanceId = v; return this; }
         public Builder topicPartitions(int v) { topicPartitions = v; return this; }
         public Builder kafkaProperty(String k, String v) { kafkaProperties.put(k, v); return this; }
@@ -161,6 +167,9 @@ public final class AggregatorConfig {
             }
             if (streamThreads < 1) {
                 throw new IllegalArgumentException("stream threads must be >= 1, got " + streamThreads);
+            }
+            if (standbyReplicas < 0 || standbyReplicas > 10) {
+                throw new IllegalArgumentException("standby replicas must be 0..10, got " + standbyReplicas);
             }
             if (topicPartitions < 1) {
                 throw new IllegalArgumentException("topic partitions must be >= 1, got " + topicPartitions);

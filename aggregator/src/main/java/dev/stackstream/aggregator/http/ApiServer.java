@@ -142,9 +142,13 @@ public final class ApiServer implements AutoCloseable {
                 status = ctx.statusCode();
             } catch (ApiException e) {
                 status = e.status();
+                if (status == 503) {
+                    ctx.header("Retry-After", "2");
+                }
                 error(ctx, status, e.getMessage(), e.parameter());
             } catch (InvalidStateStoreException e) {
                 status = 503;
+                ctx.header("Retry-After", "2");
                 error(ctx, status, "state is not queryable right now (" + e.getMessage() + "); retry shortly", null);
             } catch (Exception e) {
                 status = 500;
@@ -329,7 +333,7 @@ public final class ApiServer implements AutoCloseable {
             throw ApiException.badParameter("max_tier", "internal query out of range (max_tier, step_ms >= 0,"
                     + " 0 <= from_ms <= to_ms)");
         }
-        PartialResult r = cl().local().partial(spec);
+        PartialResult r = cl().localPart(spec, ctx.queryParam(ClusterQueries.PARTITIONS_PARAMETER));
         ctx.contentType("application/octet-stream");
         ctx.result(r.encode());
     }

@@ -21,6 +21,7 @@ import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StoreQueryParameters;
 import org.apache.kafka.streams.TaskMetadata;
+import org.apache.kafka.streams.LagInfo;
 import org.apache.kafka.streams.ThreadMetadata;
 import org.apache.kafka.streams.errors.InvalidStateStoreException;
 import org.apache.kafka.streams.state.KeyValueIterator;
@@ -75,18 +76,64 @@ public final class LocalQueries {
         return out;
     }
 
+    /**
+     * Partitions of {@code wanted} this instance holds a standby of that has applied its whole
+     * changelog (lag 0 in every store): what the last committed transaction of the lost owner left,
+     * which is what a restarted owner would read too.
+     */
+    public TreeSet<Integer> caughtUpStandbys(Set<Integer> wanted) {
+        requireRunning();
+        TreeSet<Integer> standby = new TreeSet<>();
+        for (ThreadMetadata t : streams.metadataForLocalThreads()) {
+            for (TaskMetadata task : t.standbyTasks()) {
+                for (TopicPartition tp : task.topicPartitions()) {
+                    if (tp.topic().equals(samplesTopic) && wanted.contains(tp.partition())) {
+                        standby.add(tp.partition());
+                    }
+                }
+            }
+        }
+        if (standby.isEmpty()) {
+            return standby;
+        }
+        Map<String, Map<Integer, LagInfo>> lags = streams.allLocalStorePartitionLags();
+        TreeSet<Integer> out = new TreeSet<>();
+        for (int p : standby) {
+            boolean seen = false;
+            boolean caughtUp = true;
+            for (Map.Entry<String, Map<Integer, LagInfo>> store : lags.entrySet()) {
+                LagInfo lag = store.getValue().get(p);
+                if (lag != null && !store.getKey().equals(StoreNames.STACKS)) {
+                    seen = true;
+                    caughtUp &= lag.offsetLag() == 0;
+                }
+            }
+            if (seen && caughtUp) {
+                out.add(p);
+            }
+        }
+        return out;
+    }
+
     private void requireRunning() {
         KafkaStreams.State state = streams.state();
-        if (state != KafkaStreams.State.RUNNING) {
+        // REBALANCING too: cooperative rebalances keep tasks running, and every answer says which
+        // partitions it covers, so a partition moving away is noticed, not silently missed.
+        if (state != KafkaStreams.State.RUNNING && state != KafkaStreams.State.REBALANCING) {
             throw ApiException.unavailable("the aggregator is " + state + ", not RUNNING; retry shortly", null);
         }
     }
 
     /** Every series known on the local partitions, newest last-seen kept per id. */
     public List<Series.Stored> series() {
+        return series(localPartitions(), false);
+    }
+
+    /** The same for the given partitions, active here or (with {@code standby}) standby replicas. */
+    public List<Series.Stored> series(Set<Integer> partitions, boolean standby) {
         Map<Bytes, Series.Stored> out = new LinkedHashMap<>();
-        for (int p : localPartitions()) {
-            for (KeyValue<Bytes, Series.Stored> kv : seriesOf(p)) {
+        for (int p : partitions) {
+            for (KeyValue<Bytes, Series.Stored> kv : seriesOf(p, standby)) {
                 out.merge(kv.key, kv.value, (a, b) -> a.lastSeenMillis() >= b.lastSeenMillis() ? a : b);
             }
         }
@@ -94,11 +141,15 @@ public final class LocalQueries {
     }
 
     private List<KeyValue<Bytes, Series.Stored>> seriesOf(int partition) {
+        return seriesOf(partition, false);
+    }
+
+    private List<KeyValue<Bytes, Series.Stored>> seriesOf(int partition, boolean standby) {
         List<KeyValue<Bytes, Series.Stored>> out = new ArrayList<>();
         try {
-            ReadOnlyKeyValueStore<Bytes, byte[]> store = streams.store(StoreQueryParameters
+            ReadOnlyKeyValueStore<Bytes, byte[]> store = streams.store(parameters(StoreQueryParameters
                     .fromNameAndType(StoreNames.SERIES, QueryableStoreTypes.<Bytes, byte[]>keyValueStore())
-                    .withPartition(partition));
+                    .withPartition(partition), standby));
             try (KeyValueIterator<Bytes, byte[]> it = store.all()) {
                 while (it.hasNext()) {
                     KeyValue<Bytes, byte[]> kv = it.next();
@@ -112,14 +163,28 @@ public final class LocalQueries {
         return out;
     }
 
-    /** The local part of a query's answer. */
+    /** The local part of a query's answer: every partition active here. */
     public PartialResult partial(QuerySpec spec) {
+        return partial(spec, localPartitions(), false);
+    }
+
+    /**
+     * The part of a query's answer held in the given partitions: active ones, or with
+     * {@code standby} the standby replicas (see {@link #caughtUpStandbys}). The result names the
+     * partitions it covers; a partition not active here (moved away meanwhile) is left out.
+     */
+    public PartialResult partial(QuerySpec spec, Set<Integer> partitions, boolean standby) {
         PartialResult result = new PartialResult();
         Predicate<String> threads = spec.selector().threadFilter();
         long now = clock.millis();
-        for (int p : localPartitions()) {
+        Set<Integer> readable = standby ? partitions : new TreeSet<>(partitions);
+        if (!standby) {
+            readable.retainAll(localPartitions());
+        }
+        for (int p : readable) {
+            result.covered(p);
             List<KeyValue<Bytes, Series>> matching = new ArrayList<>();
-            for (KeyValue<Bytes, Series.Stored> kv : seriesOf(p)) {
+            for (KeyValue<Bytes, Series.Stored> kv : seriesOf(p, standby)) {
                 Series s = kv.value.series();
                 if (!s.service().equals(spec.service())) {
                     continue;
@@ -133,7 +198,7 @@ public final class LocalQueries {
                 continue;
             }
             result.seriesMatched(matching.size());
-            BucketPlanner planner = new BucketPlanner(tiers, tierStores(p), now);
+            BucketPlanner planner = new BucketPlanner(tiers, tierStores(p, standby), now);
             StackCounts counts = result.counts();
             BucketPlanner.Visitor add = (start, size, value) -> {
                 long added = counts.mergeEncoded(value, threads);
@@ -146,7 +211,7 @@ public final class LocalQueries {
             };
             // Before the merge's cutover the pod series, from it on one merged series per type.
             String dimension = mergeDimension(spec.selector());
-            long cut = Math.max(spec.fromMillis(), Math.min(spec.toMillis(), mergeSince(p, dimension)));
+            long cut = Math.max(spec.fromMillis(), Math.min(spec.toMillis(), mergeSince(p, dimension, standby)));
             if (cut > spec.fromMillis()) {
                 for (KeyValue<Bytes, Series> s : matching) {
                     planner.visit(s.key, spec.fromMillis(), cut, spec.maxTier(), add);
@@ -197,14 +262,14 @@ public final class LocalQueries {
     }
 
     /** Where a merge is complete from in one partition ({@link MergedSeries}); MAX_VALUE when it is not kept there. */
-    private long mergeSince(int partition, String dimension) {
+    private long mergeSince(int partition, String dimension, boolean standby) {
         if (dimension == null) {
             return Long.MAX_VALUE;
         }
         try {
-            ReadOnlyKeyValueStore<Bytes, byte[]> store = streams.store(StoreQueryParameters
+            ReadOnlyKeyValueStore<Bytes, byte[]> store = streams.store(parameters(StoreQueryParameters
                     .fromNameAndType(StoreNames.ROLLUP, QueryableStoreTypes.<Bytes, byte[]>keyValueStore())
-                    .withPartition(partition));
+                    .withPartition(partition), standby));
             Long since = MergedSeries.decodeSince(store.get(MergedSeries.sinceKey(dimension)));
             return since == null ? Long.MAX_VALUE : since;
         } catch (InvalidStateStoreException e) {
@@ -256,13 +321,21 @@ public final class LocalQueries {
         return out;
     }
 
+    private static <T> StoreQueryParameters<T> parameters(StoreQueryParameters<T> active, boolean standby) {
+        return standby ? active.enableStaleStores() : active;
+    }
+
     private List<ReadOnlyWindowStore<Bytes, byte[]>> tierStores(int partition) {
+        return tierStores(partition, false);
+    }
+
+    private List<ReadOnlyWindowStore<Bytes, byte[]>> tierStores(int partition, boolean standby) {
         List<ReadOnlyWindowStore<Bytes, byte[]>> out = new ArrayList<>();
         try {
             for (Tier t : tiers) {
-                out.add(streams.store(StoreQueryParameters
+                out.add(streams.store(parameters(StoreQueryParameters
                         .fromNameAndType(StoreNames.tier(t), QueryableStoreTypes.<Bytes, byte[]>windowStore())
-                        .withPartition(partition)));
+                        .withPartition(partition), standby)));
             }
         } catch (InvalidStateStoreException e) {
             throw ApiException.unavailable("partition " + partition + " is not queryable right now ("
