@@ -111,8 +111,7 @@ class FailoverTest {
                 AggregatorCommand.class.getName(), "--bootstrap-servers", kafka.bootstrapServers(),
                 "--http-port", Integer.toString(port), "--state-dir", Files.createTempDirectory("agg-fo-" + instance).toString(),
                 "--application-id", app, "--samples-topic", app + "-samples", "--stacks-topic", app + "-stacks",
-                "--dlq-topic", app + "-dlq", "--topic-partitions", "4", "--rocksdb-memory", Long.toString(32L << 20),
-                "--kafka-property", "session.timeout.ms=10000");
+                "--dlq-topic", app + "-dlq", "--topic-partitions", "4", "--rocksdb-memory", Long.toString(32L << 20));
     }
 
     private static int freePort() throws Exception {
