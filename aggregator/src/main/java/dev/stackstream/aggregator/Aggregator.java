@@ -3,6 +3,7 @@ package dev.stackstream.aggregator;
 import dev.stackstream.aggregator.engine.AggregatorTopology;
 import dev.stackstream.aggregator.engine.BoundedRocksDbConfig;
 import dev.stackstream.aggregator.engine.IngestErrorHandler;
+import dev.stackstream.aggregator.engine.IngestLimits;
 import dev.stackstream.aggregator.http.ApiServer;
 import dev.stackstream.aggregator.metrics.FunctionMetrics;
 import dev.stackstream.aggregator.metrics.StreamsMetrics;
@@ -86,7 +87,7 @@ public final class Aggregator implements AutoCloseable {
      */
     public static Aggregator start(AggregatorConfig config, MeterRegistry registry) throws Exception {
         AggregatorMetrics metrics = new AggregatorMetrics(registry, config.clock());
-        ensureTopics(config);
+        int samplesPartitions = ensureTopics(config);
         KafkaStreams[] holder = new KafkaStreams[1];
         ApiServer api = new ApiServer(config.httpSettings(), metrics,
                 () -> holder[0] == null ? "STARTING" : holder[0].state().name());
@@ -97,7 +98,7 @@ public final class Aggregator implements AutoCloseable {
             HostInfo self = new HostInfo(advertised, api.port());
             Topology topology = AggregatorTopology.build(config.samplesTopic(), config.stacksTopic(),
                     config.dlqTopic(), config.tiers(), config.rollupGrace(), config.rollupInterval(),
-                    config.dedupRetention(), config.clock(), metrics);
+                    config.dedupRetention(), IngestLimits.DEFAULTS, config.merges(), config.clock(), metrics);
             Properties props = streamsProperties(config, self);
             props.put(IngestErrorHandler.METRICS_CONFIG, metrics);
             KafkaStreams streams = new KafkaStreams(topology, props);
@@ -109,8 +110,10 @@ public final class Aggregator implements AutoCloseable {
             streams.setStateListener((now, before) -> LOG.info("Kafka Streams state {} -> {}", before, now));
             StreamsMetrics sm = new StreamsMetrics(streams);
             sm.bindTo(registry);
-            LocalQueries local = new LocalQueries(streams, config.samplesTopic(), config.tiers(), config.clock());
-            ClusterQueries cluster = new ClusterQueries(streams, local, self, config.httpSettings().peerToken());
+            LocalQueries local = new LocalQueries(streams, config.samplesTopic(), config.tiers(), config.merges(),
+                    metrics, config.clock());
+            ClusterQueries cluster = new ClusterQueries(streams, local, self, config.httpSettings().peerToken(),
+                    config.samplesTopic(), samplesPartitions);
             StackDictionary dictionary = new StackDictionary(streams, metrics);
             api.attach(new QueryService(cluster, dictionary, config.tiers(), config.clock()), cluster);
             FunctionMetrics functions = new FunctionMetrics(local, dictionary, config.tiers(), config.clock(),
@@ -173,6 +176,14 @@ public final class Aggregator implements AutoCloseable {
         // A record whose processing throws goes to the DLQ and ingest resumes (IngestErrorHandler).
         p.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG, IngestErrorHandler.class);
         p.put(IngestErrorHandler.DLQ_TOPIC_CONFIG, c.dlqTopic());
+        // A warm copy of every task on another instance, kept from the changelogs: when an instance is
+        // lost, queries read its partitions there at once and the task moves there without a restore.
+        // With one instance there is nowhere to put it and nothing is created.
+        p.put(StreamsConfig.NUM_STANDBY_REPLICAS_CONFIG, c.standbyReplicas());
+        // A lost instance is noticed after the session timeout, and until then its partitions answer
+        // 503 (unless a caught-up standby is here): 10 s instead of Kafka's 45 s brings full answers
+        // back within ~15 s (overridable with --kafka-property session.timeout.ms=...).
+        p.put(StreamsConfig.mainConsumerPrefix(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG), 10_000);
         if (c.stateDir() != null) {
             p.put(StreamsConfig.STATE_DIR_CONFIG, c.stateDir().toAbsolutePath().toString());
         }
@@ -194,7 +205,8 @@ public final class Aggregator implements AutoCloseable {
         return p;
     }
 
-    private static void ensureTopics(AggregatorConfig c) throws Exception {
+    /** Creates the missing topics; returns the samples topic's partition count (what a full answer covers). */
+    private static int ensureTopics(AggregatorConfig c) throws Exception {
         Properties p = new Properties();
         p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, c.bootstrapServers());
         p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 30_000);
@@ -232,6 +244,14 @@ public final class Aggregator implements AutoCloseable {
                 }
             }
             awaitLeaders(admin, missing.stream().map(NewTopic::name).toList());
+            try {
+                return admin.describeTopics(List.of(c.samplesTopic())).allTopicNames().get(30, TimeUnit.SECONDS)
+                        .get(c.samplesTopic()).partitions().size();
+            } catch (ExecutionException e) {
+                throw kafkaFailure("cannot describe topic " + c.samplesTopic() + " at " + c.bootstrapServers(), e.getCause());
+            } catch (TimeoutException e) {
+                throw kafkaFailure("cannot describe topic " + c.samplesTopic() + " at " + c.bootstrapServers(), e);
+            }
         }
     }
 
@@ -306,6 +326,11 @@ public final class Aggregator implements AutoCloseable {
     /** The function metrics of this instance (refreshed on their own schedule; tests refresh them at will). */
     public FunctionMetrics functionMetrics() {
         return functionMetrics;
+    }
+
+    /** The same totals read from the service merge (see LocalQueries#mergedTierTotals): equal when the merge is exact. */
+    public Map<String, Long> mergedTierTotals(String service, java.time.Instant from, java.time.Instant to) {
+        return local.mergedTierTotals(service, from.toEpochMilli(), to.toEpochMilli());
     }
 
     /** True when RUNNING now (no waiting, no exception). */

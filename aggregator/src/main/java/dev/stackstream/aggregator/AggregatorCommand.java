@@ -11,7 +11,9 @@ import dev.stackstream.command.StopOnSignal;
 import dev.stackstream.metrics.ServiceRegistry;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -123,6 +125,12 @@ public final class AggregatorCommand implements Callable<Integer> {
             description = "Bucket tiers SIZE:RETENTION, finest first (default ${DEFAULT-VALUE}).")
     String tiers;
 
+    @Option(names = "--merge-labels", split = ",", paramLabel = "LABEL",
+            defaultValue = "${env:STACKSTREAM_MERGE_LABELS:-}",
+            description = "Label names that get a pre-merged series per value besides the per-service one, for"
+                    + " the labels queries filter on most, e.g. zone,version (default none).")
+    List<String> mergeLabels = new ArrayList<>();
+
     @Option(names = "--rollup-grace", defaultValue = "${env:STACKSTREAM_ROLLUP_GRACE:-30s}",
             description = "How long after a coarse bucket ends it is rolled up (default ${DEFAULT-VALUE}).")
     String rollupGrace;
@@ -149,6 +157,10 @@ public final class AggregatorCommand implements Callable<Integer> {
             defaultValue = "${env:STACKSTREAM_FUNCTION_METRICS_SERVICES:-50}",
             description = "Services with function metrics at most, those with the most samples (default ${DEFAULT-VALUE}).")
     int functionMetricsServices;
+    @Option(names = "--standby-replicas", defaultValue = "${env:STACKSTREAM_STANDBY_REPLICAS:-1}",
+            description = "Warm copies of each partition's state on other instances, read when an instance is"
+                    + " lost (default ${DEFAULT-VALUE}; none exist while one instance runs).")
+    int standbyReplicas;
 
     @Option(names = "--kafka-property", paramLabel = "KEY=VALUE",
             description = "Any Kafka client / Streams property (TLS, SASL, tuning); repeatable; wins over"
@@ -202,8 +214,11 @@ public final class AggregatorCommand implements Callable<Integer> {
                                     .filter(h -> !h.isEmpty()).toList()))
                     .queryLimits(new QueryLimits(DurationText.parse(queryTimeout), queryMaxResponse, System::nanoTime))
                     .rocksDbMemoryBytes(rocksDbMemory)
-                    .tiers(Tier.parseList(tiers)).rollupGrace(DurationText.parse(rollupGrace))
+                    .tiers(Tier.parseList(tiers))
+                    .mergeLabels(mergeLabels.stream().filter(l -> !l.isBlank()).toList())
+                    .rollupGrace(DurationText.parse(rollupGrace))
                     .commitInterval(DurationText.parse(commitInterval)).streamThreads(streamThreads)
+                    .standbyReplicas(standbyReplicas)
                     .instanceId(blankToNull(instanceId)).topicPartitions(topicPartitions)
                     .functionMetrics(new FunctionMetrics.Settings(functionMetricsTop,
                             DurationText.parse(functionMetricsWindow), functionMetricsServices,

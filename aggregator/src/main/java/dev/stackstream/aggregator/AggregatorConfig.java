@@ -1,6 +1,7 @@
 package dev.stackstream.aggregator;
 
 import dev.stackstream.aggregator.engine.BoundedRocksDbConfig;
+import dev.stackstream.aggregator.engine.MergedSeries;
 import dev.stackstream.aggregator.engine.Tier;
 import dev.stackstream.aggregator.http.HttpSettings;
 import dev.stackstream.aggregator.metrics.FunctionMetrics;
@@ -36,11 +37,13 @@ public final class AggregatorConfig {
     private final QueryLimits queryLimits;
     private final long rocksDbMemoryBytes;
     private final List<Tier> tiers;
+    private final MergedSeries merges;
     private final Duration rollupGrace;
     private final Duration rollupInterval;
     private final Duration dedupRetention;
     private final Duration commitInterval;
     private final int streamThreads;
+    private final int standbyReplicas;
     private final String instanceId;
     private final int topicPartitions;
     private final Map<String, String> kafkaProperties;
@@ -63,11 +66,13 @@ public final class AggregatorConfig {
         queryLimits = b.queryLimits;
         rocksDbMemoryBytes = b.rocksDbMemoryBytes;
         tiers = b.tiers;
+        merges = b.merges;
         rollupGrace = b.rollupGrace;
         rollupInterval = b.rollupInterval;
         dedupRetention = b.dedupRetention;
         commitInterval = b.commitInterval;
         streamThreads = b.streamThreads;
+        standbyReplicas = b.standbyReplicas;
         instanceId = b.instanceId;
         topicPartitions = b.topicPartitions;
         kafkaProperties = Map.copyOf(b.kafkaProperties);
@@ -105,11 +110,15 @@ public final class AggregatorConfig {
     }
     public long rocksDbMemoryBytes() { return rocksDbMemoryBytes; }
     public List<Tier> tiers() { return tiers; }
+    /** The pre-merged series kept beside the pod series: the service merge and these label dimensions. */
+    public MergedSeries merges() { return merges; }
     public Duration rollupGrace() { return rollupGrace; }
     public Duration rollupInterval() { return rollupInterval; }
     public Duration dedupRetention() { return dedupRetention; }
     public Duration commitInterval() { return commitInterval; }
     public int streamThreads() { return streamThreads; }
+    /** Standby copies of each task on other instances (Kafka Streams num.standby.replicas); none exist with one instance. */
+    public int standbyReplicas() { return standbyReplicas; }
     /** Static group membership id (group.instance.id), or null. */
     public String instanceId() { return instanceId; }
     /** Partitions of topics the aggregator creates when they are missing. */
@@ -137,11 +146,13 @@ public final class AggregatorConfig {
         private QueryLimits queryLimits = QueryLimits.DEFAULTS;
         private long rocksDbMemoryBytes = BoundedRocksDbConfig.DEFAULT_TOTAL_BYTES;
         private List<Tier> tiers = Tier.DEFAULTS;
+        private MergedSeries merges = MergedSeries.serviceOnly();
         private Duration rollupGrace = Duration.ofSeconds(30);
         private Duration rollupInterval = Duration.ofSeconds(5);
         private Duration dedupRetention = Duration.ofDays(7);
         private Duration commitInterval = Duration.ofMillis(100);
         private int streamThreads = 1;
+        private int standbyReplicas = 1;
         private String instanceId;
         private int topicPartitions = 6;
         private final Map<String, String> kafkaProperties = new LinkedHashMap<>();
@@ -166,11 +177,13 @@ public final class AggregatorConfig {
         public Builder queryLimits(QueryLimits v) { queryLimits = Objects.requireNonNull(v); return this; }
         public Builder rocksDbMemoryBytes(long v) { rocksDbMemoryBytes = v; return this; }
         public Builder tiers(List<Tier> v) { Tier.validate(v); tiers = List.copyOf(v); return this; }
+        public Builder mergeLabels(List<String> v) { merges = new MergedSeries(v); return this; }
         public Builder rollupGrace(Duration v) { rollupGrace = Objects.requireNonNull(v); return this; }
         public Builder rollupInterval(Duration v) { rollupInterval = Objects.requireNonNull(v); return this; }
         public Builder dedupRetention(Duration v) { dedupRetention = Objects.requireNonNull(v); return this; }
         public Builder commitInterval(Duration v) { commitInterval = Objects.requireNonNull(v); return this; }
         public Builder streamThreads(int v) { streamThreads = v; return this; }
+        public Builder standbyReplicas(int v) { standbyReplicas = v; return this; }
         public Builder instanceId(String v) { instanceId = v; return this; }
         public Builder topicPartitions(int v) { topicPartitions = v; return this; }
         public Builder kafkaProperty(String k, String v) { kafkaProperties.put(k, v); return this; }
@@ -186,6 +199,9 @@ public final class AggregatorConfig {
             }
             if (streamThreads < 1) {
                 throw new IllegalArgumentException("stream threads must be >= 1, got " + streamThreads);
+            }
+            if (standbyReplicas < 0 || standbyReplicas > 10) {
+                throw new IllegalArgumentException("standby replicas must be 0..10, got " + standbyReplicas);
             }
             if (topicPartitions < 1) {
                 throw new IllegalArgumentException("topic partitions must be >= 1, got " + topicPartitions);

@@ -62,6 +62,17 @@ public final class AggregatorMetrics {
         replays.increment();
     }
 
+    /**
+     * A query plan read {@code n} series in one partition: {@code kind} is {@code pod} (the series a
+     * collector's labels name) or {@code merged} (a pre-merged series); how many pods a service
+     * has should show in the first, not in query cost.
+     */
+    public void seriesRead(String kind, int n) {
+        Counter.builder("stackstream.aggregator.query.series.read")
+                .description("Series a query plan read, per partition: pod series or pre-merged series")
+                .tag("kind", kind).register(registry).increment(n);
+    }
+
     public void rolledUp(int buckets) {
         rollups.increment(buckets);
     }

@@ -25,7 +25,8 @@ import org.junit.jupiter.api.Test;
  * exactly once: no loss from the kills, no double count from the replays or from re-processing
  * after a kill (exactly_once_v2 + the changelogged dedup store). Collectors write v2 compact batches,
  * v1 batches and mixed ones: the index bindings live in a changelogged store too, so a window
- * re-processed after a kill still resolves its indexes.
+ * re-processed after a kill still resolves its indexes. The service merge (what the unfiltered
+ * query reads) and the pod series (what a pod matcher reads) both hold exactly the windows sent.
  */
 class CrashRecoveryTest {
     private static final Workload WORK = new Workload(25);
@@ -107,6 +108,9 @@ class CrashRecoveryTest {
                 await(Duration.ofSeconds(120), "every window counted after " + kills + " kills (log: " + log + ")",
                         () -> sum(Workload.parseCollapsed(TestKafka.get(port, query).body())) >= wantTotal);
                 assertEquals(want, Workload.parseCollapsed(TestKafka.get(port, query).body()));
+                // The unfiltered query reads the service merge; the same forced onto the pod series.
+                assertEquals(want, Workload.parseCollapsed(TestKafka.get(port, query + "&labels="
+                        + enc("{pod=~\"p.*\"}")).body()), "pod series after " + kills + " kills");
                 assertTrue(kills >= 3);
             } finally {
                 last.destroy();

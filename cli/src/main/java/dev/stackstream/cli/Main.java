@@ -23,6 +23,7 @@ import picocli.CommandLine.Command;
             KafkaCommand.class,
             DemoCommand.class,
             RenderCommand.class,
+            SimulateCommand.class,
             CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 

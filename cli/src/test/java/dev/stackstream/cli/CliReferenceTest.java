@@ -15,7 +15,7 @@ class CliReferenceTest {
         // Surefire runs in the module's directory and names it in the basedir property.
         Path readme = Path.of(System.getProperty("basedir", "."), "..", "README.md");
         String generated = CliReference.generate();
-        for (String command : new String[] {"record", "collector", "aggregator", "kafka", "demo", "render"}) {
+        for (String command : new String[] {"record", "collector", "aggregator", "kafka", "demo", "render", "simulate"}) {
             assertTrue(generated.contains("### `stackstream " + command + "`"), command + " documented");
         }
         assertEquals(generated, CliReference.currentSection(Files.readString(readme)),

@@ -43,10 +43,18 @@ public final class AggregatorTopology {
                 IngestLimits.DEFAULTS, clock, metrics);
     }
 
-    /** The topology for the given topics, tiers and ingest limits. */
+    /** The topology for the given topics, tiers and ingest limits, with the service merge only. */
     public static Topology build(String samplesTopic, String stacksTopic, String dlqTopic, List<Tier> tiers,
                                  Duration rollupGrace, Duration rollupInterval, Duration dedupRetention,
                                  IngestLimits limits, Clock clock, AggregatorMetrics metrics) {
+        return build(samplesTopic, stacksTopic, dlqTopic, tiers, rollupGrace, rollupInterval, dedupRetention,
+                limits, MergedSeries.serviceOnly(), clock, metrics);
+    }
+
+    /** The topology for the given topics, tiers, ingest limits and merged series. */
+    public static Topology build(String samplesTopic, String stacksTopic, String dlqTopic, List<Tier> tiers,
+                                 Duration rollupGrace, Duration rollupInterval, Duration dedupRetention,
+                                 IngestLimits limits, MergedSeries merges, Clock clock, AggregatorMetrics metrics) {
         Tier.validate(tiers);
         StreamsBuilder builder = new StreamsBuilder();
         builder.globalTable(stacksTopic, Consumed.with(Serdes.Bytes(), Serdes.ByteArray()),
@@ -69,7 +77,7 @@ public final class AggregatorTopology {
         }
         builder.stream(samplesTopic, Consumed.with(Serdes.ByteArray(), Serdes.ByteArray()).withName("samples"))
                 .process(() -> new IngestProcessor(tiers, rollupGrace, rollupInterval, dedupRetention, limits,
-                                clock, metrics),
+                                merges, clock, metrics),
                         org.apache.kafka.streams.kstream.Named.as("ingest"), stores.toArray(String[]::new))
                 .to(dlqTopic, Produced.with(Serdes.ByteArray(), Serdes.ByteArray()).withName("dead-letters"));
         return builder.build();

@@ -56,6 +56,7 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
     private final IngestLimits limits;
     /** Series per service in this task's series store (see IngestLimits#maxSeriesPerService). */
     private final Map<String, Integer> seriesPerService = new HashMap<>();
+    private final MergedSeries merges;
     private final Clock clock;
     private final AggregatorMetrics metrics;
 
@@ -68,10 +69,19 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
     private long[] watermarks;
     private long nextRollupAt;
     private String task;
+    /** Per merge ({@link MergedSeries#all()} order): whether its "complete since" is recorded here. */
+    private boolean mergesStarted;
 
     public IngestProcessor(List<Tier> tiers, Duration grace, Duration rollupInterval, Duration dedupRetention,
                            IngestLimits limits, Clock clock, AggregatorMetrics metrics) {
+        this(tiers, grace, rollupInterval, dedupRetention, limits, MergedSeries.serviceOnly(), clock, metrics);
+    }
+
+    /** With the merged series to keep beside the pod series ({@link MergedSeries}). */
+    public IngestProcessor(List<Tier> tiers, Duration grace, Duration rollupInterval, Duration dedupRetention,
+                           IngestLimits limits, MergedSeries merges, Clock clock, AggregatorMetrics metrics) {
         this.limits = limits;
+        this.merges = merges;
         this.tiers = List.copyOf(tiers);
         this.grace = grace;
         this.rollupInterval = rollupInterval;
@@ -92,6 +102,7 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
             tierStores.add(context.getStateStore(StoreNames.tier(t)));
         }
         watermarks = new long[tiers.size()];
+        mergesStarted = false;
         task = context.taskId().toString();
         // init runs once the task's stores are restored: the count is rebuilt from the series store.
         seriesPerService.clear();
@@ -157,6 +168,7 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
         Series s = Series.of(c.service(), c.typeName(), c.typeUnit(), c.typePeriod(), c.labels());
         byte[] id = s.id();
         Bytes idKey = Bytes.wrap(id);
+        startMerges();
         byte[] known = series.get(idKey);
         if (known == null && seriesPerService.getOrDefault(s.service(), 0) >= limits.maxSeriesPerService()) {
             // A new label set past the service's limit: counted in its overflow series instead.
@@ -189,6 +201,15 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
                 st.targetCpuNanos().orElse(-1), st.targetMaxRssBytes().orElse(-1), st.instructions().orElse(-1));
 
         long windowStart = batch.windowStart().toEpochMilli();
+        count(idKey, windowStart, counts, now);
+        for (String dimension : merges.all()) {
+            count(MergedSeries.id(s, dimension), windowStart, counts, now);
+        }
+        metrics.counted(tally.entries, tally.samples);
+    }
+
+    /** Adds a window's counts to one series' buckets: the finest directly, coarser ones closed or marked for rollup. */
+    private void count(Bytes seriesKey, long windowStart, StackCounts counts, long now) {
         for (int i = 0; i < tiers.size(); i++) {
             Tier t = tiers.get(i);
             long start = t.bucketStart(windowStart);
@@ -197,12 +218,37 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
                 // a coarser tier still holds the window (admission refused windows no tier keeps).
                 metrics.tierSkipped(t.name());
             } else if (i == 0 || start + t.sizeMillis() <= watermarks[i]) {
-                addTo(i, idKey, start, counts);     // closed bucket: late data goes in directly
+                addTo(i, seriesKey, start, counts);     // closed bucket: late data goes in directly
             } else {
-                rollupState.put(Bytes.wrap(pendingKey(i, start, id)), MARK);
+                rollupState.put(Bytes.wrap(pendingKey(i, start, seriesKey.get())), MARK);
             }
         }
-        metrics.counted(tally.entries, tally.samples);
+    }
+
+    /**
+     * Records, before the first window this task counts, since when each merge is complete here
+     * (see {@link MergedSeries}): always, when the partition holds no pod series yet; otherwise
+     * from the cutover on (windows counted earlier are in the pod series only).
+     */
+    private void startMerges() {
+        if (mergesStarted) {
+            return;
+        }
+        boolean fresh;
+        try (KeyValueIterator<Bytes, byte[]> it = series.all()) {
+            fresh = !it.hasNext();
+        }
+        for (String dimension : merges.all()) {
+            Bytes key = MergedSeries.sinceKey(dimension);
+            if (MergedSeries.decodeSince(rollupState.get(key)) == null) {
+                long since = fresh ? MergedSeries.ALWAYS
+                        : MergedSeries.cutover(clock.millis(), limits.maxClockSkew().toMillis(), tiers);
+                rollupState.put(key, MergedSeries.encodeSince(since));
+                LOG.info("task {}: merge '{}' complete {}", task, dimension.isEmpty() ? "service" : dimension,
+                        since == MergedSeries.ALWAYS ? "from the start" : "from " + java.time.Instant.ofEpochMilli(since));
+            }
+        }
+        mergesStarted = true;
     }
 
     /** A window's resolved entries summed per (stack, thread), with the entry and sample totals for the metrics. */
@@ -225,6 +271,10 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
         StackCounts merged = counts;
         if (existing != null) {
             merged = StackCounts.decode(existing);
+            merged.merge(counts, null);
+        } else if (counts.entries().size() > limits.maxEntriesPerBucket()) {
+            // The window's counts go to the merged series too: fold a copy, not them.
+            merged = new StackCounts();
             merged.merge(counts, null);
         }
         // Bounded so that no bucket (and no changelog record) outgrows the broker's record limit.

@@ -39,8 +39,27 @@ public record Series(String service, String type, String unit, long period, Sort
 
     /** The 16-byte series id. */
     public byte[] id() {
+        return digest(null);
+    }
+
+    /**
+     * The 16-byte id of the pre-merged series with these fields ({@link MergedSeries}): the same
+     * canonical form hashed after a domain prefix, so it never equals the id of a series a
+     * collector's labels describe.
+     */
+    public byte[] mergedId() {
+        return digest(MERGED_DOMAIN);
+    }
+
+    private static final byte[] MERGED_DOMAIN = "stackstream merged series\0".getBytes(StandardCharsets.UTF_8);
+
+    private byte[] digest(byte[] domain) {
         try {
-            return Arrays.copyOf(MessageDigest.getInstance("SHA-256").digest(canonical()), 16);
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            if (domain != null) {
+                sha.update(domain);
+            }
+            return Arrays.copyOf(sha.digest(canonical()), 16);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 is required by every Java platform", e);
         }

@@ -213,8 +213,9 @@ public final class ApiServer implements AutoCloseable {
     private static void error(Context ctx, int status, String message, String parameter) throws IOException {
         ctx.status(status);
         if (status == 503) {
-            // Restoring, rebalancing or a peer away: the same query succeeds shortly.
-            ctx.header("Retry-After", "1");
+            // Restoring, rebalancing or a peer away: the same query succeeds shortly (a rebalance
+            // after a lost instance takes about the session timeout; 2 s keeps clients polling gently).
+            ctx.header("Retry-After", "2");
         }
         // Unbounded: an error body is small, and it may answer a query that went over its limit.
         Object body = new ErrorBody(status, message, parameter);
@@ -295,7 +296,7 @@ public final class ApiServer implements AutoCloseable {
 
     /** The fan-out endpoint: this instance's part of a query, binary. */
     private void internalPartial(Context ctx) {
-        PartialResult r = cl().local().partial(params(ctx).internalSpec());
+        PartialResult r = cl().localPart(params(ctx).internalSpec(), ctx.queryParam(ClusterQueries.PARTITIONS_PARAMETER));
         byte[] encoded = r.encode();
         QueryBudget.current().checkResponseBytes(encoded.length);
         ctx.contentType("application/octet-stream");

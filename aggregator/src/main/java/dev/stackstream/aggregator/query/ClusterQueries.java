@@ -15,8 +15,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsMetadata;
 import org.apache.kafka.streams.state.HostInfo;
@@ -32,64 +34,167 @@ import org.apache.kafka.streams.state.HostInfo;
  * is cheap, and queries are rare compared with ingest.
  */
 public final class ClusterQueries {
-    /**
-     * Internal fan-out routes: peers authenticate with the internal token (or, without one, the
-     * public bearer token); see {@code http.RequestAuth}.
-     */
+    /** Internal fan-out routes (under the same auth as the public API). */
     public static final String PARTIAL_PATH = "/api/v1/internal/partial";
     public static final String SERIES_PATH = "/api/v1/internal/series";
+    /** Parameter of {@link #PARTIAL_PATH}: the samples partitions (comma-separated) the asker wants from this instance. */
+    public static final String PARTITIONS_PARAMETER = "partitions";
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** A peer that takes longer is treated as gone for this query (its partitions then come from a standby, or 503). */
+    private static final Duration PEER_TIMEOUT = Duration.ofSeconds(10);
     private final KafkaStreams streams;
     private final LocalQueries local;
     private final HostInfo self;
     private final String peerToken;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final String samplesTopic;
+    private final int partitionCount;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
 
-    /** peerToken: what this instance presents to its peers' internal routes (null: nothing). */
-    public ClusterQueries(KafkaStreams streams, LocalQueries local, HostInfo self, String peerToken) {
+    /**
+     * @param peerToken what this instance presents to its peers' internal routes (null: nothing)
+     * @param samplesTopic the samples topic, whose partitions an answer must cover
+     * @param partitionCount its partitions at start
+     */
+    public ClusterQueries(KafkaStreams streams, LocalQueries local, HostInfo self, String peerToken,
+                          String samplesTopic, int partitionCount) {
         this.streams = streams;
         this.local = local;
         this.self = self;
         this.peerToken = peerToken;
+        this.samplesTopic = samplesTopic;
+        this.partitionCount = partitionCount;
     }
 
     public LocalQueries local() {
         return local;
     }
 
-    /** Instances other than this one that own at least one samples partition. */
-    private List<HostInfo> peers() {
-        List<HostInfo> out = new ArrayList<>();
+    /** The samples partitions each other instance is active for, by the Streams metadata. */
+    private Map<HostInfo, TreeSet<Integer>> peerPartitions() {
+        Map<HostInfo, TreeSet<Integer>> out = new LinkedHashMap<>();
         for (StreamsMetadata md : streams.streamsMetadataForStore(StoreNames.SERIES)) {
-            if (!md.hostInfo().equals(self) && !md.topicPartitions().isEmpty()) {
-                out.add(md.hostInfo());
+            if (md.hostInfo().equals(self)) {
+                continue;
+            }
+            TreeSet<Integer> owned = new TreeSet<>();
+            for (TopicPartition tp : md.topicPartitions()) {
+                if (tp.topic().equals(samplesTopic)) {
+                    owned.add(tp.partition());
+                }
+            }
+            if (!owned.isEmpty()) {
+                out.put(md.hostInfo(), owned);
             }
         }
         return out;
     }
 
+    /**
+     * The whole answer, or a 503: every samples partition is read exactly once, here when active
+     * here, else by the instance the metadata names (asked for exactly those partitions; its answer
+     * says which it still had), else from a caught-up standby held here. A partition nobody
+     * answered for (an instance gone, no caught-up standby here, a rebalance in flight) makes the
+     * answer incomplete, and an incomplete answer is never a 200.
+     */
     public PartialResult partial(QuerySpec spec) {
+        TreeSet<Integer> mine = local.localPartitions();
+        Map<HostInfo, TreeSet<Integer>> owners = peerPartitions();
+        List<HostInfo> peers = new ArrayList<>();
         List<CompletableFuture<PeerAnswer>> remote = new ArrayList<>();
-        List<HostInfo> peers = peers();
-        for (HostInfo peer : peers) {
-            remote.add(send(peer, PARTIAL_PATH + "?" + spec.toQueryString()));
-        }
-        PartialResult result = local.partial(spec);
-        for (int i = 0; i < remote.size(); i++) {
-            byte[] body = await(peers.get(i), remote.get(i));
-            try {
-                result.merge(PartialResult.decode(body));
-            } catch (IOException | RuntimeException e) {
-                throw ApiException.unavailable("instance " + peers.get(i) + " sent an unreadable partial result: " + e, e);
+        for (Map.Entry<HostInfo, TreeSet<Integer>> e : owners.entrySet()) {
+            e.getValue().removeAll(mine);
+            if (!e.getValue().isEmpty()) {
+                peers.add(e.getKey());
+                remote.add(send(e.getKey(), PARTIAL_PATH + "?" + spec.toQueryString() + "&" + PARTITIONS_PARAMETER
+                        + "=" + join(e.getValue())));
             }
+        }
+        PartialResult result = local.partial(spec, mine, false);
+        TreeSet<Integer> missing = allPartitions();
+        missing.removeAll(result.partitions());
+        List<String> failures = new ArrayList<>();
+        for (int i = 0; i < remote.size(); i++) {
+            HostInfo peer = peers.get(i);
+            try {
+                PartialResult part = PartialResult.decode(await(peer, remote.get(i)));
+                TreeSet<Integer> asked = owners.get(peer);
+                if (!asked.containsAll(part.partitions()) || !missing.containsAll(part.partitions())) {
+                    throw new IOException("it answered for partitions " + part.partitions() + ", asked for " + asked);
+                }
+                result.merge(part);
+                missing.removeAll(part.partitions());
+            } catch (ApiException e) {
+                rethrowUnlessUnavailable(e);
+                failures.add(peer + ": " + e.getMessage());
+            } catch (IOException | RuntimeException e) {
+                failures.add(peer + ": " + e.getMessage());
+            }
+        }
+        if (!missing.isEmpty()) {
+            TreeSet<Integer> standby = local.caughtUpStandbys(missing);
+            if (!standby.isEmpty()) {
+                result.merge(local.partial(spec, standby, true));
+                missing.removeAll(standby);
+            }
+        }
+        if (!missing.isEmpty()) {
+            throw ApiException.unavailable("no complete answer: samples partition(s) " + missing + " have no reachable"
+                    + " owner and no caught-up standby here" + (failures.isEmpty() ? "" : " (" + String.join("; ", failures)
+                    + ")") + "; retry shortly", null);
         }
         return result;
     }
 
-    /** Every series of the cluster (newest last-seen per identical series). */
+    /** The part of a query a peer asked this instance for ({@link #PARTITIONS_PARAMETER}; absent = all active here). */
+    public PartialResult localPart(QuerySpec spec, String partitions) {
+        if (partitions == null || partitions.isBlank()) {
+            return local.partial(spec);
+        }
+        TreeSet<Integer> wanted = new TreeSet<>();
+        for (String p : partitions.split(",", 100_000)) {
+            try {
+                wanted.add(Integer.parseInt(p.trim()));
+            } catch (NumberFormatException e) {
+                throw ApiException.badParameter(PARTITIONS_PARAMETER, "'" + p + "' is not a partition number");
+            }
+        }
+        return local.partial(spec, wanted, false);
+    }
+
+    /** Every partition of the samples topic: as many as it had at start, or more if the metadata shows more. */
+    private TreeSet<Integer> allPartitions() {
+        int n = partitionCount;
+        for (StreamsMetadata md : streams.metadataForAllStreamsClients()) {
+            for (TopicPartition tp : md.topicPartitions()) {
+                if (tp.topic().equals(samplesTopic)) {
+                    n = Math.max(n, tp.partition() + 1);
+                }
+            }
+        }
+        TreeSet<Integer> out = new TreeSet<>();
+        for (int p = 0; p < n; p++) {
+            out.add(p);
+        }
+        return out;
+    }
+
+    private static String join(TreeSet<Integer> partitions) {
+        StringBuilder sb = new StringBuilder();
+        for (int p : partitions) {
+            sb.append(sb.length() == 0 ? "" : ",").append(p);
+        }
+        return sb.toString();
+    }
+
+    /**
+     * Every series of the cluster (newest last-seen per identical series). A peer that does not
+     * answer is replaced by the caught-up standbys of its partitions held here, or the answer is a 503.
+     */
     public List<Series.Stored> series() {
-        List<HostInfo> peers = peers();
+        TreeSet<Integer> mine = local.localPartitions();
+        Map<HostInfo, TreeSet<Integer>> owners = peerPartitions();
+        List<HostInfo> peers = new ArrayList<>(owners.keySet());
         List<CompletableFuture<PeerAnswer>> remote = new ArrayList<>();
         for (HostInfo peer : peers) {
             remote.add(send(peer, SERIES_PATH));
@@ -98,19 +203,37 @@ public final class ClusterQueries {
         for (Series.Stored s : local.series()) {
             all.merge(s.series(), s, ClusterQueries::newer);
         }
+        TreeSet<Integer> missing = allPartitions();
+        missing.removeAll(mine);
+        List<String> failures = new ArrayList<>();
         for (int i = 0; i < remote.size(); i++) {
-            byte[] body = await(peers.get(i), remote.get(i));
             try {
-                for (JsonNode n : JSON.readTree(body)) {
+                for (JsonNode n : JSON.readTree(await(peers.get(i), remote.get(i)))) {
                     Map<String, String> labels = new TreeMap<>();
                     n.get("labels").fields().forEachRemaining(e -> labels.put(e.getKey(), e.getValue().asText()));
                     Series s = Series.of(n.get("service").asText(), n.get("type").asText(), n.get("unit").asText(),
                             n.get("period").asLong(), labels);
                     all.merge(s, new Series.Stored(s, n.get("lastSeenMillis").asLong()), ClusterQueries::newer);
                 }
+                missing.removeAll(owners.get(peers.get(i)));
+            } catch (ApiException e) {
+                rethrowUnlessUnavailable(e);
+                failures.add(peers.get(i) + ": " + e.getMessage());
             } catch (IOException | RuntimeException e) {
-                throw ApiException.unavailable("instance " + peers.get(i) + " sent an unreadable series list: " + e, e);
+                failures.add(peers.get(i) + ": " + e.getMessage());
             }
+        }
+        if (!missing.isEmpty()) {
+            TreeSet<Integer> standby = local.caughtUpStandbys(missing);
+            for (Series.Stored s : local.series(standby, true)) {
+                all.merge(s.series(), s, ClusterQueries::newer);
+            }
+            missing.removeAll(standby);
+        }
+        if (!missing.isEmpty()) {
+            throw ApiException.unavailable("no complete series list: samples partition(s) " + missing + " have no"
+                    + " reachable owner and no caught-up standby here" + (failures.isEmpty() ? ""
+                    : " (" + String.join("; ", failures) + ")") + "; retry shortly", null);
         }
         return new ArrayList<>(all.values());
     }
@@ -131,6 +254,13 @@ public final class ClusterQueries {
         return JSON.writeValueAsBytes(out);
     }
 
+    /** A query over its deadline or response limit fails as such; only an unreachable peer is replaced. */
+    private static void rethrowUnlessUnavailable(ApiException e) {
+        if (e.status() != 503) {
+            throw e;
+        }
+    }
+
     private static Series.Stored newer(Series.Stored a, Series.Stored b) {
         return a.lastSeenMillis() >= b.lastSeenMillis() ? a : b;
     }
@@ -145,7 +275,7 @@ public final class ClusterQueries {
         String timeout = budget.limited() ? sep + "timeout=" + budget.remainingMillis() + "ms" : "";
         HttpRequest.Builder req = HttpRequest.newBuilder(
                 URI.create("http://" + peer.host() + ":" + peer.port() + pathAndQuery + timeout))
-                .timeout(Duration.ofMillis(Math.min(30_000, budget.remainingMillis()))).GET();
+                .timeout(Duration.ofMillis(Math.min(PEER_TIMEOUT.toMillis(), budget.remainingMillis()))).GET();
         if (peerToken != null) {
             req.header("Authorization", "Bearer " + peerToken);
         }

@@ -22,9 +22,14 @@ public final class PartialResult {
     private final Set<String> serviceTypes;
     private boolean serviceKnown;
     private int seriesMatched;
+    /** Samples-topic partitions this result covers (each read once, by its owner or a caught-up standby). */
+    private final java.util.SortedSet<Integer> partitions = new java.util.TreeSet<>();
     // Span of the buckets that contributed samples, epoch ms; Long.MAX_VALUE/MIN_VALUE when none.
     private long dataFrom = Long.MAX_VALUE;
     private long dataTo = Long.MIN_VALUE;
+
+    /** 3: with the partitions covered. */
+    private static final int VERSION = 3;
 
     public PartialResult() {
         this(new StackCounts(), new TreeMap<>(), new LinkedHashSet<>(), false, 0);
@@ -70,6 +75,15 @@ public final class PartialResult {
         seriesMatched += n;
     }
 
+    /** The samples-topic partitions whose data this result holds. */
+    public java.util.SortedSet<Integer> partitions() {
+        return java.util.Collections.unmodifiableSortedSet(partitions);
+    }
+
+    void covered(int partition) {
+        partitions.add(partition);
+    }
+
     /**
      * The time the samples actually cover: from the first to the end of the last bucket that
      * contributed any, or null when none did. A profile over "the last hour" that holds four
@@ -95,6 +109,7 @@ public final class PartialResult {
         serviceTypes.addAll(other.serviceTypes);
         serviceKnown |= other.serviceKnown;
         seriesMatched += other.seriesMatched;
+        partitions.addAll(other.partitions);
         dataFrom = Math.min(dataFrom, other.dataFrom);
         dataTo = Math.max(dataTo, other.dataTo);
     }
@@ -103,11 +118,15 @@ public final class PartialResult {
         try {
             ByteArrayOutputStream bytes = new ByteArrayOutputStream();
             DataOutputStream out = new DataOutputStream(bytes);
-            out.writeByte(2);
+            out.writeByte(VERSION);
             out.writeBoolean(serviceKnown);
             out.writeLong(dataFrom);
             out.writeLong(dataTo);
             out.writeInt(seriesMatched);
+            out.writeInt(partitions.size());
+            for (int p : partitions) {
+                out.writeInt(p);
+            }
             out.writeInt(serviceTypes.size());
             for (String t : serviceTypes) {
                 out.writeUTF(t);
@@ -137,13 +156,18 @@ public final class PartialResult {
     public static PartialResult decode(byte[] bytes) throws IOException {
         DataInputStream in = new DataInputStream(new java.io.ByteArrayInputStream(bytes));
         // Instances of one cluster run the same build; a rolling upgrade answers 503 for a moment.
-        if (in.readByte() != 2) {
+        if (in.readByte() != VERSION) {
             throw new IOException("unknown partial result version");
         }
         boolean known = in.readBoolean();
         long from = in.readLong();
         long to = in.readLong();
         int matched = in.readInt();
+        int nPartitions = bounded(in.readInt(), bytes.length / 4, "partitions");
+        java.util.SortedSet<Integer> covered = new java.util.TreeSet<>();
+        for (int i = 0; i < nPartitions; i++) {
+            covered.add(in.readInt());
+        }
         // Counts and lengths come from a peer: each is checked against the bytes that are there
         // before anything is allocated for it.
         int nTypes = bounded(in.readInt(), bytes.length, "profile types");
@@ -161,6 +185,7 @@ public final class PartialResult {
         PartialResult r = new PartialResult(StackCounts.decode(c), timeline, types, known, matched);
         r.dataFrom = from;
         r.dataTo = to;
+        r.partitions.addAll(covered);
         return r;
     }
 }

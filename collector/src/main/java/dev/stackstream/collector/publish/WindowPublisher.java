@@ -61,6 +61,8 @@ public final class WindowPublisher implements AutoCloseable {
     private final Clock clock;
     private final PublishListener listener;
     private final Producer<byte[], byte[]> producer;
+    /** False for a producer shared with other publishers: its owner closes it. */
+    private final boolean ownsProducer;
     private final TopicSetup topics;
     private final Object lock = new Object();
     private final WindowBuffer buffer;
@@ -93,6 +95,26 @@ public final class WindowPublisher implements AutoCloseable {
 
     WindowPublisher(PublisherConfig config, String clientId, Clock clock, PublishListener listener,
                     Producer<byte[], byte[]> producer) {
+        this(config, clientId, clock, listener, producer, true);
+    }
+
+    /**
+     * A publisher on a producer shared by many publishers (a load generator's simulated
+     * collectors: one producer batches them all, instead of a producer and its connections per
+     * collector). Everything else is as for a collector's own publisher; {@link #close(Duration)}
+     * leaves the producer open for its owner to close.
+     *
+     * @param producer made from {@link KafkaClients#producerProperties} (idempotent, acks=all)
+     */
+    public static WindowPublisher onSharedProducer(PublisherConfig config, String clientId, Clock clock,
+                                                   PublishListener listener, Producer<byte[], byte[]> producer) {
+        return new WindowPublisher(config, clientId, clock, listener, Objects.requireNonNull(producer, "producer"),
+                false);
+    }
+
+    private WindowPublisher(PublisherConfig config, String clientId, Clock clock, PublishListener listener,
+                            Producer<byte[], byte[]> producer, boolean ownsProducer) {
+        this.ownsProducer = ownsProducer;
         this.config = Objects.requireNonNull(config, "config");
         this.clock = Objects.requireNonNull(clock, "clock");
         this.listener = listener == null ? PublishListener.NONE : listener;
@@ -386,7 +408,9 @@ public final class WindowPublisher implements AutoCloseable {
             LOG.warn("closing the publisher with {} window(s) ({} bytes) not delivered to {}", left, stats().bufferedBytes(),
                     config.bootstrapServers());
         }
-        producer.close(Duration.ofSeconds(2));
+        if (ownsProducer) {
+            producer.close(Duration.ofSeconds(2));
+        }
         try {
             sender.join(5000);
         } catch (InterruptedException e) {
