@@ -458,7 +458,8 @@ public final class AggregatorBench {
                                 long total = dev.stackstream.aggregator.connect.proto.SelectMergeStacktracesResponse
                                         .parseFrom(answer).getFlamegraph().getTotal();
                                 String own = get(a.httpPort(), json).body();
-                                long samples = Long.parseLong(own.replaceAll("(?s).*\"totalSamples\":(\\d+).*", "$1"));
+                                long samples = new com.fasterxml.jackson.databind.ObjectMapper().readTree(own)
+                                        .get("totalSamples").asLong();
                                 totalsEqual = total == samples * 10_101_010L;
                             }
                         }
