@@ -47,13 +47,18 @@ import java.util.function.Supplier;
  * every instance, through the same fan-out as {@code /api/v1}), every request field is checked by
  * {@link QueryParameters} and {@link LabelSelector}. The service is the label {@value #SERVICE_LABEL}
  * beside a series' own labels; a selector may match it with any operator (a query spans every
- * service it accepts). Profile types are named by {@link ProfileTypeIds}.
+ * service it accepts). Profile types are named by {@link ProfileTypeIds}; Pyroscope's own labels
+ * {@value #PROFILE_TYPE_LABEL} (the id) and {@value #NAME_LABEL} (its first part) can be matched too.
  */
 public final class GrafanaQuerier {
     /** The protobuf service the handler serves. */
     public static final String SERVICE = "querier.v1.QuerierService";
     /** The label that carries the service name. */
     public static final String SERVICE_LABEL = "service_name";
+    /** Pyroscope's label of a series' profile type id (matchable, never listed). */
+    public static final String PROFILE_TYPE_LABEL = "__profile_type__";
+    /** Pyroscope's label of a series' type name, the id's first part (matchable, never listed). */
+    public static final String NAME_LABEL = "__name__";
     /** Largest max_nodes honoured (larger values are clamped to it). */
     public static final int MAX_NODES_LIMIT = 1 << 20;
     /** Most series one SelectSeries may group into (a resource_exhausted beyond). */
@@ -252,10 +257,13 @@ public final class GrafanaQuerier {
         LabelSelector selector = p.selector("label_selector", selectorText);
         Instant from = p.epochMillis("start", start);
         Instant to = p.epochMillis("end", end);
-        ProfileRequest template = p.profile("", type.type(), selector.without(SERVICE_LABEL), from, "start", to, "end");
+        ProfileRequest template = p.profile("", type.type(), selector.without(SERVICE_LABEL)
+                .without(PROFILE_TYPE_LABEL).without(NAME_LABEL), from, "start", to, "end");
         TreeSet<String> services = new TreeSet<>();
+        boolean typeAccepted = selector.accepts(PROFILE_TYPE_LABEL, type.id()) && selector.accepts(NAME_LABEL, type.name());
         for (Series.Stored s : q.series()) {
-            if (s.series().type().equals(type.type()) && selector.accepts(SERVICE_LABEL, s.series().service())) {
+            if (typeAccepted && s.series().type().equals(type.type())
+                    && selector.accepts(SERVICE_LABEL, s.series().service())) {
                 services.add(s.series().service());
             }
         }
@@ -275,7 +283,13 @@ public final class GrafanaQuerier {
                 continue;
             }
             SortedMap<String, String> labels = labelsOf(s.series());
+            ProfileTypeIds.byType(s.series().type()).ifPresent(e -> {
+                labels.put(PROFILE_TYPE_LABEL, e.id());
+                labels.put(NAME_LABEL, e.name());
+            });
             if (selectors.isEmpty() || selectors.stream().anyMatch(sel -> sel.matchesLabels(labels))) {
+                labels.remove(PROFILE_TYPE_LABEL);
+                labels.remove(NAME_LABEL);
                 out.add(labels);
             }
         }

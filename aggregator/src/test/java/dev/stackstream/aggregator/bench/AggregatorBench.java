@@ -80,11 +80,21 @@ public final class AggregatorBench {
                     .append(" in the benchmark JVM, exactly_once_v2, commit interval 100 ms, 1 stream thread,")
                     .append(" RocksDB budget 256 MiB. Other work ran on the machine at the same time (other builds and")
                     .append(" tests), so wall times are pessimistic; CPU times are the aggregator's own.\n\n");
-            b.ingest(out, runs);
-            b.freshness(out);
-            b.queries(out, runs);
+            List<String> sections = List.of((args.length > 2 ? args[2] : "ingest,freshness,queries").split(","));
+            if (sections.contains("ingest")) {
+                b.ingest(out, runs);
+            }
+            if (sections.contains("freshness")) {
+                b.freshness(out);
+            }
+            if (sections.contains("queries")) {
+                b.queries(out, runs);
+            }
+            if (sections.contains("grafana")) {
+                b.grafana(out, runs);
+            }
             System.out.println(out);
-            if (args.length > 1) {
+            if (args.length > 1 && !args[1].isEmpty()) {
                 Files.writeString(Path.of(args[1]), out.toString());
             }
         }
@@ -299,55 +309,64 @@ public final class AggregatorBench {
 
     // ---- queries ---------------------------------------------------------------------------------
 
+    /** The query data set: one service's windows over 7 days, backfilled and counted. */
+    private record Backfill(int batches, long entries, double seconds) { }
+
+    private Backfill backfill(Aggregator a, KafkaProducer<byte[], byte[]> p, String prefix) throws Exception {
+        a.awaitRunning(Duration.ofMinutes(2));
+        sendStacks(p, prefix + "-stacks");
+        Instant now = Instant.now();
+        Instant hourAgo = now.minus(Duration.ofHours(1));
+        Instant dayAgo = now.minus(Duration.ofDays(1));
+        Instant weekAgo = now.minus(Duration.ofDays(7)).minus(Duration.ofHours(1));
+        long seq = 0;
+        int batches = 0;
+        // Older than 24 h: one window per hour (the 10 s tier no longer keeps them anyway).
+        for (Instant t = weekAgo; t.isBefore(dayAgo); t = t.plus(Duration.ofHours(1))) {
+            send(p, prefix + "-samples", batch("synthetic", "pod-1", "synth", seq++, t, Duration.ofHours(1), UNIQUE_STACKS));
+            batches++;
+        }
+        // Last 24 h: one window per minute, the last hour at the collector's real 10 s windows.
+        for (Instant t = dayAgo; t.isBefore(hourAgo); t = t.plus(Duration.ofMinutes(1))) {
+            send(p, prefix + "-samples", batch("synthetic", "pod-1", "synth", seq++, t, Duration.ofMinutes(1), UNIQUE_STACKS));
+            batches++;
+        }
+        for (Instant t = hourAgo; t.isBefore(now); t = t.plusSeconds(10)) {
+            send(p, prefix + "-samples", batch("synthetic", "pod-1", "synth", seq++, t, Duration.ofSeconds(10), UNIQUE_STACKS));
+            batches++;
+        }
+        p.flush();
+        long t0 = System.nanoTime();
+        String probe = "/api/v1/timeline?service=synthetic&from=" + enc(weekAgo.minusSeconds(3600).toString())
+                + "&to=" + enc(now.plusSeconds(60).toString()) + "&step=1h";
+        long expected = -1;
+        // Wait until the whole backfill is counted (timeline total stops growing at the last window).
+        while (true) {
+            HttpResponse<String> r = get(a.httpPort(), probe);
+            if (r.statusCode() == 200 && r.body().contains("\"total\":")) {
+                long total = Long.parseLong(r.body().replaceAll(".*\"total\":(\\d+).*", "$1"));
+                if (total == expected) {
+                    break;
+                }
+                expected = total;
+            }
+            Thread.sleep(3000);
+        }
+        return new Backfill(batches, (long) batches * UNIQUE_STACKS, (System.nanoTime() - t0) / 1e9);
+    }
+
     private void queries(StringBuilder out, int runs) throws Exception {
         String app = "bench-query-" + System.nanoTime();
         createTopics("query");
         try (Aggregator a = start(app, "query"); KafkaProducer<byte[], byte[]> p = producer()) {
-            a.awaitRunning(Duration.ofMinutes(2));
-            sendStacks(p, "query-stacks");
-            Instant now = Instant.now();
-            Instant hourAgo = now.minus(Duration.ofHours(1));
-            Instant dayAgo = now.minus(Duration.ofDays(1));
-            Instant weekAgo = now.minus(Duration.ofDays(7)).minus(Duration.ofHours(1));
-            long seq = 0;
-            int batches = 0;
-            // Older than 24 h: one window per hour (the 10 s tier no longer keeps them anyway).
-            for (Instant t = weekAgo; t.isBefore(dayAgo); t = t.plus(Duration.ofHours(1))) {
-                send(p, "query-samples", batch("synthetic", "pod-1", "synth", seq++, t, Duration.ofHours(1), UNIQUE_STACKS));
-                batches++;
-            }
-            // Last 24 h: one window per minute, the last hour at the collector's real 10 s windows.
-            for (Instant t = dayAgo; t.isBefore(hourAgo); t = t.plus(Duration.ofMinutes(1))) {
-                send(p, "query-samples", batch("synthetic", "pod-1", "synth", seq++, t, Duration.ofMinutes(1), UNIQUE_STACKS));
-                batches++;
-            }
-            for (Instant t = hourAgo; t.isBefore(now); t = t.plusSeconds(10)) {
-                send(p, "query-samples", batch("synthetic", "pod-1", "synth", seq++, t, Duration.ofSeconds(10), UNIQUE_STACKS));
-                batches++;
-            }
-            p.flush();
-            long totalEntries = (long) batches * UNIQUE_STACKS;
-            long t0 = System.nanoTime();
-            String probe = "/api/v1/timeline?service=synthetic&from=" + enc(weekAgo.minusSeconds(3600).toString())
-                    + "&to=" + enc(now.plusSeconds(60).toString()) + "&step=1h";
-            long expected = -1;
-            // Wait until the whole backfill is counted (timeline total stops growing at the last window).
-            while (true) {
-                HttpResponse<String> r = get(a.httpPort(), probe);
-                if (r.statusCode() == 200 && r.body().contains("\"total\":")) {
-                    long total = Long.parseLong(r.body().replaceAll(".*\"total\":(\\d+).*", "$1"));
-                    if (total == expected) {
-                        break;
-                    }
-                    expected = total;
-                }
-                Thread.sleep(3000);
-            }
+            Backfill data = backfill(a, p, "query");
+            int batches = data.batches();
+            long totalEntries = data.entries();
             out.append("### Query latency\n\nService `synthetic`: ").append(batches).append(" windows of ")
                     .append(UNIQUE_STACKS).append(" unique stacks (").append(totalEntries)
                     .append(" entries; hourly windows older than 24 h, 1-minute windows for the last day, 10 s windows")
                     .append(" for the last hour), backfilled in ")
-                    .append(String.format(Locale.ROOT, "%.0f s", (System.nanoTime() - t0) / 1e9))
+                    .append(String.format(Locale.ROOT, "%.0f s", data.seconds()))
                     .append(". Merged profile over the range, rendered; ").append(runs * 10)
                     .append(" timed queries per cell after 10 warm-up queries; HTTP on loopback.\n\n")
                     .append("| range | format | p50 ms | p90 ms | max ms | bytes |\n|---|---|---|---|---|---|\n");
@@ -377,6 +396,98 @@ public final class AggregatorBench {
             }
             out.append("\nGoal: 24 h <= 300 ms, 7 d <= 500 ms (p50).\n");
         }
+    }
+
+    // ---- the Grafana API next to /api/v1/profile -------------------------------------------------
+
+    /**
+     * SelectMergeStacktraces (binary, as Grafana calls it, with and without gzip) against
+     * /api/v1/profile?format=json on the same data, range and selector: per run the p50 of 20
+     * interleaved queries per cell after 5 warm-ups; the table gives the median of the runs' p50s.
+     */
+    private void grafana(StringBuilder out, int runs) throws Exception {
+        String app = "bench-grafana-" + System.nanoTime();
+        createTopics("grafana");
+        try (Aggregator a = start(app, "grafana"); KafkaProducer<byte[], byte[]> p = producer()) {
+            Backfill data = backfill(a, p, "grafana");
+            out.append("### Grafana API: SelectMergeStacktraces next to /api/v1/profile?format=json\n\n")
+                    .append("Same data set as the query latency table (service `synthetic`, ").append(data.batches())
+                    .append(" windows of ").append(UNIQUE_STACKS).append(" unique stacks over 7 days). Per range: ")
+                    .append(runs).append(" runs; each run times 20 interleaved queries per cell after 5 warm-ups and")
+                    .append(" takes their p50; the table shows the median of the runs' p50s (and the runs' p50s).")
+                    .append(" Both endpoints get the same absolute range and selector; HTTP on loopback.\n\n")
+                    .append("| range | /api/v1/profile json p50 ms | SelectMergeStacktraces p50 ms | with gzip p50 ms |")
+                    .append(" ratio (proto / json) | json bytes | proto bytes | proto gzip bytes | totals equal |\n")
+                    .append("|---|---|---|---|---|---|---|---|---|\n");
+            Instant now = Instant.now();
+            for (Duration range : List.of(Duration.ofHours(1), Duration.ofDays(1), Duration.ofDays(7))) {
+                Instant from = now.minus(range);
+                String json = "/api/v1/profile?service=synthetic&format=json&from=" + enc(from.toString()) + "&to="
+                        + enc(now.toString());
+                byte[] body = dev.stackstream.aggregator.connect.proto.SelectMergeStacktracesRequest.newBuilder()
+                        .setProfileTypeID("process_cpu:cpu:nanoseconds:cpu:nanoseconds")
+                        .setLabelSelector("{service_name=\"synthetic\"}").setStart(from.toEpochMilli())
+                        .setEnd(now.toEpochMilli()).build().toByteArray();
+                double[][] p50 = new double[3][runs];
+                long[] bytes = new long[3];
+                boolean totalsEqual = true;
+                for (int run = 0; run < runs; run++) {
+                    double[][] ms = new double[3][20];
+                    for (int i = -5; i < 20; i++) {
+                        for (int cell = 0; cell < 3; cell++) {
+                            long q0 = System.nanoTime();
+                            byte[] answer;
+                            if (cell == 0) {
+                                answer = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + a.httpPort()
+                                        + json)).build(), HttpResponse.BodyHandlers.ofByteArray()).body();
+                            } else {
+                                HttpRequest.Builder rb = HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+                                        + a.httpPort() + "/querier.v1.QuerierService/SelectMergeStacktraces"))
+                                        .header("Content-Type", "application/proto").header("Connect-Protocol-Version", "1")
+                                        .POST(HttpRequest.BodyPublishers.ofByteArray(body));
+                                if (cell == 2) {
+                                    rb.header("Accept-Encoding", "gzip");
+                                }
+                                answer = HTTP.send(rb.build(), HttpResponse.BodyHandlers.ofByteArray()).body();
+                            }
+                            if (i >= 0) {
+                                ms[cell][i] = (System.nanoTime() - q0) / 1e6;
+                            }
+                            bytes[cell] = answer.length;
+                            if (run == 0 && i == 0 && cell == 1) {
+                                long total = dev.stackstream.aggregator.connect.proto.SelectMergeStacktracesResponse
+                                        .parseFrom(answer).getFlamegraph().getTotal();
+                                String own = get(a.httpPort(), json).body();
+                                long samples = new com.fasterxml.jackson.databind.ObjectMapper().readTree(own)
+                                        .get("totalSamples").asLong();
+                                totalsEqual = total == samples * 10_101_010L;
+                            }
+                        }
+                    }
+                    for (int cell = 0; cell < 3; cell++) {
+                        Arrays.sort(ms[cell]);
+                        p50[cell][run] = pct(ms[cell], 50);
+                    }
+                }
+                out.append(String.format(Locale.ROOT, "| %s | %.0f %s | %.0f %s | %.0f %s | %.2f | %d | %d | %d | %s |%n",
+                        rangeText(range), median(p50[0]), runsText(p50[0]), median(p50[1]), runsText(p50[1]),
+                        median(p50[2]), runsText(p50[2]), median(p50[1]) / median(p50[0]), bytes[0], bytes[1], bytes[2],
+                        totalsEqual ? "yes" : "NO"));
+            }
+            out.append("\nGoal: SelectMergeStacktraces within 1.2x of /api/v1/profile?format=json (p50).\n");
+        }
+    }
+
+    private static String rangeText(Duration d) {
+        return d.toDays() > 0 ? d.toDays() + " d" : d.toHours() + " h";
+    }
+
+    private static String runsText(double[] v) {
+        StringBuilder sb = new StringBuilder("(");
+        for (int i = 0; i < v.length; i++) {
+            sb.append(i == 0 ? "" : ", ").append(String.format(Locale.ROOT, "%.0f", v[i]));
+        }
+        return sb.append(')').toString();
     }
 
     private static HttpResponse<String> get(int port, String path) throws Exception {

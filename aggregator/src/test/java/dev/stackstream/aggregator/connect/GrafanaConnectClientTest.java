@@ -151,7 +151,8 @@ class GrafanaConnectClientTest {
         for (String[] c : new String[][] {{"{service_name=\"calltree\"}", ""},
                 {"{service_name=\"calltree\",pod=\"a\"}", "{pod=\"a\"}"},
                 {"{service_name=~\"call.*\",pod!=\"b\"}", "{pod!=\"b\"}"},
-                {"{service_name=\"calltree\",pod=\"b\"}", "{pod=\"b\"}"}}) {
+                {"{service_name=\"calltree\",pod=\"b\"}", "{pod=\"b\"}"},
+                {"{__profile_type__=\"" + CPU + "\",service_name=\"calltree\",__name__=\"process_cpu\"}", ""}}) {
             JsonNode own = profileJson(c[1]);
             long expected = own.get("totalSamples").asLong() * own.get("type").get("period").asLong();
             FlameGraph fg = flameGraph(c[0]);
@@ -162,6 +163,7 @@ class GrafanaConnectClientTest {
         }
         assertEquals(samples * period, flameGraph("{}").getTotal(), "no selector: every service");
         assertEquals(0, flameGraph("{service_name=\"nope\"}").getTotal(), "no such service: an empty graph");
+        assertEquals(0, flameGraph("{__name__=\"memory\"}").getTotal(), "another type's name: an empty graph");
 
         HttpResponse<byte[]> r = call("SelectSeries", "application/proto", SelectSeriesRequest.newBuilder()
                 .setProfileTypeID(CPU).setLabelSelector("{service_name=\"calltree\"}").setStart(fromMs).setEnd(toMs)
@@ -239,6 +241,13 @@ class GrafanaConnectClientTest {
             nodes += fg.get("levels").get(d).get("values").size() / 4;
         }
         assertTrue(nodes <= 4 + 4, "max_nodes 4 keeps 4 frames plus at most one 'other' per kept parent: " + nodes);
+
+        HttpResponse<byte[]> names = call("LabelNames", "application/json", ("{\"matchers\":[\"{__profile_type__=\\\""
+                + CPU + "\\\"}\"]}").getBytes(StandardCharsets.UTF_8), TOKEN);
+        assertEquals(200, names.statusCode(), new String(names.body(), StandardCharsets.UTF_8));
+        assertEquals(List.of("pod", "service_name"), texts(JSON.readTree(names.body()).get("names")).stream()
+                .filter(n -> n.equals("pod") || n.startsWith("service") || n.startsWith("__")).toList(),
+                "Pyroscope's type label matches and is never listed");
 
         HttpResponse<byte[]> plain = call("ProfileTypes", "application/proto", new byte[0], TOKEN);
         assertEquals("application/proto", plain.headers().firstValue("Content-Type").orElse(""));
