@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Aggregator benchmark (issue 5): ingest per core, freshness, query latency over 1 h / 24 h / 7 d.
-# Usage: aggregator/bench/run.sh [RUNS] [OUTPUT.md]   (defaults: 3 runs, /work/brief/bench-aggregator.md)
+# Usage: aggregator/bench/run.sh [RUNS] [OUTPUT.md]   (defaults: 3 runs, aggregator/target/bench-aggregator.md)
 # Needs the modules installed (mvn -o -pl aggregator install); runs offline against ~/.m2.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RUNS="${1:-3}"
-OUT="${2:-/work/brief/bench-aggregator.md}"
+OUT="${2:-aggregator/target/bench-aggregator.md}"
 mvn -o -q -pl aggregator test-compile
 CP_FILE="$(mktemp)"
 mvn -o -q -pl aggregator dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$CP_FILE"
