@@ -8,10 +8,20 @@ import java.time.ZoneOffset;
 import java.util.concurrent.atomic.AtomicLong;
 
 /** The system clock plus an offset a test can move forward (to close rollup buckets). */
-final class MutableClock extends Clock {
+public final class MutableClock extends Clock {
     private final AtomicLong offsetMillis = new AtomicLong();
 
-    void advance(Duration d) {
+    public MutableClock() {
+    }
+
+    /** A clock that reads {@code start} now and runs on from there. */
+    public static MutableClock at(Instant start) {
+        MutableClock c = new MutableClock();
+        c.offsetMillis.set(start.toEpochMilli() - System.currentTimeMillis());
+        return c;
+    }
+
+    public void advance(Duration d) {
         offsetMillis.addAndGet(d.toMillis());
     }
 

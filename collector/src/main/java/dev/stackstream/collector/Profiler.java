@@ -5,8 +5,8 @@ import java.util.Objects;
 import java.util.concurrent.Callable;
 
 /**
- * The in-process profiling API, the Java form of the original design's start/stop, context
- * manager and decorator:
+ * The in-process profiling API in the three forms profilers usually offer, start/stop, a scope
+ * (context manager) and a wrapped call (decorator):
  *
  * <pre>{@code
  * // start / stop

@@ -11,7 +11,7 @@ import java.util.TreeMap;
 
 /**
  * Options of the in-process {@link Profiler}. Immutable; {@link #defaults()} profiles this JVM at
- * 999 Hz (the original design's 1 ms), per thread, kernel frames when permitted.
+ * 999 Hz (a sample about every 1 ms), per thread, kernel frames when permitted.
  */
 public final class ProfilerOptions {
     private final SamplingOptions sampling;

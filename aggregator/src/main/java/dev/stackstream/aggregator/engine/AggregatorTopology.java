@@ -24,7 +24,7 @@ import org.apache.kafka.streams.state.Stores;
  *  stackstream-samples ──► ingest ──(undecodable)──► stackstream-dlq
  *   key collectorId         │ stores (per partition, changelogged, cached):
  *                           │   collector-sequences  collectorId → seen sequences (dedup)
- *                           │   collector-index      (collectorId, index) → stack id / thread (v2 batches)
+ *                           │   collector-index      (collectorId, index) → stack id / thread, collectorId → context
  *                           │   series               series id → service, labels, type
  *                           │   counts-10s / -1m / -1h   window stores: series id @ bucket → StackCounts
  *                           │   rollup-state         pending coarse buckets + rollup watermarks

@@ -10,7 +10,7 @@ public final class StoreNames {
     public static final String SERIES = "series";
     /** Pending rollups (tier, bucket start, series id) and each tier's rollup watermark. */
     public static final String ROLLUP = "rollup-state";
-    /** Per collector id: the v2 index bindings (index to stack id / thread name) and when it last sent; see {@link CollectorIndexStore}. */
+    /** Per collector id: its index bindings (index to stack id / thread name), context and last use; see {@link CollectorIndexStore}. */
     public static final String COLLECTOR_INDEX = "collector-index";
     /** Global store: stack id (16 bytes) to the StackDefinition bytes, verbatim from the stacks topic. */
     public static final String STACKS = "stack-dictionary";

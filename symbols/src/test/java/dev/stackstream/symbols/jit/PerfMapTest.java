@@ -1,11 +1,14 @@
-package dev.stackstream.symbols;
+package dev.stackstream.symbols.jit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.stackstream.symbols.jit.PerfMap;
-import dev.stackstream.symbols.jit.PerfMapFile;
+import dev.stackstream.symbols.AdvancingTicker;
+import dev.stackstream.symbols.Symbolizer;
+import dev.stackstream.symbols.SymbolizerOptions;
+import dev.stackstream.symbols.Symbolizers;
+import dev.stackstream.symbols.Ticker;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -16,7 +16,7 @@ import org.junit.jupiter.api.extension.ParameterResolver;
  * }
  * }</pre>
  *
- * JUnit is a provided dependency of this module: test classpaths have it, the runtime does not.
+ * In the broker's test-jar (test scope for its users), so JUnit never reaches a runtime class path.
  */
 public final class KafkaBrokerExtension implements ParameterResolver {
 

@@ -1,9 +1,8 @@
-package dev.stackstream.symbols;
+package dev.stackstream.symbols.demangle;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.stackstream.symbols.demangle.Demangler;
 import org.junit.jupiter.api.Test;
 
 class DemanglerTest {
