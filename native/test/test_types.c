@@ -133,36 +133,55 @@ static int run(const char *const *argv, int event, int64_t period, int ring_page
     return rc ? -EINVAL : status;
 }
 
-/* spin 100 ms / nanosleep 100 ms, 10 rounds: wall time is half spin, half doze. On-CPU samples
- * are a 1 ms clock (at most a period of error per run of spin: 10 ms in 1 s) and off-CPU
- * intervals are exact, so the margin is what nanosleep overshoots (timer slack, wake-up latency
- * on a loaded machine: ~0.1-1 ms per sleep, 1-10 ms of 1 s) plus that: 3 points. */
+/* The wall seconds sleepspin measured around its spin() and doze() calls (its report file). */
+static int measured(const char *path, double *spin, double *doze)
+{
+    FILE *f = fopen(path, "r");
+    int ok = f && fscanf(f, "spin %lf doze %lf", spin, doze) == 2;
+    if (f)
+        fclose(f);
+    unlink(path);
+    return ok;
+}
+
+/* spin 100 ms / nanosleep 100 ms, 10 rounds: wall time is about half spin, half doze; exactly,
+ * it is what the fixture measured around the calls (a loaded machine makes each doze longer by
+ * the wait for a CPU after the wake-up). On-CPU samples are a 1 ms clock (at most a period of
+ * error per run of spin: 10 ms of 2 s) and off-CPU intervals are exact to the switch: the profile
+ * must give the measured split within 1.5 points, and the measured split is 50/50 within 5. */
 TEST(types_wall_sleep_spin_half_and_half)
 {
     split r;
     const char *exe = t_fixture("sleepspin");
     CHECKF(load(&r, exe, "spin", "doze"), "symbols of %s", exe);
-    const char *argv[] = { exe, "10", "100", NULL };
+    char report[64];
+    snprintf(report, sizeof(report), "/tmp/ss-sleepspin-%d", (int)getpid());
+    const char *argv[] = { exe, "10", "100", report, NULL };
     ss_stats st;
-    double elapsed = 0;
+    double elapsed = 0, m_spin = 0, m_doze = 0;
     int status = run(argv, SS_EVENT_WALL, 1, 0, 0, &r, &st, &elapsed);
     CHECKF(status == 0, "sleepspin exit status %d", status);
+    CHECKF(measured(report, &m_spin, &m_doze), "no report from sleepspin in %s", report);
     double spin = (double)r.weight[0] / 1e9, doze = (double)r.weight[1] / 1e9;
-    double share = spin / (spin + doze);
-    printf("    wall: spin %.3f s, doze %.3f s (spin share %.2f %%), all %.3f s of %.3f s elapsed, "
-           "%llu off-CPU intervals, %llu unmatched, lost %llu\n", spin, doze, share * 100,
+    double share = spin / (spin + doze), truth = m_spin / (m_spin + m_doze);
+    printf("    wall: spin %.3f s, doze %.3f s (spin share %.2f %%; measured %.3f / %.3f s = "
+           "%.2f %%), all %.3f s of %.3f s elapsed, %llu off-CPU intervals, %llu unmatched, "
+           "lost %llu\n", spin, doze, share * 100, m_spin, m_doze, truth * 100,
            (double)r.total_weight / 1e9, elapsed, (unsigned long long)st.offcpu_intervals,
            (unsigned long long)st.offcpu_unmatched, (unsigned long long)st.lost);
-    CHECK(st.lost == 0);
-    CHECKF(share > 0.47 && share < 0.53, "spin share %.4f outside 0.50 +- 0.03", share);
+    /* A slow reader (sanitizers) may lose a few 1 ms samples: 10 would move the share 0.5 point. */
+    CHECKF(st.lost <= 10, "%llu samples lost", (unsigned long long)st.lost);
+    CHECKF(share > truth - 0.015 && share < truth + 0.015, "spin share %.4f, measured %.4f",
+           share, truth);
+    CHECKF(truth > 0.45 && truth < 0.55, "the fixture itself measured spin %.4f", truth);
     /* Every nanosecond of the run is on or off CPU: the sum is the elapsed time (minus exec and
-     * the last drain's latency, plus nothing). */
+     * the last drain's latency). */
     CHECKF(spin + doze > 1.9 && (double)r.total_weight / 1e9 < elapsed * 1.02,
            "wall total %.3f s for %.3f s elapsed", (double)r.total_weight / 1e9, elapsed);
 }
 
-/* Off-CPU on the same fixture: doze's switch-outs hold the time slept, 10 x 100 ms, plus the
- * overshoot of each nanosleep (bounded here by 10 ms per sleep even on a loaded machine). */
+/* Off-CPU on the same fixture: doze's switch-outs hold the time slept, 10 x 100 ms, plus each
+ * nanosleep's overshoot and the wait for a CPU after it. */
 TEST(types_offcpu_lies_in_the_blocking_function)
 {
     split r;
@@ -176,7 +195,10 @@ TEST(types_offcpu_lies_in_the_blocking_function)
     double doze = (double)r.weight[1] / 1e9;
     printf("    off-CPU: doze %.3f s in %llu intervals, spin (preempted) %.3f s, all %.3f s\n", doze,
            (unsigned long long)r.count[1], (double)r.weight[0] / 1e9, (double)r.total_weight / 1e9);
-    CHECKF(doze >= 1.0 && doze < 1.1, "doze off CPU %.3f s, expected 1.0 .. 1.1", doze);
+    /* At least the time slept; at most what spin's 1 s of wall time leaves of the run (the rest
+     * is waiting for a CPU after each wake-up, off CPU too: seconds on a loaded machine). */
+    CHECKF(doze >= 1.0 && doze <= elapsed - 1.0, "doze off CPU %.3f s, expected 1.0 .. %.3f",
+           doze, elapsed - 1.0);
     CHECKF(r.count[1] >= 10, "only %llu off-CPU intervals in doze", (unsigned long long)r.count[1]);
     CHECK(st.offcpu_intervals >= 10);
 }
