@@ -275,7 +275,7 @@ public final class ApiServer implements AutoCloseable {
 
     private RenderOptions renderOptions(Context ctx, ProfileRequest r) {
         String labels = r.selector().text().isEmpty() ? "" : " " + r.selector().text();
-        RenderOptions o = RenderOptions.defaults()
+        RenderOptions o = RenderOptions.forType(r.type())
                 .withTitle(r.service() + " " + r.type())
                 .withSubtitle(r.from() + " to " + r.to() + labels)
                 .withThreads(bool(ctx, "threads", false))
