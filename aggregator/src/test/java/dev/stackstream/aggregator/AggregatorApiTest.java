@@ -301,6 +301,50 @@ class AggregatorApiTest {
         assertEquals(total - podA, comp);
     }
 
+    /**
+     * The JSON bodies keep their exact text (catalogue) and their field order (the rest): they were
+     * maps built by hand and are typed records now; clients that read them by position must not see
+     * a difference.
+     */
+    @Test
+    void jsonBodiesKeepTheirShape() throws Exception {
+        int port = aggregator.httpPort();
+        assertEquals("{\"profileTypes\":[{\"name\":\"cpu\",\"unit\":\"nanoseconds\",\"period\":10101010}]}",
+                TestKafka.get(port, "/api/v1/profile-types?service=checkout", TOKEN).body());
+        assertEquals("{\"service\":\"checkout\",\"labels\":[\"pod\"]}",
+                TestKafka.get(port, "/api/v1/labels?service=checkout", TOKEN).body());
+        assertEquals("{\"service\":\"checkout\",\"label\":\"pod\",\"values\":[\"a\",\"b\"]}",
+                TestKafka.get(port, "/api/v1/labels/pod/values?service=checkout", TOKEN).body());
+        String services = TestKafka.get(port, "/api/v1/services", TOKEN).body();
+        assertTrue(services.matches("\\{\"services\":\\[\\{\"name\":\"checkout\",\"profileTypes\":\\[\"cpu\"\\],"
+                + "\"series\":2,\"lastSeen\":\"[0-9T:.Z-]+\"},\\{\"name\":\"search\",\"profileTypes\":\\[\"cpu\"\\],"
+                + "\"series\":1,\"lastSeen\":\"[0-9T:.Z-]+\"}]}"), services);
+        assertEquals(List.of("service", "type", "labels", "from", "to", "step", "total", "points"),
+                fields(TestKafka.get(port, "/api/v1/timeline?service=checkout" + range(), TOKEN).body()));
+        JsonNode timeline = JSON.readTree(TestKafka.get(port, "/api/v1/timeline?service=checkout" + range(), TOKEN).body());
+        assertEquals(List.of("t", "count"), fields(timeline.get("points").get(0).toString()));
+        String diffBody = TestKafka.get(port, "/api/v1/diff?service=checkout" + range()
+                + "&labels=" + enc("{pod=\"b\"}") + "&baseline_labels=" + enc("{pod=\"a\"}"), TOKEN).body();
+        assertEquals(List.of("service", "type", "normalized", "baseline", "comparison", "stacks"), fields(diffBody));
+        JsonNode diff = JSON.readTree(diffBody);
+        assertEquals(List.of("from", "to", "labels", "total"), fields(diff.get("baseline").toString()));
+        assertEquals(List.of("stack", "baseline", "comparison", "baselineNormalized", "delta"),
+                fields(diff.get("stacks").get(0).toString()));
+        String error = TestKafka.get(port, "/api/v1/profile?service=checkout&from=yesterday", TOKEN).body();
+        assertTrue(error.startsWith("{\"status\":400,\"error\":\"parameter 'from': ") && error.endsWith("\",\"parameter\":\"from\"}"),
+                error);
+        assertEquals("{\"status\":404,\"error\":\"unknown service 'nope': no collector has sent samples for it (or they"
+                + " expired); see /api/v1/services\"}", TestKafka.get(port, "/api/v1/labels?service=nope", TOKEN).body());
+        String health = TestKafka.get(port, "/healthz").body();
+        assertTrue(health.matches("\\{\"status\":\"ok\",\"state\":\"RUNNING\",\"time\":\"[0-9T:.Z-]+\"}"), health);
+    }
+
+    private static List<String> fields(String json) throws Exception {
+        List<String> out = new java.util.ArrayList<>();
+        JSON.readTree(json).fieldNames().forEachRemaining(out::add);
+        return out;
+    }
+
     private static Set<String> names(JsonNode services) {
         Set<String> out = new HashSet<>();
         services.forEach(s -> out.add(s.get("name").asText()));

@@ -130,6 +130,31 @@ public final class WireCodec {
     }
 
     /**
+     * A stacks-topic record value as the stack it defines.
+     *
+     * @throws WireFormatException when the bytes are no StackDefinition, or its id is not the hash
+     *     of its frames ({@link WireModel#fromDefinition})
+     */
+    public static dev.stackstream.profile.Stack decodeStack(byte[] bytes) throws WireFormatException {
+        return WireModel.fromDefinition(decodeStackDefinition(bytes));
+    }
+
+    /**
+     * One window in the legacy form (v1 entries: 16-byte stack ids and thread names, context
+     * always carried), for aggregators released before v2; {@link WireIndexer#encode} writes the
+     * compact form. Arguments as {@link WireModel#toBatch}.
+     */
+    public static byte[] encodeWindow(dev.stackstream.profile.Profile window, String service,
+                                      Map<String, String> labels, String collectorId, long sequence) {
+        return encode(WireModel.toBatch(window, service, labels, collectorId, sequence));
+    }
+
+    /** The stacks-topic record value defining {@code stack} ({@link WireModel#toDefinition}). */
+    public static byte[] encodeDefinition(dev.stackstream.profile.Stack stack) {
+        return encode(WireModel.toDefinition(stack));
+    }
+
+    /**
      * What the header of {@code bytes} says, without decoding the body.
      *
      * @throws WireFormatException when the bytes are not single-object encoded or the fingerprint

@@ -171,23 +171,24 @@ public final class WireModel {
     /**
      * Adds a batch to a builder (several batches merge into one profile): counts per (stack, thread),
      * the window's time range and stats. Stacks come from {@code dictionary}; a null answer gives
-     * {@link #unknownStack}.
+     * {@link #unknownStack}. The batch is read on its own: compact entries it does not bind itself
+     * count under {@link #UNBOUND_STACK}'s placeholder.
      */
     public static ProfileBuilder addBatch(ProfileBuilder builder, SampleBatch batch,
                                           Function<dev.stackstream.profile.StackId, Stack> dictionary) {
-        return addBatch(builder, batch, new CollectorIndex(), dictionary);
+        return addBatch(builder, batch, new InMemoryBindings(), dictionary);
     }
 
     /**
      * {@link #addBatch(ProfileBuilder, SampleBatch, Function)} for one of a collector run's batches,
-     * taken in sequence order: the batch's index definitions are applied to {@code index} first,
-     * then both its v1 entries and its compact entries are added. A compact entry whose stack index
-     * was never bound counts under {@link #UNBOUND_STACK}'s placeholder; an unbound thread index
-     * counts as no thread.
+     * taken in sequence order: the batch's context and index definitions go through
+     * {@link BindingResolver} and {@code bindings} first, then both its v1 entries and its compact
+     * entries are added.
      */
-    public static ProfileBuilder addBatch(ProfileBuilder builder, SampleBatch batch, CollectorIndex index,
+    public static ProfileBuilder addBatch(ProfileBuilder builder, SampleBatch batch, Bindings bindings,
                                           Function<dev.stackstream.profile.StackId, Stack> dictionary) {
-        forEachEntry(batch, index.apply(batch), (id, thread, count, instructions) -> {
+        BindingResolver.restoreContext(batch, bindings);
+        BindingResolver.forEachEntry(batch, bindings, (id, thread, count, instructions) -> {
             Stack stack = dictionary.apply(id);
             builder.add(stack != null ? stack : unknownStack(id), thread, count, instructions);
         });
@@ -196,7 +197,7 @@ public final class WireModel {
         return builder;
     }
 
-    /** Receives one resolved entry of a batch. */
+    /** Receives one resolved entry of a batch ({@link BindingResolver#forEachEntry}). */
     @FunctionalInterface
     public interface EntryConsumer {
         /**
@@ -214,22 +215,6 @@ public final class WireModel {
      */
     public static final dev.stackstream.profile.StackId UNBOUND_STACK =
             dev.stackstream.profile.StackId.fromBytes(new byte[16]);
-
-    /**
-     * Every entry of a batch, v1 entries first, then compact entries resolved through {@code index}
-     * (to which the caller has already applied this batch's definitions).
-     */
-    public static void forEachEntry(SampleBatch batch, CollectorIndex index, EntryConsumer consumer) {
-        for (StackCount e : batch.getEntries()) {
-            consumer.accept(fromWire(e.getStackId()), e.getThread(), e.getCount(),
-                    e.getInstructions() != null ? e.getInstructions() : -1);
-        }
-        for (IndexedStackCount e : PackedEntries.of(batch)) {
-            StackId id = index.stack(e.getStackIndex());
-            consumer.accept(id != null ? fromWire(id) : UNBOUND_STACK, index.thread(e.getThreadIndex()),
-                    e.getCount(), e.getInstructions() >= 0 ? e.getInstructions() : -1);
-        }
-    }
 
     /** One batch as a profile labelled with its service and labels. */
     public static Profile toProfile(SampleBatch batch, Function<dev.stackstream.profile.StackId, Stack> dictionary) {

@@ -98,7 +98,7 @@ class WireModelTest {
         second.setEntries(List.of(new StackCount(WireModel.toWire(C.id()), 5L, "worker-2", null)));
         PackedEntries.set(second, List.of(new IndexedStackCount(0, 70L, 0, -1L)));
 
-        CollectorIndex index = new CollectorIndex();
+        Bindings index = new InMemoryBindings();
         var builder = Profile.builder(ProfileType.cpu(99));
         for (SampleBatch b : List.of(first, second)) {
             WireModel.addBatch(builder, WireCodec.decodeSampleBatch(WireCodec.encode(b)), index, dictionary::get);

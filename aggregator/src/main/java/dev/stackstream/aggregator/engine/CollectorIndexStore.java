@@ -10,33 +10,30 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
-import dev.stackstream.wire.PackedEntries;
-import dev.stackstream.wire.ProfileType;
-import dev.stackstream.wire.SampleBatch;
-import dev.stackstream.wire.StackIndexDefinition;
-import dev.stackstream.wire.ThreadIndexDefinition;
+import dev.stackstream.profile.StackId;
+import dev.stackstream.wire.Bindings;
+import dev.stackstream.wire.WindowContext;
 import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
 
 /**
- * The v2 index bindings of the collectors whose windows one ingest task counts, kept in a
- * changelogged key-value store so they survive a crash or a task move exactly like the counts
- * (every write belongs to the task's transaction).
+ * The store-backed {@link Bindings} of the collectors whose windows one ingest task counts, kept in
+ * a changelogged key-value store so they survive a crash or a task move exactly like the counts
+ * (every write belongs to the task's transaction). The rules of applying and resolving bindings
+ * are {@code BindingResolver}'s (schemas); this class only keeps them, and forgets collectors.
  *
- * <p>A collector's windows are keyed by its collector id, so one task sees all of them, in order:
- * applying each counted batch's {@code newStacks}/{@code newThreads} before resolving its
- * {@code packedEntries} resolves every index the collector bound. A replayed window is skipped
- * before it gets here; its bindings equal the first delivery's.
+ * <p>Why here and not in schemas over a key-value port: the writes must go through the Streams
+ * store to join the task's transaction, and the key layout and the expiry below are the
+ * aggregator's retention policy; a port in schemas would only restate {@code KeyValueStore}.
  *
- * <p>Also (v3) each collector's context: the service, labels and profile type of its latest window
- * that carried them, for the windows that leave them out ({@code contextOmitted}).
+ * <p>A collector's windows are keyed by its collector id, so one task sees all of them, in order.
  *
  * <p>Keys: {@code 'C' cid} → context (UTF-8 service, label count, then key and value per label,
  * each as a 2-byte length and UTF-8 bytes, then profile type name and unit the same way and the
- * 8-byte period); {@code 'A' cid} → last time the collector sent a v2 batch (8 bytes, refreshed at most
- * once a minute); {@code 'S' len cid index} → 16-byte stack id; {@code 'T' len cid index} → UTF-8
+ * 8-byte period); {@code 'A' cid} → last time the collector's bindings or context were used (8 bytes,
+ * refreshed at most once a minute); {@code 'S' len cid index} → 16-byte stack id; {@code 'T' len cid index} → UTF-8
  * thread name ({@code len}: 2-byte length of the UTF-8 collector id, {@code index}: 4 bytes big
  * endian, so one collector's bindings are one contiguous range). {@link #expire} forgets collectors
  * silent for longer than the horizon.
@@ -54,72 +51,100 @@ final class CollectorIndexStore {
         this.store = store;
     }
 
-    /** One collector's bindings, as the ingest step resolves them. */
-    final class Collector {
+    /**
+     * One collector's bindings, for one window at time {@code now}: the first read or write marks the
+     * collector active (so {@link #expire} keeps it).
+     */
+    Bindings collector(String collectorId, long now) {
+        return new Collector(collectorId.getBytes(StandardCharsets.UTF_8), now);
+    }
+
+    private final class Collector implements Bindings {
         private final byte[] cid;
+        private final long now;
+        private boolean touched;
 
-        private Collector(String collectorId) {
-            this.cid = collectorId.getBytes(StandardCharsets.UTF_8);
+        private Collector(byte[] cid, long now) {
+            this.cid = cid;
+            this.now = now;
         }
 
-        /** The 16-byte stack id bound to {@code index}, or null. */
-        byte[] stack(int index) {
-            return store.get(key(STACK, cid, index));
+        @Override
+        public StackId stack(int index) {
+            touch();
+            byte[] v = store.get(key(STACK, cid, index));
+            return v == null ? null : StackId.fromBytes(v);
         }
 
-        /** The thread name bound to {@code index}; null for -1 and for an unbound index. */
-        String thread(int index) {
-            if (index < 0) {
-                return null;
-            }
+        @Override
+        public String thread(int index) {
+            touch();
             byte[] v = store.get(key(THREAD, cid, index));
             return v == null ? null : new String(v, StandardCharsets.UTF_8);
         }
+
+        @Override
+        public void bindStack(int index, StackId stack) {
+            touch();
+            store.put(key(STACK, cid, index), stack.toBytes());
+        }
+
+        @Override
+        public void bindThread(int index, String name) {
+            touch();
+            store.put(key(THREAD, cid, index), name.getBytes(StandardCharsets.UTF_8));
+        }
+
+        @Override
+        public WindowContext context() {
+            touch();
+            byte[] stored = store.get(contextKey(cid));
+            return stored == null ? null : decodeContext(stored);
+        }
+
+        @Override
+        public void context(WindowContext context) {
+            touch();
+            store.put(contextKey(cid), encodeContext(context));
+        }
+
+        private void touch() {
+            if (touched) {
+                return;
+            }
+            touched = true;
+            Bytes activity = activityKey(cid);
+            byte[] seen = store.get(activity);
+            if (seen == null || ByteBuffer.wrap(seen).getLong() < now - TOUCH_MILLIS) {
+                store.put(activity, ByteBuffer.allocate(8).putLong(now).array());
+            }
+        }
     }
 
-    /**
-     * Stores the context of a batch that carries it, or fills it into one that left it out.
-     *
-     * @return false when the batch left its context out and none is stored for its collector
-     */
-    boolean restoreContext(SampleBatch batch) {
-        Bytes key = contextKey(batch.getCollectorId().getBytes(StandardCharsets.UTF_8));
-        byte[] stored = store.get(key);
-        if (!batch.getContextOmitted()) {
-            byte[] encoded = encodeContext(batch.getService(), batch.getLabels(), batch.getProfileType());
-            if (stored == null || !Arrays.equals(stored, encoded)) {
-                store.put(key, encoded);
-            }
-            return true;
-        }
-        if (stored == null) {
-            return false;
-        }
+    private static byte[] encodeContext(WindowContext c) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        writeString(out, c.service());
+        out.write(c.labels().size() >>> 8);
+        out.write(c.labels().size());
+        new TreeMap<>(c.labels()).forEach((k, v) -> {
+            writeString(out, k);
+            writeString(out, v);
+        });
+        writeString(out, c.typeName());
+        writeString(out, c.typeUnit());
+        out.writeBytes(ByteBuffer.allocate(8).putLong(c.typePeriod()).array());
+        return out.toByteArray();
+    }
+
+    private static WindowContext decodeContext(byte[] stored) {
         ByteBuffer in = ByteBuffer.wrap(stored);
-        batch.setService(readString(in));
+        String service = readString(in);
         int n = in.getShort() & 0xFFFF;
         Map<String, String> labels = new HashMap<>();
         for (int i = 0; i < n; i++) {
             labels.put(readString(in), readString(in));
         }
-        batch.setLabels(labels);
-        batch.setProfileType(new ProfileType(readString(in), readString(in), in.getLong()));
-        return true;
-    }
-
-    private static byte[] encodeContext(String service, Map<String, String> labels, ProfileType type) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        writeString(out, service);
-        out.write(labels.size() >>> 8);
-        out.write(labels.size());
-        new TreeMap<>(labels).forEach((k, v) -> {
-            writeString(out, k);
-            writeString(out, v);
-        });
-        writeString(out, type.getName());
-        writeString(out, type.getUnit());
-        out.writeBytes(ByteBuffer.allocate(8).putLong(type.getPeriod()).array());
-        return out.toByteArray();
+        return new WindowContext(service, labels, readString(in), readString(in), in.getLong());
     }
 
     private static void writeString(ByteArrayOutputStream out, String s) {
@@ -135,30 +160,8 @@ final class CollectorIndexStore {
         return new String(b, StandardCharsets.UTF_8);
     }
 
-    /** Stores the batch's bindings and marks its collector active; returns the resolver for its entries. */
-    Collector apply(SampleBatch batch, long now) {
-        Collector c = new Collector(batch.getCollectorId());
-        boolean v2 = !batch.getNewStacks().isEmpty() || !batch.getNewThreads().isEmpty()
-                || batch.getPackedEntries().hasRemaining();
-        if (!v2) {
-            return c;
-        }
-        for (StackIndexDefinition d : batch.getNewStacks()) {
-            store.put(key(STACK, c.cid, d.getIndex()), d.getStackId().bytes());
-        }
-        for (ThreadIndexDefinition d : batch.getNewThreads()) {
-            store.put(key(THREAD, c.cid, d.getIndex()), d.getName().getBytes(StandardCharsets.UTF_8));
-        }
-        Bytes activity = activityKey(c.cid);
-        byte[] seen = store.get(activity);
-        if (seen == null || ByteBuffer.wrap(seen).getLong() < now - TOUCH_MILLIS) {
-            store.put(activity, ByteBuffer.allocate(8).putLong(now).array());
-        }
-        return c;
-    }
-
     /**
-     * Forgets every collector that sent no v2 batch since {@code horizon} (epoch millis).
+     * Forgets every collector whose bindings and context were not used since {@code horizon} (epoch millis).
      *
      * @return collectors forgotten
      */

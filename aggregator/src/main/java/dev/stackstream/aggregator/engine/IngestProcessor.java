@@ -1,11 +1,12 @@
 package dev.stackstream.aggregator.engine;
 
 import dev.stackstream.aggregator.AggregatorMetrics;
-import dev.stackstream.wire.IndexedStackCount;
-import dev.stackstream.wire.PackedEntries;
-import dev.stackstream.wire.SampleBatch;
-import dev.stackstream.wire.StackCount;
-import dev.stackstream.wire.WindowStats;
+import dev.stackstream.profile.StackId;
+import dev.stackstream.wire.Bindings;
+import dev.stackstream.profile.ProfileStats;
+import dev.stackstream.wire.WindowContext;
+import dev.stackstream.wire.WireModel;
+import dev.stackstream.wire.WireWindow;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -109,7 +110,7 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
         if (now >= nextRollupAt) {
             rollup();
         }
-        SampleBatch batch;
+        WireWindow batch;
         try {
             batch = WireDecoding.batch(record.value());
         } catch (UndecodableRecordException e) {
@@ -123,25 +124,26 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
             deadLetter(record, e);
             return;
         }
-        if (!collectorIndex.restoreContext(batch)) {
+        Bindings bindings = collectorIndex.collector(batch.collectorId(), now);
+        if (!batch.restoreContext(bindings)) {
             // Left out, and no window of this collector that carried it was seen (the aggregator
             // started mid-run after retention): kept in the dead-letter topic to replay, not guessed.
-            deadLetter(record, new UndecodableRecordException("context-unknown", "window " + batch.getSequence()
-                    + " of collector " + batch.getCollectorId() + " leaves out service and labels, and no earlier"
+            deadLetter(record, new UndecodableRecordException("context-unknown", "window " + batch.sequence()
+                    + " of collector " + batch.collectorId() + " leaves out service and labels, and no earlier"
                     + " window of that collector carried them (the collector repeats them every "
                     + "60 windows)", null));
             return;
         }
-        Bytes collectorKey = Bytes.wrap(batch.getCollectorId().getBytes(StandardCharsets.UTF_8));
+        Bytes collectorKey = Bytes.wrap(batch.collectorId().getBytes(StandardCharsets.UTF_8));
         SequenceTracker tracker = SequenceTracker.decode(sequences.get(collectorKey));
-        if (!tracker.accept(batch.getSequence(), now)) {
+        if (!tracker.accept(batch.sequence(), now)) {
             metrics.replaySkipped();
             return;
         }
         sequences.put(collectorKey, tracker.encode());
 
-        var type = batch.getProfileType();
-        Series s = Series.of(batch.getService(), type.getName(), type.getUnit(), type.getPeriod(), batch.getLabels());
+        WindowContext c = batch.context();
+        Series s = Series.of(c.service(), c.typeName(), c.typeUnit(), c.typePeriod(), c.labels());
         byte[] id = s.id();
         Bytes idKey = Bytes.wrap(id);
         byte[] known = series.get(idKey);
@@ -149,40 +151,21 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
             series.put(idKey, s.encode(now));
         }
 
-        StackCounts counts = new StackCounts();
-        long samples = 0;
-        for (StackCount e : batch.getEntries()) {
-            ByteBuffer sid = ByteBuffer.wrap(e.getStackId().bytes());
-            counts.add(sid.getLong(), sid.getLong(), e.getThread(), e.getCount(),
-                    e.getInstructions() == null ? -1 : e.getInstructions());
-            samples = StackCounts.plus(samples, e.getCount());
-        }
-        // v2: bindings first (this window may define what it uses), then the indexed entries.
-        CollectorIndexStore.Collector index = collectorIndex.apply(batch, now);
-        int unbound = 0;
-        List<IndexedStackCount> packed = PackedEntries.of(batch);
-        for (IndexedStackCount e : packed) {
-            byte[] stack = index.stack(e.getStackIndex());
-            if (stack == null) {
-                // Never bound (bindings lost with an expired collector, or a foreign writer): the
-                // samples still count, under the all-zero id that renders as an unknown stack.
-                unbound++;
-                stack = UNBOUND;
-            }
-            ByteBuffer sid = ByteBuffer.wrap(stack);
-            counts.add(sid.getLong(), sid.getLong(), index.thread(e.getThreadIndex()), e.getCount(),
-                    e.getInstructions() < 0 ? -1 : e.getInstructions());
-            samples = StackCounts.plus(samples, e.getCount());
-        }
+        // v2: the window's bindings first (it may define what it uses), then v1 and compact entries.
+        EntryTally tally = new EntryTally();
+        int unbound = batch.forEachEntry(bindings, tally);
         if (unbound > 0) {
+            // Never bound (bindings lost with an expired collector, or a foreign writer): the
+            // samples still count, under the all-zero id that renders as an unknown stack.
             LOG.warn("window {} of collector {} uses {} stack index(es) that were never bound; counted as an"
-                    + " unknown stack", batch.getSequence(), batch.getCollectorId(), unbound);
+                    + " unknown stack", batch.sequence(), batch.collectorId(), unbound);
         }
-        WindowStats st = batch.getStats();
-        counts.addWindow(st.getLost(), st.getThrottled(), st.getTableOverflow(), st.getTruncatedStacks(),
-                orMinus1(st.getTargetCpuNanos()), orMinus1(st.getTargetMaxRssBytes()), orMinus1(st.getInstructions()));
+        StackCounts counts = tally.counts;
+        ProfileStats st = batch.stats();
+        counts.addWindow(st.lost(), st.throttled(), st.tableOverflow(), st.truncatedStacks(),
+                st.targetCpuNanos().orElse(-1), st.targetMaxRssBytes().orElse(-1), st.instructions().orElse(-1));
 
-        long windowStart = batch.getWindowStart().toEpochMilli();
+        long windowStart = batch.windowStart().toEpochMilli();
         for (int i = 0; i < tiers.size(); i++) {
             Tier t = tiers.get(i);
             long start = t.bucketStart(windowStart);
@@ -196,11 +179,21 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
                 rollupState.put(Bytes.wrap(pendingKey(i, start, id)), MARK);
             }
         }
-        metrics.counted(batch.getEntries().size() + packed.size(), samples);
+        metrics.counted(tally.entries, tally.samples);
     }
 
-    private static long orMinus1(Long v) {
-        return v == null ? -1 : v;
+    /** A window's resolved entries summed per (stack, thread), with the entry and sample totals for the metrics. */
+    private static final class EntryTally implements WireModel.EntryConsumer {
+        final StackCounts counts = new StackCounts();
+        int entries;
+        long samples;
+
+        @Override
+        public void accept(StackId stack, String thread, long count, long instructions) {
+            counts.add(stack.high(), stack.low(), thread, count, instructions);
+            entries++;
+            samples = StackCounts.plus(samples, count);
+        }
     }
 
     private void addTo(int tier, Bytes key, long bucketStart, StackCounts counts) {
@@ -273,8 +266,6 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
     }
 
     private static final byte[] ALL_ONES = new byte[16];
-    /** Stack id counted for an unbound index (WireModel.UNBOUND_STACK). */
-    private static final byte[] UNBOUND = new byte[16];
 
     static {
         Arrays.fill(ALL_ONES, (byte) 0xFF);

@@ -1,6 +1,7 @@
 package dev.stackstream.aggregator.engine;
 
-import dev.stackstream.wire.SampleBatch;
+import dev.stackstream.wire.WindowContext;
+import dev.stackstream.wire.WireWindow;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Arrays;
@@ -24,41 +25,41 @@ final class WindowAdmission {
      * @throws UndecodableRecordException with reason {@code key-mismatch}, {@code window-in-future},
      *     {@code window-too-old} or {@code limits}
      */
-    static void check(SampleBatch b, byte[] key, long nowMillis, long keptSinceMillis, IngestLimits limits)
+    static void check(WireWindow b, byte[] key, long nowMillis, long keptSinceMillis, IngestLimits limits)
             throws UndecodableRecordException {
-        byte[] id = b.getCollectorId().getBytes(StandardCharsets.UTF_8);
+        byte[] id = b.collectorId().getBytes(StandardCharsets.UTF_8);
         if (key == null || !Arrays.equals(key, id)) {
             // The key picks the partition, so the collector's sequences and bindings live with it; a
             // window claiming another collector's id elsewhere would count or silence it twice.
-            throw new UndecodableRecordException("key-mismatch", "window " + b.getSequence() + " says collector "
-                    + b.getCollectorId() + " but its record key is " + describe(key), null);
+            throw new UndecodableRecordException("key-mismatch", "window " + b.sequence() + " says collector "
+                    + b.collectorId() + " but its record key is " + describe(key), null);
         }
-        long start = b.getWindowStart().toEpochMilli();
-        long end = b.getWindowEnd().toEpochMilli();
+        long start = b.windowStart().toEpochMilli();
+        long end = b.windowEnd().toEpochMilli();
         if (start > nowMillis + limits.maxClockSkew().toMillis()) {
-            throw new UndecodableRecordException("window-in-future", "window " + b.getSequence() + " of collector "
-                    + b.getCollectorId() + " starts at " + b.getWindowStart() + ", more than "
+            throw new UndecodableRecordException("window-in-future", "window " + b.sequence() + " of collector "
+                    + b.collectorId() + " starts at " + b.windowStart() + ", more than "
                     + DurationText.format(limits.maxClockSkew()) + " after the aggregator's clock ("
                     + Instant.ofEpochMilli(nowMillis) + "): is the collector's clock wrong?", null);
         }
         if (end < keptSinceMillis || start < 0) {
-            throw new UndecodableRecordException("window-too-old", "window " + b.getSequence() + " of collector "
-                    + b.getCollectorId() + " ends at " + b.getWindowEnd() + ", before " + Instant.ofEpochMilli(
+            throw new UndecodableRecordException("window-too-old", "window " + b.sequence() + " of collector "
+                    + b.collectorId() + " ends at " + b.windowEnd() + ", before " + Instant.ofEpochMilli(
                     Math.max(0, keptSinceMillis)) + ", the oldest time any tier keeps", null);
         }
-        if (!b.getContextOmitted()) {
-            checkContext(b, limits);
+        if (!b.contextOmitted()) {
+            checkContext(b, b.context(), limits);
         }
     }
 
-    private static void checkContext(SampleBatch b, IngestLimits limits) throws UndecodableRecordException {
+    private static void checkContext(WireWindow b, WindowContext c, IngestLimits limits) throws UndecodableRecordException {
         String problem = null;
-        if (utf8(b.getService()) > limits.maxServiceBytes()) {
-            problem = "service name of " + utf8(b.getService()) + " bytes (limit " + limits.maxServiceBytes() + ")";
-        } else if (b.getLabels().size() > limits.maxLabels()) {
-            problem = b.getLabels().size() + " labels (limit " + limits.maxLabels() + ")";
+        if (utf8(c.service()) > limits.maxServiceBytes()) {
+            problem = "service name of " + utf8(c.service()) + " bytes (limit " + limits.maxServiceBytes() + ")";
+        } else if (c.labels().size() > limits.maxLabels()) {
+            problem = c.labels().size() + " labels (limit " + limits.maxLabels() + ")";
         } else {
-            for (Map.Entry<String, String> e : b.getLabels().entrySet()) {
+            for (Map.Entry<String, String> e : c.labels().entrySet()) {
                 if (utf8(e.getKey()) > limits.maxLabelNameBytes()) {
                     problem = "label name of " + utf8(e.getKey()) + " bytes (limit " + limits.maxLabelNameBytes() + ")";
                     break;
@@ -70,13 +71,13 @@ final class WindowAdmission {
                 }
             }
         }
-        if (problem == null && (utf8(b.getProfileType().getName()) > limits.maxLabelValueBytes()
-                || utf8(b.getProfileType().getUnit()) > limits.maxLabelValueBytes())) {
+        if (problem == null && (utf8(c.typeName()) > limits.maxLabelValueBytes()
+                || utf8(c.typeUnit()) > limits.maxLabelValueBytes())) {
             problem = "profile type name or unit longer than " + limits.maxLabelValueBytes() + " bytes";
         }
         if (problem != null) {
-            throw new UndecodableRecordException("limits", "window " + b.getSequence() + " of collector "
-                    + b.getCollectorId() + " has a " + problem, null);
+            throw new UndecodableRecordException("limits", "window " + b.sequence() + " of collector "
+                    + b.collectorId() + " has a " + problem, null);
         }
     }
 

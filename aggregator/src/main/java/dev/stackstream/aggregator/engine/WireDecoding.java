@@ -1,13 +1,10 @@
 package dev.stackstream.aggregator.engine;
 
 import dev.stackstream.profile.Stack;
-import dev.stackstream.wire.SampleBatch;
-import dev.stackstream.wire.StackCount;
-import dev.stackstream.wire.StackIndexDefinition;
-import dev.stackstream.wire.ThreadIndexDefinition;
 import dev.stackstream.wire.WireCodec;
 import dev.stackstream.wire.WireFormatException;
-import dev.stackstream.wire.WireModel;
+import dev.stackstream.wire.WireWindow;
+import java.nio.charset.StandardCharsets;
 
 /**
  * Topic bytes to wire objects through {@link WireCodec}, with a reason code per failure for the
@@ -20,22 +17,29 @@ public final class WireDecoding {
     private WireDecoding() {
     }
 
-    /** Decodes and validates a SampleBatch (single-object encoding). */
-    public static SampleBatch batch(byte[] value) throws UndecodableRecordException {
-        SampleBatch batch;
+    /** Decodes and validates a window (a SampleBatch, single-object encoding). */
+    public static WireWindow batch(byte[] value) throws UndecodableRecordException {
+        WireWindow window;
         try {
-            batch = WireCodec.decodeSampleBatch(value);
+            window = WireWindow.decode(value);
         } catch (WireFormatException e) {
             throw new UndecodableRecordException(classify(value), e.getMessage(), e);
         }
-        validate(batch);
-        return batch;
+        String problem = window.problem();
+        if (problem == null && window.collectorId().getBytes(StandardCharsets.UTF_8).length > Short.MAX_VALUE) {
+            // The collector-index store keys bindings by the id with a 2-byte length.
+            problem = "collectorId is longer than " + Short.MAX_VALUE + " bytes";
+        }
+        if (problem != null) {
+            throw new UndecodableRecordException("invalid", problem, null);
+        }
+        return window;
     }
 
     /** Decodes a StackDefinition into the profile model's Stack (checking its id against its frames). */
     public static Stack stack(byte[] value) throws UndecodableRecordException {
         try {
-            return WireModel.fromDefinition(WireCodec.decodeStackDefinition(value));
+            return WireCodec.decodeStack(value);
         } catch (WireFormatException e) {
             throw new UndecodableRecordException(classify(value), e.getMessage(), e);
         }
@@ -58,49 +62,5 @@ public final class WireDecoding {
             return "unknown-schema";
         }
         return "truncated";
-    }
-
-    private static void validate(SampleBatch b) throws UndecodableRecordException {
-        String problem = null;
-        if (b.getService() == null || (b.getService().isBlank() && !b.getContextOmitted())) {
-            problem = "service is empty";
-        } else if (b.getCollectorId() == null || b.getCollectorId().isEmpty()) {
-            problem = "collectorId is empty";
-        } else if (b.getSequence() < 0) {
-            problem = "sequence " + b.getSequence() + " is negative";
-        } else if (b.getWindowEnd().isBefore(b.getWindowStart())) {
-            problem = "windowEnd " + b.getWindowEnd() + " is before windowStart " + b.getWindowStart();
-        } else if (b.getProfileType().getPeriod() <= 0 && !b.getContextOmitted()) {
-            problem = "profile type period " + b.getProfileType().getPeriod() + " is not positive";
-        } else if (b.getProfileType().getName().isBlank() && !b.getContextOmitted()) {
-            problem = "profile type name is empty";
-        } else {
-            for (StackCount e : b.getEntries()) {
-                if (e.getCount() < 0) {
-                    problem = "entry count " + e.getCount() + " is negative";
-                    break;
-                }
-            }
-            // packedEntries were checked by WireCodec (corrupt blocks fail decoding, as "truncated").
-            for (StackIndexDefinition d : b.getNewStacks()) {
-                if (d.getIndex() < 0) {
-                    problem = "stack index definition " + d.getIndex() + " is negative";
-                    break;
-                }
-            }
-            for (ThreadIndexDefinition d : b.getNewThreads()) {
-                if (d.getIndex() < 0) {
-                    problem = "thread index definition " + d.getIndex() + " is negative";
-                    break;
-                }
-            }
-            if (problem == null && b.getCollectorId().getBytes(java.nio.charset.StandardCharsets.UTF_8).length
-                    > Short.MAX_VALUE) {
-                problem = "collectorId is longer than " + Short.MAX_VALUE + " bytes";
-            }
-        }
-        if (problem != null) {
-            throw new UndecodableRecordException("invalid", problem, null);
-        }
     }
 }

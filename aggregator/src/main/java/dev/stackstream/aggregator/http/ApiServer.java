@@ -1,22 +1,22 @@
 package dev.stackstream.aggregator.http;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.stackstream.aggregator.AggregatorMetrics;
 import dev.stackstream.aggregator.query.ApiException;
 import dev.stackstream.aggregator.query.ClusterQueries;
-import dev.stackstream.aggregator.query.LabelSelector;
+import dev.stackstream.aggregator.query.DiffReport;
 import dev.stackstream.aggregator.query.PartialResult;
 import dev.stackstream.aggregator.query.ProfileRequest;
+import dev.stackstream.aggregator.query.QueryParameters;
 import dev.stackstream.aggregator.query.QueryService;
-import dev.stackstream.aggregator.query.QuerySpec;
-import dev.stackstream.profile.Profile;
 import dev.stackstream.profile.diff.Diff;
 import dev.stackstream.profile.diff.DiffFoldedRenderer;
+import dev.stackstream.profile.diff.DiffRenderer;
 import dev.stackstream.profile.diff.DiffSvgRenderer;
-import dev.stackstream.profile.render.Palette;
 import dev.stackstream.profile.render.RenderOptions;
 import dev.stackstream.profile.render.Renderer;
-import dev.stackstream.profile.render.Renderers;
 import dev.stackstream.profile.report.Summary;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
@@ -27,8 +27,6 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
@@ -75,23 +73,22 @@ public final class ApiServer implements AutoCloseable {
             config.routes.get("/", ctx -> ui(ctx));
             config.routes.get("/healthz", ctx -> healthz(ctx));
             config.routes.get("/metrics", ctx -> prometheus(ctx));
-            route(config, "/api/v1/services", "services", ctx -> json(ctx, Map.of("services", q().services())));
+            route(config, "/api/v1/services", "services", ctx -> json(ctx, q().services()));
             route(config, "/api/v1/profile-types", "profile-types", ctx -> json(ctx,
-                    Map.of("profileTypes", q().profileTypes(blankToNull(ctx.queryParam("service"))))));
-            route(config, "/api/v1/labels", "labels", ctx -> {
-                String service = ctx.queryParam("service");
-                json(ctx, ordered("service", service, "labels", q().labelNames(service)));
-            });
+                    q().profileTypes(params(ctx).optional("service"))));
+            route(config, "/api/v1/labels", "labels", ctx -> json(ctx, q().labelNames(params(ctx).service())));
             route(config, "/api/v1/labels/{name}/values", "label-values", ctx -> {
-                String service = ctx.queryParam("service");
-                String name = ctx.pathParam("name");
-                json(ctx, ordered("service", service, "label", name, "values", q().labelValues(service, name)));
+                QueryParameters p = params(ctx);
+                String service = p.service();
+                json(ctx, q().labelValues(service, p.labelName("name")));
             });
             route(config, "/api/v1/profile", "profile", this::profile);
             route(config, "/api/v1/summary", "summary", this::summary);
             route(config, "/api/v1/diff", "diff", this::diff);
-            route(config, "/api/v1/timeline", "timeline", ctx -> json(ctx,
-                    q().timeline(request(ctx), ctx.queryParam("step"))));
+            route(config, "/api/v1/timeline", "timeline", ctx -> {
+                QueryParameters p = params(ctx);
+                json(ctx, q().timeline(p.profile(), p.step()));
+            });
             route(config, ClusterQueries.PARTIAL_PATH, "internal-partial", this::internalPartial);
             route(config, ClusterQueries.SERIES_PATH, "internal-series", ctx -> {
                 ctx.contentType("application/json");
@@ -164,15 +161,18 @@ public final class ApiServer implements AutoCloseable {
         return h != null && MessageDigest.isEqual(authToken, h.getBytes(StandardCharsets.UTF_8));
     }
 
+    /** The error body; parameter only for a bad parameter. */
+    @JsonPropertyOrder({"status", "error", "parameter"})
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record ErrorBody(int status, String error, String parameter) { }
+
+    /** The health body. */
+    @JsonPropertyOrder({"status", "state", "time"})
+    record Health(String status, String state, String time) { }
+
     private static void error(Context ctx, int status, String message, String parameter) throws IOException {
-        Map<String, Object> body = new LinkedHashMap<>();
-        body.put("status", status);
-        body.put("error", message);
-        if (parameter != null) {
-            body.put("parameter", parameter);
-        }
         ctx.status(status);
-        json(ctx, body);
+        json(ctx, new ErrorBody(status, message, parameter));
     }
 
     private static void json(Context ctx, Object body) throws IOException {
@@ -180,28 +180,17 @@ public final class ApiServer implements AutoCloseable {
         ctx.result(JSON.writeValueAsBytes(body));
     }
 
-    private static Map<String, Object> ordered(Object... kv) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        for (int i = 0; i < kv.length; i += 2) {
-            m.put((String) kv[i], kv[i + 1]);
-        }
-        return m;
-    }
-
-    private static String blankToNull(String s) {
-        return s == null || s.isBlank() ? null : s;
-    }
-
-    private ProfileRequest request(Context ctx) {
-        return ProfileRequest.parse(ctx::queryParam, q().now());
+    /** The request's parameters (path parameters first, then the query string), parsed on demand. */
+    private QueryParameters params(Context ctx) {
+        Map<String, String> path = ctx.pathParamMap();
+        return new QueryParameters(name -> path.containsKey(name) ? path.get(name) : ctx.queryParam(name), q().now());
     }
 
     private void profile(Context ctx) throws IOException {
-        String format = ctx.queryParam("format") == null ? "json" : ctx.queryParam("format");
-        Renderer renderer = Renderers.byFormat(format).orElseThrow(() -> ApiException.badParameter("format",
-                "'" + format + "' is not a format (one of " + Renderers.formatNames() + ")"));
-        ProfileRequest r = request(ctx);
-        RenderOptions options = renderOptions(ctx, r);
+        QueryParameters p = params(ctx);
+        Renderer renderer = p.renderer();
+        ProfileRequest r = p.profile();
+        RenderOptions options = p.renderOptions(r);
         QueryService.Answer answer = q().profile(r);
         ByteArrayOutputStream out = new ByteArrayOutputStream(64 * 1024);
         renderer.render(answer.profile(), options, out);
@@ -213,11 +202,9 @@ public final class ApiServer implements AutoCloseable {
     }
 
     private void summary(Context ctx) throws IOException {
-        String format = ctx.queryParam("format") == null ? "json" : ctx.queryParam("format");
-        if (!format.equals("json") && !format.equals("text")) {
-            throw ApiException.badParameter("format", "'" + format + "' is not json or text");
-        }
-        Summary s = Summary.of(q().profile(request(ctx)).profile());
+        QueryParameters p = params(ctx);
+        String format = p.choice("format", "json", List.of("json", "text"), "json or text");
+        Summary s = Summary.of(q().profile(p.profile()).profile());
         if (format.equals("text")) {
             ctx.contentType("text/plain; charset=utf-8");
             ctx.result(s.toText());
@@ -227,109 +214,31 @@ public final class ApiServer implements AutoCloseable {
     }
 
     private void diff(Context ctx) throws IOException {
-        String format = ctx.queryParam("format") == null ? "json" : ctx.queryParam("format");
-        if (!List.of("json", "collapsed", "svg").contains(format)) {
-            throw ApiException.badParameter("format", "'" + format + "' is not a diff format (json, collapsed, svg)");
-        }
-        boolean normalize = bool(ctx, "normalize", true);
-        QueryService.DiffAnswer d = q().diff(ctx::queryParam);
-        RenderOptions options = renderOptions(ctx, d.comparisonRequest()).withNormalize(normalize);
-        Diff normalized = Diff.of(d.baseline(), d.comparison(), options);
+        QueryParameters p = params(ctx);
+        String format = p.choice("format", "json", List.of("json", "collapsed", "svg"),
+                "a diff format (json, collapsed, svg)");
+        boolean normalize = p.flag("normalize", true);
+        ProfileRequest comparison = p.profile();
+        QueryService.DiffAnswer d = q().diff(comparison, p.baseline(comparison));
+        RenderOptions options = p.renderOptions(d.comparisonRequest()).withNormalize(normalize);
         switch (format) {
-            case "svg" -> {
-                ByteArrayOutputStream out = new ByteArrayOutputStream();
-                DiffSvgRenderer svg = new DiffSvgRenderer();
-                svg.render(normalized, options, out);
-                ctx.contentType(svg.mediaType());
-                ctx.result(out.toByteArray());
-            }
-            case "collapsed" -> {
-                ByteArrayOutputStream out = new ByteArrayOutputStream();
-                DiffFoldedRenderer folded = new DiffFoldedRenderer();
-                folded.render(normalized, options, out);
-                ctx.contentType(folded.mediaType());
-                ctx.result(out.toByteArray());
-            }
-            default -> {
-                Diff raw = Diff.of(d.baseline(), d.comparison(), options.withNormalize(false));
-                List<Map<String, Object>> rows = new ArrayList<>();
-                for (Diff.Entry e : raw.entries()) {
-                    long norm = normalized.lines().get(e.stack())[0];
-                    rows.add(ordered("stack", e.stack(), "baseline", e.baseline(), "comparison", e.comparison(),
-                            "baselineNormalized", norm, "delta", e.comparison() - norm));
-                }
-                rows.sort((a, b) -> Long.compare(Math.abs((Long) b.get("delta")), Math.abs((Long) a.get("delta"))));
-                json(ctx, ordered("service", d.comparisonRequest().service(), "type", d.comparisonRequest().type(),
-                        "normalized", normalized.normalized(),
-                        "baseline", side(d.baselineRequest(), d.baseline()),
-                        "comparison", side(d.comparisonRequest(), d.comparison()),
-                        "stacks", rows));
-            }
+            case "svg" -> render(ctx, new DiffSvgRenderer(), d, options);
+            case "collapsed" -> render(ctx, new DiffFoldedRenderer(), d, options);
+            default -> json(ctx, DiffReport.of(d, options));
         }
     }
 
-    private static Map<String, Object> side(ProfileRequest r, Profile p) {
-        return ordered("from", r.from().toString(), "to", r.to().toString(), "labels", r.selector().text(),
-                "total", p.totalCount());
-    }
-
-    private RenderOptions renderOptions(Context ctx, ProfileRequest r) {
-        String labels = r.selector().text().isEmpty() ? "" : " " + r.selector().text();
-        RenderOptions o = RenderOptions.forType(r.type())
-                .withTitle(r.service() + " " + r.type())
-                .withSubtitle(r.from() + " to " + r.to() + labels)
-                .withThreads(bool(ctx, "threads", false))
-                .withInverted(bool(ctx, "inverted", false));
-        String palette = ctx.queryParam("palette");
-        if (palette != null) {
-            try {
-                o = o.withPalette(Palette.parse(palette));
-            } catch (IllegalArgumentException e) {
-                throw ApiException.badParameter("palette", e.getMessage());
-            }
-        }
-        String width = ctx.queryParam("width");
-        if (width != null) {
-            try {
-                o = o.withWidth(Integer.parseInt(width.trim()));
-            } catch (IllegalArgumentException e) {
-                throw ApiException.badParameter("width", "'" + width + "' is not a width in px >= 100");
-            }
-        }
-        return o;
-    }
-
-    private static boolean bool(Context ctx, String name, boolean dflt) {
-        String v = ctx.queryParam(name);
-        if (v == null || v.isBlank()) {
-            return dflt;
-        }
-        return switch (v.trim().toLowerCase(java.util.Locale.ROOT)) {
-            case "true", "1", "yes" -> true;
-            case "false", "0", "no" -> false;
-            default -> throw ApiException.badParameter(name, "'" + v + "' is not true or false");
-        };
+    private static void render(Context ctx, DiffRenderer renderer, QueryService.DiffAnswer d, RenderOptions options)
+            throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        renderer.render(Diff.of(d.baseline(), d.comparison(), options), options, out);
+        ctx.contentType(renderer.mediaType());
+        ctx.result(out.toByteArray());
     }
 
     /** The fan-out endpoint: this instance's part of a query, binary. */
     private void internalPartial(Context ctx) {
-        QuerySpec spec;
-        try {
-            spec = new QuerySpec(ctx.queryParam("service"), blankToNull(ctx.queryParam("type")),
-                    LabelSelector.parse("labels", ctx.queryParam("labels")),
-                    Long.parseLong(ctx.queryParam("from_ms")), Long.parseLong(ctx.queryParam("to_ms")),
-                    Long.parseLong(ctx.queryParam("step_ms")), Integer.parseInt(ctx.queryParam("max_tier")));
-        } catch (NumberFormatException | NullPointerException e) {
-            throw ApiException.badParameter("from_ms", "internal query is incomplete: " + e);
-        }
-        if (spec.service() == null) {
-            throw ApiException.badParameter("service", "is required");
-        }
-        if (spec.maxTier() < 0 || spec.stepMillis() < 0 || spec.fromMillis() < 0 || spec.toMillis() < spec.fromMillis()) {
-            throw ApiException.badParameter("max_tier", "internal query out of range (max_tier, step_ms >= 0,"
-                    + " 0 <= from_ms <= to_ms)");
-        }
-        PartialResult r = cl().local().partial(spec);
+        PartialResult r = cl().local().partial(params(ctx).internalSpec());
         ctx.contentType("application/octet-stream");
         ctx.result(r.encode());
     }
@@ -338,7 +247,7 @@ public final class ApiServer implements AutoCloseable {
         String state = health.get();
         boolean ok = "RUNNING".equals(state);
         ctx.status(ok ? 200 : 503);
-        json(ctx, ordered("status", ok ? "ok" : "unavailable", "state", state, "time", Instant.now().toString()));
+        json(ctx, new Health(ok ? "ok" : "unavailable", state, Instant.now().toString()));
     }
 
     private void prometheus(Context ctx) {

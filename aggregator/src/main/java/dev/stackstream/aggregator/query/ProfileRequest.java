@@ -3,12 +3,10 @@ package dev.stackstream.aggregator.query;
 import dev.stackstream.aggregator.engine.Tier;
 import java.time.Instant;
 import java.util.List;
-import java.util.function.Function;
 
 /**
- * The common parameters of profile, summary, diff and timeline queries, parsed and checked:
- * {@code service} (required), {@code type} (default cpu), {@code from} (default now-1h),
- * {@code to} (default now), {@code labels} (default: all).
+ * What a profile, summary, diff, timeline or Grafana query asks for, parsed and checked by
+ * {@link QueryParameters}.
  *
  * @param service service name
  * @param type profile type name
@@ -17,29 +15,6 @@ import java.util.function.Function;
  * @param to end (exclusive)
  */
 public record ProfileRequest(String service, String type, LabelSelector selector, Instant from, Instant to) {
-
-    /** Parses the request's parameters; names prefixed with prefix (e.g. {@code baseline_}) override. */
-    public static ProfileRequest parse(Function<String, String> params, Instant now) {
-        String service = params.apply("service");
-        if (service == null || service.isBlank()) {
-            throw ApiException.badParameter("service", "is required (a service name, see /api/v1/services)");
-        }
-        String type = params.apply("type");
-        if (type != null && type.isBlank()) {
-            throw ApiException.badParameter("type", "is empty (e.g. cpu; see /api/v1/profile-types)");
-        }
-        Instant from = TimeExpression.parse("from", orDefault(params.apply("from"), "now-1h"), now);
-        Instant to = TimeExpression.parse("to", orDefault(params.apply("to"), "now"), now);
-        if (!from.isBefore(to)) {
-            throw ApiException.badParameter("from", "must be before 'to' (from=" + from + ", to=" + to + ")");
-        }
-        LabelSelector selector = LabelSelector.parse("labels", params.apply("labels"));
-        return new ProfileRequest(service.trim(), type == null ? "cpu" : type.trim(), selector, from, to);
-    }
-
-    static String orDefault(String v, String d) {
-        return v == null || v.isBlank() ? d : v;
-    }
 
     /** The same request over another range and/or label set. */
     public ProfileRequest with(Instant newFrom, Instant newTo, LabelSelector newSelector) {

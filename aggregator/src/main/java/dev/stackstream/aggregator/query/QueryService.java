@@ -1,5 +1,6 @@
 package dev.stackstream.aggregator.query;
 
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import dev.stackstream.aggregator.engine.DurationText;
 import dev.stackstream.aggregator.engine.Series;
 import dev.stackstream.aggregator.engine.StackCounts;
@@ -13,24 +14,22 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.SortedSet;
 import java.util.TreeMap;
 import java.util.TreeSet;
-import java.util.function.Function;
-import java.util.regex.Pattern;
 
 /**
  * The query API's logic, independent of HTTP: catalogue listings, merged profiles, diffs and
- * timelines. Parameters come in as a name-to-value function; results are plain maps/lists for JSON
- * or a {@link Profile} for the renderers. Every input problem is an {@link ApiException}.
+ * timelines. Requests come in parsed by {@link QueryParameters}; results are typed records (the
+ * JSON bodies, serialized by Jackson in their declared field order) or a {@link Profile} for the
+ * renderers. Every input problem is an {@link ApiException}.
  */
 public final class QueryService {
     /** Timelines have at most this many points unless a step is given. */
     public static final int MAX_TIMELINE_POINTS = 1500;
-    private static final Pattern LABEL_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_.\\-/]*");
 
     private final ClusterQueries cluster;
     private final StackDictionary dictionary;
@@ -48,76 +47,70 @@ public final class QueryService {
         return clock.instant();
     }
 
+    /** One service: its profile type names, series count and last data time (RFC 3339). */
+    @JsonPropertyOrder({"name", "profileTypes", "series", "lastSeen"})
+    public record ServiceEntry(String name, SortedSet<String> profileTypes, int series, String lastSeen) { }
+
+    /** The answer of {@code /api/v1/services}. */
+    public record ServiceList(List<ServiceEntry> services) { }
+
+    /** The answer of {@code /api/v1/profile-types}: sorted by name, then period. */
+    public record ProfileTypeList(List<ProfileType> profileTypes) { }
+
+    /** The answer of {@code /api/v1/labels}. */
+    @JsonPropertyOrder({"service", "labels"})
+    public record LabelNames(String service, List<String> labels) { }
+
+    /** The answer of {@code /api/v1/labels/{name}/values}. */
+    @JsonPropertyOrder({"service", "label", "values"})
+    public record LabelValues(String service, String label, List<String> values) { }
+
     /** Services with their profile types, series count and last data time. */
-    public List<Map<String, Object>> services() {
+    public ServiceList services() {
         Map<String, List<Series.Stored>> byService = new TreeMap<>();
         for (Series.Stored s : cluster.series()) {
             byService.computeIfAbsent(s.series().service(), k -> new ArrayList<>()).add(s);
         }
-        List<Map<String, Object>> out = new ArrayList<>();
-        byService.forEach((name, list) -> {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("name", name);
-            m.put("profileTypes", new TreeSet<>(list.stream().map(s -> s.series().type()).toList()));
-            m.put("series", list.size());
-            m.put("lastSeen", Instant.ofEpochMilli(list.stream().mapToLong(Series.Stored::lastSeenMillis).max()
-                    .orElse(0)).toString());
-            out.add(m);
-        });
-        return out;
+        List<ServiceEntry> out = new ArrayList<>();
+        byService.forEach((name, list) -> out.add(new ServiceEntry(name,
+                new TreeSet<>(list.stream().map(s -> s.series().type()).toList()), list.size(),
+                Instant.ofEpochMilli(list.stream().mapToLong(Series.Stored::lastSeenMillis).max().orElse(0))
+                        .toString())));
+        return new ServiceList(out);
     }
 
     /** Profile types (name, unit, period) of one service, or of all when service is null. */
-    public List<Map<String, Object>> profileTypes(String service) {
-        Set<List<Object>> seen = new java.util.LinkedHashSet<>();
-        for (Series s : seriesOf(service, "service")) {
-            seen.add(List.of(s.type(), s.unit(), s.period()));
+    public ProfileTypeList profileTypes(String service) {
+        Set<ProfileType> seen = new TreeSet<>(Comparator.comparing(ProfileType::name)
+                .thenComparingLong(ProfileType::period).thenComparing(ProfileType::unit));
+        for (Series s : seriesOf(service)) {
+            seen.add(new ProfileType(s.type(), s.unit(), s.period()));
         }
-        List<Map<String, Object>> out = new ArrayList<>();
-        seen.stream().sorted(Comparator.comparing((List<Object> l) -> l.get(0).toString())
-                .thenComparing(l -> (Long) l.get(2))).forEach(l -> {
-                    Map<String, Object> m = new LinkedHashMap<>();
-                    m.put("name", l.get(0));
-                    m.put("unit", l.get(1));
-                    m.put("period", l.get(2));
-                    out.add(m);
-                });
-        return out;
+        return new ProfileTypeList(List.copyOf(seen));
     }
 
-    /** Label names used by a service's series (plus {@code thread}, matched per entry). */
-    public List<String> labelNames(String service) {
-        requireService(service);
+    /** Label names used by a service's series. */
+    public LabelNames labelNames(String service) {
         TreeSet<String> names = new TreeSet<>();
-        for (Series s : seriesOf(service, "service")) {
+        for (Series s : seriesOf(service)) {
             names.addAll(s.labels().keySet());
         }
-        return new ArrayList<>(names);
+        return new LabelNames(service, new ArrayList<>(names));
     }
 
-    /** Values of one label across a service's series. */
-    public List<String> labelValues(String service, String name) {
-        requireService(service);
-        if (name == null || !LABEL_NAME.matcher(name).matches()) {
-            throw ApiException.badParameter("name", "'" + name + "' is not a label name");
-        }
+    /** Values of one label (a checked name) across a service's series. */
+    public LabelValues labelValues(String service, String name) {
         TreeSet<String> values = new TreeSet<>();
-        for (Series s : seriesOf(service, "service")) {
+        for (Series s : seriesOf(service)) {
             String v = s.labels().get(name);
             if (v != null) {
                 values.add(v);
             }
         }
-        return new ArrayList<>(values);
+        return new LabelValues(service, name, new ArrayList<>(values));
     }
 
-    private static void requireService(String service) {
-        if (service == null || service.isBlank()) {
-            throw ApiException.badParameter("service", "is required (a service name, see /api/v1/services)");
-        }
-    }
-
-    private List<Series> seriesOf(String service, String parameter) {
+    private List<Series> seriesOf(String service) {
         List<Series> out = new ArrayList<>();
         boolean any = false;
         for (Series.Stored s : cluster.series()) {
@@ -194,25 +187,20 @@ public final class QueryService {
         return a.isBefore(b) ? a : b;
     }
 
-    /** Sample counts per step over the request's range (zero-filled). */
-    public Map<String, Object> timeline(ProfileRequest r, String stepText) {
+    /** Sample counts per step (null: the finest tier giving at most {@value #MAX_TIMELINE_POINTS}) over the range. */
+    public Timeline timeline(ProfileRequest r, Duration stepLength) {
         long range = r.to().toEpochMilli() - r.from().toEpochMilli();
         long step;
         int maxTier;
-        if (stepText != null && !stepText.isBlank()) {
-            Duration d;
-            try {
-                d = DurationText.parse(stepText);
-            } catch (IllegalArgumentException e) {
-                throw ApiException.badParameter("step", e.getMessage());
-            }
-            step = d.toMillis();
+        if (stepLength != null) {
+            step = stepLength.toMillis();
             if (step < tiers.get(0).sizeMillis() || step % tiers.get(0).sizeMillis() != 0) {
                 throw ApiException.badParameter("step", "must be a multiple of the finest bucket ("
-                        + tiers.get(0).name() + "), got " + stepText);
+                        + tiers.get(0).name() + "), got " + DurationText.format(stepLength));
             }
             if (range / step > 20_000) {
-                throw ApiException.badParameter("step", stepText + " gives more than 20000 points over this range");
+                throw ApiException.badParameter("step", DurationText.format(stepLength)
+                        + " gives more than 20000 points over this range");
             }
             maxTier = 0;
             for (int i = 0; i < tiers.size(); i++) {
@@ -235,65 +223,25 @@ public final class QueryService {
         QuerySpec spec = r.spec(tiers, step, maxTier);
         PartialResult partial = cluster.partial(spec);
         resolveType(r, partial);
-        List<Map<String, Object>> points = new ArrayList<>();
+        List<Timeline.Point> points = new ArrayList<>();
         long first = Math.floorDiv(spec.fromMillis(), step) * step;
         long total = 0;
         for (long t = first; t < spec.toMillis(); t += step) {
             long c = partial.timeline().getOrDefault(t, 0L);
             total += c;
-            Map<String, Object> p = new LinkedHashMap<>();
-            p.put("t", Instant.ofEpochMilli(t).toString());
-            p.put("count", c);
-            points.add(p);
+            points.add(new Timeline.Point(t, c));
         }
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("service", r.service());
-        out.put("type", r.type());
-        out.put("labels", r.selector().text());
-        out.put("from", Instant.ofEpochMilli(spec.fromMillis()).toString());
-        out.put("to", Instant.ofEpochMilli(spec.toMillis()).toString());
-        out.put("step", DurationText.format(Duration.ofMillis(step)));
-        out.put("total", total);
-        out.put("points", points);
-        return out;
+        return new Timeline(r.service(), r.type(), r.selector().text(), Instant.ofEpochMilli(spec.fromMillis()).toString(),
+                Instant.ofEpochMilli(spec.toMillis()).toString(), DurationText.format(Duration.ofMillis(step)), total,
+                points);
     }
 
     /** Baseline and comparison profiles of a diff request. */
     public record DiffAnswer(ProfileRequest baselineRequest, Profile baseline, ProfileRequest comparisonRequest,
                              Profile comparison) { }
 
-    /**
-     * Comparison = the request; baseline = the same with baseline_from / baseline_to /
-     * baseline_labels replacing what they name (at least one is required).
-     */
-    public DiffAnswer diff(Function<String, String> params) {
-        ProfileRequest comparison = ProfileRequest.parse(params, now());
-        String bFrom = params.apply("baseline_from");
-        String bTo = params.apply("baseline_to");
-        String bLabels = params.apply("baseline_labels");
-        if (blank(bFrom) && blank(bTo) && bLabels == null) {
-            throw ApiException.badParameter("baseline_from", "a diff needs a baseline: give baseline_from and"
-                    + " baseline_to (another range) and/or baseline_labels (another label set)");
-        }
-        Instant now = now();
-        Instant from = blank(bFrom) ? comparison.from() : TimeExpression.parse("baseline_from", bFrom, now);
-        Instant to;
-        if (!blank(bTo)) {
-            to = TimeExpression.parse("baseline_to", bTo, now);
-        } else if (!blank(bFrom)) {
-            to = from.plus(Duration.between(comparison.from(), comparison.to()));
-        } else {
-            to = comparison.to();
-        }
-        if (!from.isBefore(to)) {
-            throw ApiException.badParameter("baseline_from", "must be before baseline_to (" + from + ", " + to + ")");
-        }
-        LabelSelector sel = bLabels == null ? comparison.selector() : LabelSelector.parse("baseline_labels", bLabels);
-        ProfileRequest baseline = comparison.with(from, to, sel);
+    /** The profiles of a diff: comparison and its baseline (see {@link QueryParameters#baseline}). */
+    public DiffAnswer diff(ProfileRequest comparison, ProfileRequest baseline) {
         return new DiffAnswer(baseline, profile(baseline).profile(), comparison, profile(comparison).profile());
-    }
-
-    private static boolean blank(String s) {
-        return s == null || s.isBlank();
     }
 }

@@ -24,7 +24,11 @@ public final class TimeExpression {
      * milliseconds everywhere, and no stored data lies there).
      */
     public static Instant parse(String parameter, String text, Instant now) {
-        Instant t = parseUnchecked(parameter, text, now);
+        return bounded(parameter, text, parseUnchecked(parameter, text, now), now);
+    }
+
+    /** t (given as text) if it lies within the bounds {@link #parse} holds every time to; else a 400. */
+    static Instant bounded(String parameter, String text, Instant t, Instant now) {
         if (t.isBefore(Instant.EPOCH) || t.isAfter(now.plus(MAX_AHEAD))) {
             throw ApiException.badParameter(parameter, "'" + text + "' is " + t + ": times must lie between "
                     + Instant.EPOCH + " and a year from now");

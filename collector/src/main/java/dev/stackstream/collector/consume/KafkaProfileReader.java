@@ -15,12 +15,14 @@ import dev.stackstream.profile.Profile;
 import dev.stackstream.profile.ProfileBuilder;
 import dev.stackstream.profile.Stack;
 import dev.stackstream.profile.StackId;
-import dev.stackstream.wire.CollectorIndex;
-import dev.stackstream.wire.SampleBatch;
-import dev.stackstream.wire.StackDefinition;
+import dev.stackstream.profile.ProfileType;
+import dev.stackstream.wire.Bindings;
+import dev.stackstream.wire.InMemoryBindings;
+import dev.stackstream.wire.WindowContext;
 import dev.stackstream.wire.WireCodec;
 import dev.stackstream.wire.WireFormatException;
 import dev.stackstream.wire.WireModel;
+import dev.stackstream.wire.WireWindow;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -106,7 +108,7 @@ public final class KafkaProfileReader {
     private ReadResult read(String collectorId, long expectedLastSequence, boolean toEnd, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
         byte[] key = collectorId.getBytes(StandardCharsets.UTF_8);
-        TreeMap<Long, SampleBatch> windows = new TreeMap<>();
+        TreeMap<Long, WireWindow> windows = new TreeMap<>();
         List<Long> arrival = new ArrayList<>();
         int duplicates = 0;
         int undecodable = 0;
@@ -122,9 +124,9 @@ public final class KafkaProfileReader {
                         continue;
                     }
                     try {
-                        SampleBatch b = WireCodec.decodeSampleBatch(r.value());
-                        arrival.add(b.getSequence());
-                        if (windows.putIfAbsent(b.getSequence(), b) != null) {
+                        WireWindow b = WireWindow.decode(r.value());
+                        arrival.add(b.sequence());
+                        if (windows.putIfAbsent(b.sequence(), b) != null) {
                             duplicates++;
                         }
                     } catch (WireFormatException e) {
@@ -138,22 +140,24 @@ public final class KafkaProfileReader {
         // v2 batches name stacks by per-run index: bindings are applied in sequence order, first to
         // learn which definitions to fetch, then again (fresh) while adding the counts.
         Set<StackId> needed = new HashSet<>();
-        CollectorIndex scan = new CollectorIndex();
-        for (SampleBatch b : windows.values()) {
-            WireModel.forEachEntry(b, scan.apply(b), (id, thread, count, instructions) -> needed.add(id));
+        Bindings scan = new InMemoryBindings();
+        for (WireWindow b : windows.values()) {
+            b.restoreContext(scan);
+            b.forEachEntry(scan, (id, thread, count, instructions) -> needed.add(id));
         }
         boolean unbound = needed.remove(WireModel.UNBOUND_STACK);
         Map<StackId, Stack> dictionary = readDefinitions(needed, deadline);
         // Type and labels from the first window whose context is known (the scan above filled it
         // into the windows that left it out, wherever an earlier window of the run carried it).
-        SampleBatch described = windows.values().stream().filter(CollectorIndex::contextKnown).findFirst().orElse(null);
+        WireWindow described = windows.values().stream().filter(WireWindow::contextKnown).findFirst().orElse(null);
         ProfileBuilder builder = null;
         if (described != null) {
-            builder = Profile.builder(WireModel.fromWire(described.getProfileType()))
-                    .labels(described.getLabels()).label(WireModel.SERVICE_LABEL, described.getService());
-            CollectorIndex index = new CollectorIndex();
-            for (SampleBatch b : windows.values()) {
-                WireModel.addBatch(builder, b, index, dictionary::get);
+            WindowContext c = described.context();
+            builder = Profile.builder(new ProfileType(c.typeName(), c.typeUnit(), c.typePeriod()))
+                    .labels(c.labels()).label(WireModel.SERVICE_LABEL, c.service());
+            Bindings index = new InMemoryBindings();
+            for (WireWindow b : windows.values()) {
+                b.addTo(builder, index, dictionary::get);
             }
         } else if (!windows.isEmpty()) {
             LOG.warn("none of the {} windows of {} read carries its service, labels and profile type (the"
@@ -200,7 +204,7 @@ public final class KafkaProfileReader {
         return true;
     }
 
-    private static boolean allArrived(TreeMap<Long, SampleBatch> windows, long last) {
+    private static boolean allArrived(TreeMap<Long, WireWindow> windows, long last) {
         // Sequences start at 0 without gaps: all arrived when the map holds exactly 0..last.
         return windows.size() >= last + 1 && windows.containsKey(0L) && windows.containsKey(last)
                 && windows.headMap(last, true).size() == last + 1;
@@ -218,8 +222,7 @@ public final class KafkaProfileReader {
             while (!dictionary.keySet().containsAll(needed) && System.nanoTime() < deadline) {
                 for (ConsumerRecord<byte[], byte[]> r : consumer.poll(POLL)) {
                     try {
-                        StackDefinition d = WireCodec.decodeStackDefinition(r.value());
-                        Stack stack = WireModel.fromDefinition(d);
+                        Stack stack = WireCodec.decodeStack(r.value());
                         if (needed.contains(stack.id())) {
                             dictionary.put(stack.id(), stack);
                         }

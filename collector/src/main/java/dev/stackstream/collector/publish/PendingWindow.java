@@ -4,6 +4,7 @@ import java.time.Instant;
 import java.util.Map;
 
 import dev.stackstream.profile.StackId;
+import dev.stackstream.wire.WireIndexer;
 
 /**
  * One encoded window waiting for the broker: its sample batch and the definitions of the stacks it
@@ -18,7 +19,7 @@ import dev.stackstream.profile.StackId;
  * @param bindings the v2 index bindings the batch carries (acknowledged with the window)
  */
 record PendingWindow(long sequence, byte[] key, byte[] batch, Map<StackId, byte[]> definitions,
-                     Instant publishedAt, String collectorId, WireIndexer.Bindings bindings) {
+                     Instant publishedAt, String collectorId, WireIndexer.Carried bindings) {
 
     /** Bytes this window holds: what the buffer bound counts. */
     long bytes() {

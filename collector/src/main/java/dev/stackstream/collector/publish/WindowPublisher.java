@@ -16,9 +16,8 @@ import java.util.concurrent.TimeoutException;
 import dev.stackstream.profile.Profile;
 import dev.stackstream.profile.Sample;
 import dev.stackstream.profile.StackId;
-import dev.stackstream.wire.SampleBatch;
 import dev.stackstream.wire.WireCodec;
-import dev.stackstream.wire.WireModel;
+import dev.stackstream.wire.WireIndexer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -123,7 +122,6 @@ public final class WindowPublisher implements AutoCloseable {
         if (!config.keepResolvedOffsets()) {
             window = FunctionLevel.of(window);
         }
-        SampleBatch batch = WireModel.toBatch(window, service, labels, collectorId, sequence);
         byte[] key = collectorId.getBytes(StandardCharsets.UTF_8);
         Instant now = clock.instant();
         synchronized (lock) {
@@ -132,18 +130,19 @@ public final class WindowPublisher implements AutoCloseable {
             }
             // Indexing happens under the lock: which bindings a window must carry depends on which
             // earlier windows were acknowledged (see WireIndexer).
-            WireIndexer.Bindings bindings = config.wireFormat() == PublisherConfig.WireFormat.V2
-                    ? indexer.compact(batch) : WireIndexer.Bindings.NONE;
-            byte[] value = WireCodec.encode(batch);
+            WireIndexer.Encoded encoded = config.wireFormat() == PublisherConfig.WireFormat.V2
+                    ? indexer.encode(window, service, labels, collectorId, sequence)
+                    : new WireIndexer.Encoded(WireCodec.encodeWindow(window, service, labels, collectorId, sequence),
+                            WireIndexer.Carried.NONE);
             Map<StackId, byte[]> defs = new LinkedHashMap<>();
             for (Sample s : window.samples()) {
                 StackId id = s.stack().id();
                 if (s.count() > 0 && !defs.containsKey(id) && definitions.needsDefinition(id, now)) {
-                    defs.put(id, WireCodec.encode(WireModel.toDefinition(s.stack())));
+                    defs.put(id, WireCodec.encodeDefinition(s.stack()));
                 }
             }
-            WindowBuffer.Dropped dropped = buffer.add(new PendingWindow(sequence, key, value, defs, now,
-                    collectorId, bindings));
+            WindowBuffer.Dropped dropped = buffer.add(new PendingWindow(sequence, key, encoded.value(), defs, now,
+                    collectorId, encoded.carried()));
             if (dropped.windows() > 0) {
                 droppedWindows += dropped.windows();
                 droppedBytes += dropped.bytes();

@@ -7,13 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.time.Instant;
 import java.util.Map;
 
+import dev.stackstream.wire.WireIndexer;
 import org.junit.jupiter.api.Test;
 
 class WindowBufferTest {
 
     static PendingWindow window(long seq, int bytes) {
         return new PendingWindow(seq, new byte[0], new byte[bytes], Map.of(), Instant.EPOCH, "c",
-                WireIndexer.Bindings.NONE);
+                WireIndexer.Carried.NONE);
     }
 
     @Test

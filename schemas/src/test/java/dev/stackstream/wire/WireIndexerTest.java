@@ -1,27 +1,39 @@
-package dev.stackstream.collector.publish;
+package dev.stackstream.wire;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
 
-import dev.stackstream.wire.CollectorIndex;
-import dev.stackstream.wire.IndexedStackCount;
-import dev.stackstream.wire.PackedEntries;
-import dev.stackstream.wire.SampleBatch;
-import dev.stackstream.wire.StackIndexDefinition;
-import dev.stackstream.wire.WireCodec;
-import dev.stackstream.wire.WireModel;
+import dev.stackstream.profile.Frame;
+import dev.stackstream.profile.FrameKind;
+import dev.stackstream.profile.Profile;
+import dev.stackstream.profile.ProfileBuilder;
+import dev.stackstream.profile.Sample;
+import dev.stackstream.profile.Stack;
 import org.junit.jupiter.api.Test;
 
 class WireIndexerTest {
+    private static final Instant T0 = Instant.parse("2026-11-26T12:00:00Z");
+
+    /** Window n: stacks 0..(n % 5 + 2), counts n + i + 1, thread worker-1 on even stacks. */
+    static Profile window(int n) {
+        ProfileBuilder b = Profile.builder(dev.stackstream.profile.ProfileType.cpu(99))
+                .timeRange(T0.plusSeconds(10L * n), T0.plusSeconds(10L * n + 10));
+        for (int i = 0; i < n % 5 + 3; i++) {
+            b.add(Stack.of(Frame.named("main", FrameKind.USER), Frame.named("handle_" + i, FrameKind.USER)),
+                    i % 2 == 0 ? "worker-1" : null, n + i + 1);
+        }
+        return b.build();
+    }
 
     static SampleBatch batch(int n, String collector) {
-        return WireModel.toBatch(FunctionLevel.of(SyntheticWindows.window(n)), "svc", Map.of(), collector, n);
+        return WireModel.toBatch(window(n), "svc", Map.of(), collector, n);
     }
 
     static Set<Integer> bound(SampleBatch b) {
@@ -36,13 +48,13 @@ class WireIndexerTest {
     void aBindingTravelsUntilAWindowCarryingItIsAcknowledgedThenNeverAgain() {
         WireIndexer indexer = new WireIndexer(1000, 100);
         SampleBatch w0 = batch(0, "c");                     // stacks 0..2
-        WireIndexer.Bindings b0 = indexer.compact(w0);
+        WireIndexer.Carried b0 = indexer.compact(w0);
         assertEquals(Set.of(0, 1, 2), bound(w0));
         assertEquals(Set.of(0), w0.getNewThreads().stream().map(t -> t.getIndex()).collect(Collectors.toSet()));
         assertTrue(w0.getEntries().isEmpty(), "no v1 entries in the compact form");
 
         SampleBatch w1 = batch(1, "c");                     // stacks 0..3, w0 not acknowledged yet
-        WireIndexer.Bindings b1 = indexer.compact(w1);
+        WireIndexer.Carried b1 = indexer.compact(w1);
         assertEquals(Set.of(0, 1, 2, 3), bound(w1), "unacknowledged bindings are repeated");
 
         indexer.acknowledged("c", b0);
@@ -57,20 +69,22 @@ class WireIndexerTest {
     @Test
     void theContextTravelsUntilAcknowledgedThenEverySixtiethWindowAndWhenItChanges() {
         WireIndexer indexer = new WireIndexer(1000, 100);
-        SampleBatch w0 = WireModel.toBatch(FunctionLevel.of(SyntheticWindows.window(0)), "svc",
+        SampleBatch w0 = WireModel.toBatch(window(0), "svc",
                 Map.of("pod", "p-1"), "c", 0);
-        WireIndexer.Bindings b0 = indexer.compact(w0);
+        WireIndexer.Carried b0 = indexer.compact(w0);
         assertTrue(!w0.getContextOmitted() && w0.getService().equals("svc"), "the first window carries it");
-        SampleBatch w1 = WireModel.toBatch(FunctionLevel.of(SyntheticWindows.window(1)), "svc",
+        SampleBatch w1 = WireModel.toBatch(window(1), "svc",
                 Map.of("pod", "p-1"), "c", 1);
         indexer.compact(w1);
         assertTrue(!w1.getContextOmitted(), "repeated while no window carrying it is acknowledged");
 
         indexer.acknowledged("c", b0);
-        CollectorIndex reader = new CollectorIndex().apply(w0).apply(w1);
+        Bindings reader = new InMemoryBindings();
+        BindingResolver.restoreContext(w0, reader);
+        BindingResolver.restoreContext(w1, reader);
         int carried = 0;
         for (int n = 2; n < 2 + 2 * WireIndexer.CONTEXT_EVERY; n++) {
-            SampleBatch w = WireModel.toBatch(FunctionLevel.of(SyntheticWindows.window(n % 3)), "svc",
+            SampleBatch w = WireModel.toBatch(window(n % 3), "svc",
                     Map.of("pod", "p-1"), "c", n);
             indexer.acknowledged("c", indexer.compact(w));
             if (!w.getContextOmitted()) {
@@ -80,14 +94,14 @@ class WireIndexerTest {
                 assertTrue(w.getLabels().isEmpty());
                 assertEquals(0L, w.getProfileType().getPeriod());
             }
-            reader.apply(w);
+            BindingResolver.restoreContext(w, reader);
             assertEquals("svc", w.getService(), "a reader of every window knows the service of window " + n);
             assertEquals(Map.of("pod", "p-1"), w.getLabels());
             assertEquals("cpu", w.getProfileType().getName());
         }
         assertEquals(2, carried, "carried again once every " + WireIndexer.CONTEXT_EVERY + " windows");
 
-        SampleBatch relabelled = WireModel.toBatch(FunctionLevel.of(SyntheticWindows.window(0)), "svc",
+        SampleBatch relabelled = WireModel.toBatch(window(0), "svc",
                 Map.of("pod", "p-2"), "c", 500);
         indexer.compact(relabelled);
         assertTrue(!relabelled.getContextOmitted(), "a changed context is carried");
@@ -108,20 +122,23 @@ class WireIndexerTest {
         assertEquals(Set.of(3, 4, 5, 6), bound(w9), "the dropped window's bindings are carried forward");
 
         // A reader that never saw w4 resolves every entry of w0, w5, w9.
-        CollectorIndex reader = new CollectorIndex();
+        Bindings reader = new InMemoryBindings();
         for (SampleBatch b : List.of(w0, w5, w9)) {
-            reader.apply(b);
-            for (IndexedStackCount e : PackedEntries.of(b)) {
-                assertTrue(reader.stack(e.getStackIndex()) != null, "index " + e.getStackIndex() + " bound");
-                assertTrue(reader.threadBound(e.getThreadIndex()));
-            }
+            List<IndexedStackCount> packed = PackedEntries.of(b);   // compact only: one call per packed entry
+            int[] next = {0};
+            int unbound = BindingResolver.forEachEntry(b, reader, (id, thread, count, instr) -> {
+                int threadIndex = packed.get(next[0]++).getThreadIndex();
+                assertTrue(threadIndex < 0 || thread != null, "thread index " + threadIndex + " bound");
+            });
+            assertEquals(packed.size(), next[0]);
+            assertEquals(0, unbound, "every stack index of window " + b.getSequence() + " bound");
         }
     }
 
     @Test
     void aForgottenIndexIsReusedWithANewBindingAndReadersFollowIt() throws Exception {
         WireIndexer indexer = new WireIndexer(4, 100);          // room for 4 stacks only
-        CollectorIndex reader = new CollectorIndex();
+        Bindings reader = new InMemoryBindings();
         Map<String, Long> expected = new HashMap<>();
         Map<String, Long> resolved = new HashMap<>();
         int largestWindow = 0;
@@ -135,7 +152,7 @@ class WireIndexerTest {
             assertTrue(indexer.stackBindings() <= Math.max(4, largestWindow),
                     "bounded, except for what one window needs: " + indexer.stackBindings());
             SampleBatch decoded = WireCodec.decodeSampleBatch(WireCodec.encode(b));
-            WireModel.forEachEntry(decoded, reader.apply(decoded), (id, thread, count, instr) ->
+            BindingResolver.forEachEntry(decoded, reader, (id, thread, count, instr) ->
                     resolved.merge(id.toHex(), count, Long::sum));
         }
         assertEquals(expected, resolved, "every count lands on its own stack despite index reuse");
@@ -144,7 +161,7 @@ class WireIndexerTest {
     @Test
     void anotherCollectorIdStartsFromIndexZeroAndIgnoresStaleAcknowledgements() {
         WireIndexer indexer = new WireIndexer(1000, 100);
-        WireIndexer.Bindings a = indexer.compact(batch(0, "run-a"));
+        WireIndexer.Carried a = indexer.compact(batch(0, "run-a"));
         SampleBatch b0 = batch(0, "run-b");
         indexer.compact(b0);
         indexer.acknowledged("run-a", a);
@@ -152,5 +169,28 @@ class WireIndexerTest {
         SampleBatch b1 = batch(0, "run-b");
         indexer.compact(b1);
         assertEquals(Set.of(0, 1, 2), bound(b1), "run-a's acknowledgement says nothing about run-b");
+    }
+
+    @Test
+    void anEncodedWindowReadsBackWithItsCountsThreadsAndContext() throws Exception {
+        WireIndexer indexer = new WireIndexer(1000, 100);
+        Bindings reader = new InMemoryBindings();
+        for (int n = 0; n < 3; n++) {
+            WireIndexer.Encoded encoded = indexer.encode(window(n), "svc", Map.of("pod", "p-1"), "c", n);
+            indexer.acknowledged("c", encoded.carried());
+            WireWindow read = WireWindow.decode(encoded.value());
+            assertEquals(n > 0, read.contextOmitted(), "left out once acknowledged");
+            assertTrue(read.restoreContext(reader));
+            assertEquals(new WindowContext("svc", Map.of("pod", "p-1"), "cpu", "nanoseconds",
+                    window(n).type().period()), read.context());
+            Map<String, Long> expected = new HashMap<>();
+            for (Sample x : window(n).samples()) {
+                expected.merge(x.stack().id().toHex() + "@" + x.thread(), x.count(), Long::sum);
+            }
+            Map<String, Long> resolved = new HashMap<>();
+            assertEquals(0, read.forEachEntry(reader, (id, thread, count, instr) ->
+                    resolved.merge(id.toHex() + "@" + thread, count, Long::sum)));
+            assertEquals(expected, resolved, "window " + n);
+        }
     }
 }

@@ -1,4 +1,4 @@
-package dev.stackstream.collector.publish;
+package dev.stackstream.wire;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -8,17 +8,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import dev.stackstream.wire.IndexedStackCount;
-import dev.stackstream.wire.PackedEntries;
-import dev.stackstream.wire.ProfileType;
-import dev.stackstream.wire.SampleBatch;
-import dev.stackstream.wire.StackCount;
-import dev.stackstream.wire.StackId;
-import dev.stackstream.wire.StackIndexDefinition;
-import dev.stackstream.wire.ThreadIndexDefinition;
+import dev.stackstream.profile.Profile;
 
 /**
- * The collector's side of the v2 compact wire format: gives every distinct stack id and thread
+ * The writer's side of the v2 compact wire format (the reader's is {@link BindingResolver}): gives
+ * every distinct stack id and thread
  * name of one collector run a small index, rewrites a window's {@code entries} as
  * {@code packedEntries}, and attaches the bindings ({@code newStacks}, {@code newThreads}) the
  * window needs.
@@ -42,13 +36,16 @@ import dev.stackstream.wire.ThreadIndexDefinition;
  * least recently used binding that the window being indexed does not use is forgotten and its
  * index reused for a new binding, which that window then carries (readers apply bindings in
  * sequence order, so a rebinding takes effect from that window on). Not thread-safe: the publisher guards it.
+ *
+ * <p>In schemas rather than in the collector's publisher because it is the other half of the
+ * binding rules, and it builds the generated records, which stay inside this module.
  */
-final class WireIndexer {
+public final class WireIndexer {
     /**
      * A window carries its context in full at least every this many windows, so a reader that
      * starts mid-run learns service and labels within 10 minutes at the default 10-s window.
      */
-    static final int CONTEXT_EVERY = 60;
+    public static final int CONTEXT_EVERY = 60;
 
     /**
      * Service, labels and profile type: what a window may leave out once a window carrying them
@@ -64,11 +61,38 @@ final class WireIndexer {
         }
     }
 
-    /** The bindings (and the context, or null) one window carries; acknowledged as a whole when the window is. */
-    record Bindings(Map<Integer, StackId> stacks, Map<Integer, String> threads, Context context) {
-        static final Bindings NONE = new Bindings(Map.of(), Map.of(), null);
+    /**
+     * The bindings (and the context, or null) one window carries; acknowledged as a whole when the
+     * window is ({@link #acknowledged}). Opaque outside this module.
+     */
+    public static final class Carried {
+        /** What a window in the legacy (v1) form carries. */
+        public static final Carried NONE = new Carried(Map.of(), Map.of(), null);
 
-        long bytes() {
+        private final Map<Integer, StackId> stacks;
+        private final Map<Integer, String> threads;
+        private final Context context;
+
+        Carried(Map<Integer, StackId> stacks, Map<Integer, String> threads, Context context) {
+            this.stacks = stacks;
+            this.threads = threads;
+            this.context = context;
+        }
+
+        Map<Integer, StackId> stacks() {
+            return stacks;
+        }
+
+        Map<Integer, String> threads() {
+            return threads;
+        }
+
+        Context context() {
+            return context;
+        }
+
+        /** Memory held, roughly, for the publisher's buffer bound. */
+        public long bytes() {
             long n = 20L * stacks.size() + (context == null ? 0 : context.bytes());
             for (String t : threads.values()) {
                 n += 8 + t.length();
@@ -83,9 +107,28 @@ final class WireIndexer {
     private Context acknowledgedContext;
     private int windowsSinceContext;
 
-    WireIndexer(int maxStacks, int maxThreads) {
+    /**
+     * @param maxStacks stack bindings kept (least recently used forgotten beyond)
+     * @param maxThreads thread bindings kept
+     */
+    public WireIndexer(int maxStacks, int maxThreads) {
         this.stacks = new Table<>(maxStacks);
         this.threads = new Table<>(maxThreads);
+    }
+
+    /** A samples-topic record value and the bindings it carries. */
+    public record Encoded(byte[] value, Carried carried) {
+    }
+
+    /**
+     * One window of the collector run {@code collectorId} in the compact form (arguments as
+     * {@link WireModel#toBatch}), with the bindings and context it must carry.
+     */
+    public Encoded encode(Profile window, String service, Map<String, String> labels, String collectorId,
+                          long sequence) {
+        SampleBatch batch = WireModel.toBatch(window, service, labels, collectorId, sequence);
+        Carried carried = compact(batch);
+        return new Encoded(WireCodec.encode(batch), carried);
     }
 
     /**
@@ -93,7 +136,7 @@ final class WireIndexer {
      *
      * @return the bindings the batch now carries
      */
-    Bindings compact(SampleBatch batch) {
+    Carried compact(SampleBatch batch) {
         if (!batch.getCollectorId().equals(collectorId)) {
             // Indexes are scoped to a collector id: another run starts from nothing.
             stacks.clear();
@@ -120,8 +163,8 @@ final class WireIndexer {
         PackedEntries.set(batch, compact);
         batch.setNewStacks(stackDefs);
         batch.setNewThreads(threadDefs);
-        return newStacks.isEmpty() && newThreads.isEmpty() && context == null ? Bindings.NONE
-                : new Bindings(newStacks, newThreads, context);
+        return newStacks.isEmpty() && newThreads.isEmpty() && context == null ? Carried.NONE
+                : new Carried(newStacks, newThreads, context);
     }
 
     /**
@@ -146,18 +189,19 @@ final class WireIndexer {
     }
 
     /** A window carrying {@code bindings} was acknowledged: later windows need not repeat them. */
-    void acknowledged(String collectorId, Bindings bindings) {
+    public void acknowledged(String collectorId, Carried carried) {
         if (!collectorId.equals(this.collectorId)) {
             return;
         }
-        bindings.stacks().forEach(stacks::acknowledged);
-        bindings.threads().forEach(threads::acknowledged);
-        if (bindings.context() != null) {
-            acknowledgedContext = bindings.context();
+        carried.stacks().forEach(stacks::acknowledged);
+        carried.threads().forEach(threads::acknowledged);
+        if (carried.context() != null) {
+            acknowledgedContext = carried.context();
         }
     }
 
-    int stackBindings() {
+    /** Stack bindings kept now. */
+    public int stackBindings() {
         return stacks.size();
     }
 
