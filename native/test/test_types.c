@@ -90,27 +90,18 @@ static double mono_s(void)
 static int run(const char *const *argv, int event, int64_t period, int ring_pages,
                int stack_bytes, split *r, ss_stats *st, double *elapsed)
 {
-    char err[512];
-    int32_t pid = ss_spawn(argv, err, sizeof(err));
-    if (pid <= 0)
-        return -1;
-    r->pid = (uint32_t)pid;
     ss_options o;
     ss_options_init(&o);
-    o.pid = pid;
     o.event = event;
     o.period = period;
     o.per_thread = 0;
     o.ring_pages = ring_pages;
     o.stack_bytes = stack_bytes;
-    int32_t code = 0;
-    ss_session *s = ss_open(&o, &code, err, sizeof(err));
-    if (!s) {
-        fprintf(stderr, "    ss_open: %d %s\n", code, err);
-        kill(pid, SIGKILL);
-        ss_wait(pid, -1);
-        return code;
-    }
+    int32_t pid;
+    ss_session *s = t_spawn_session(argv, &o, &pid);
+    if (!s)
+        return -1;
+    r->pid = (uint32_t)pid;
     uint8_t *buf = malloc(DRAIN_CAP);
     t_visitor v = { on_stack, NULL, on_mmap, NULL, r };
     double t0 = mono_s();

@@ -279,15 +279,21 @@ class RecordCommandTest {
         return new double[] {Double.parseDouble(w[1]), Double.parseDouble(w[3])};
     }
 
-    @Test
-    void wallTimeSplitsSpinAndSleepAsTheFixtureMeasuredThem(@TempDir Path dir) throws Exception {
-        Path out = dir.resolve("out");
-        Path report = dir.resolve("sleepspin.txt");
-        Run r = recordShared("--profile", "wall", "--output", out.toString(), "--service", "sleepspin-wall",
-                "--no-per-thread", "--", fixture("sleepspin"), "10", "100", report.toString());
+    /** Records sleepspin (10 rounds of 100 ms) as a profile type into dir/out; its report in dir/sleepspin.txt. */
+    private static Run recordSleepSpin(String type, Path dir) throws Exception {
+        Run r = recordShared("--profile", type, "--output", dir.resolve("out").toString(), "--service",
+                "sleepspin-" + type, "--no-per-thread", "--", fixture("sleepspin"), "10", "100",
+                dir.resolve("sleepspin.txt").toString());
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.readBack().exact(), "every window came back: " + r.readBack());
-        double[] truth = measuredSleepSpin(report);
+        return r;
+    }
+
+    @Test
+    void wallTimeSplitsSpinAndSleepAsTheFixtureMeasuredThem(@TempDir Path dir) throws Exception {
+        recordSleepSpin("wall", dir);
+        Path out = dir.resolve("out");
+        double[] truth = measuredSleepSpin(dir.resolve("sleepspin.txt"));
         List<String> collapsed = Files.readAllLines(out.resolve("profile.collapsed"));
         long spin = count(collapsed, "(^|;)spin(;|$)");
         long doze = count(collapsed, "(^|;)doze(;|$)");
@@ -318,12 +324,9 @@ class RecordCommandTest {
 
     @Test
     void offCpuTimeLiesInTheBlockingFunction(@TempDir Path dir) throws Exception {
+        recordSleepSpin("offcpu", dir);
         Path out = dir.resolve("out");
-        Path report = dir.resolve("sleepspin.txt");
-        Run r = recordShared("--profile", "offcpu", "--output", out.toString(), "--service", "sleepspin-offcpu",
-                "--no-per-thread", "--", fixture("sleepspin"), "10", "100", report.toString());
-        assertEquals(0, r.exit(), r.err());
-        double[] truth = measuredSleepSpin(report);
+        double[] truth = measuredSleepSpin(dir.resolve("sleepspin.txt"));
         List<String> collapsed = Files.readAllLines(out.resolve("profile.collapsed"));
         double doze = count(collapsed, "(^|;)doze(;|$)") * 1e3 / 1e9;   // counts are µs
         // Off CPU in doze: the 1 s slept plus the wait for a CPU after each wake-up, which is what

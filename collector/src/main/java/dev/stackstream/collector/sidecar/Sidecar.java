@@ -112,8 +112,8 @@ final class Sidecar {
             }
         }
 
-        /** Frees an attachment whose thread never started. */
-        private void discard() {
+        /** Frees the session, its symbolizer and meters: when sampling ended, or instead of starting. */
+        private void release() {
             if (meter != null) {
                 meter.close();
             }
@@ -134,14 +134,7 @@ final class Sidecar {
                     metrics.publishing().error("sampling");
                 }
             } finally {
-                if (meter != null) {
-                    meter.close();
-                }
-                if (symbolizerMeter != null) {
-                    symbolizerMeter.close();
-                }
-                session.close();
-                symbolizer.close();
+                release();
             }
         }
     }
@@ -252,7 +245,7 @@ final class Sidecar {
         } catch (ProfilerException | RuntimeException e) {
             for (Attachment a : opened) {
                 all.remove(a);
-                a.discard();
+                a.release();
             }
             throw e;
         }
