@@ -28,7 +28,7 @@
 extern "C" {
 #endif
 
-#define SS_API_VERSION 2
+#define SS_API_VERSION 3
 
 /* ---- configuration -------------------------------------------------------------------- */
 
@@ -40,7 +40,11 @@ enum ss_target_kind {
 enum ss_event {
     SS_EVENT_CPU_CLOCK = 0,        /* software cpu-clock, frequency mode: on-CPU time */
     SS_EVENT_PAGE_FAULTS = 1,      /* software page-faults, fixed period */
-    SS_EVENT_CONTEXT_SWITCHES = 2  /* software context-switches, fixed period: off-CPU stacks */
+    SS_EVENT_CONTEXT_SWITCHES = 2, /* software context-switches, fixed period: off-CPU stacks */
+    SS_EVENT_OFF_CPU = 3,          /* every switch-out's stack, weighted by the nanoseconds until the
+                                      thread runs again (PERF_RECORD_SWITCH); PID targets only */
+    SS_EVENT_WALL = 4              /* cpu-clock at frequency_hz (weight: its period in ns) plus
+                                      SS_EVENT_OFF_CPU on each thread: on- and off-CPU time in ns */
 };
 
 enum ss_kernel_mode {
@@ -114,7 +118,8 @@ int32_t ss_target_alive(const ss_session *s);
  *   struct ss_record_header { uint16_t type; uint16_t flags; uint32_t size; }  size incl. header
  *
  * type SS_REC_STACK:  header; uint32_t pid; uint32_t tid (0 unless per_thread);
- *                     uint64_t count (samples); uint64_t weight (sum of periods: ns for cpu-clock);
+ *                     uint64_t count (samples); uint64_t weight (sum of periods: ns for cpu-clock;
+ *                     OFF_CPU: ns off CPU; WALL: ns on CPU (cpu-clock periods) + ns off CPU);
  *                     uint64_t instructions (sum; 0 unless stats.instructions_available);
  *                     uint16_t depth; uint16_t kernel_depth; uint32_t reserved;
  *                     uint64_t ip[depth]   leaf first; the first kernel_depth entries are kernel
@@ -175,6 +180,11 @@ typedef struct ss_stats {
     uint64_t unwind_table_bytes; /* memory the compiled unwind tables hold now */
     int32_t unwind;              /* enum ss_unwind in effect */
     int32_t stack_bytes;         /* stack bytes copied per sample */
+    uint64_t offcpu_intervals;   /* OFF_CPU/WALL: off-CPU intervals measured (switch-out to the
+                                    thread's next switch-in, or to a drain while still off CPU) */
+    uint64_t offcpu_unmatched;   /* OFF_CPU/WALL: switch-outs never followed by a switch-in while
+                                    sampled (the thread exited, the session stopped, a record was
+                                    lost); their time up to the last drain is counted */
 } ss_stats;
 
 void ss_get_stats(const ss_session *s, ss_stats *out);

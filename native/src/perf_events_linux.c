@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "session.h"
@@ -37,6 +38,8 @@ static const char *event_name(int event)
     switch (event) {
     case SS_EVENT_PAGE_FAULTS: return "page-faults";
     case SS_EVENT_CONTEXT_SWITCHES: return "context-switches";
+    case SS_EVENT_OFF_CPU: return "context-switches (off-CPU)";
+    case SS_EVENT_WALL: return "cpu-clock + context-switches (wall)";
     default: return "cpu-clock";
     }
 }
@@ -57,6 +60,10 @@ void pe_init_attr(ss_session *s)
     case SS_EVENT_CONTEXT_SWITCHES:
         a->config = PERF_COUNT_SW_CONTEXT_SWITCHES;
         a->sample_period = (uint64_t)s->o.period;
+        break;
+    case SS_EVENT_OFF_CPU:
+        a->config = PERF_COUNT_SW_CONTEXT_SWITCHES;
+        a->sample_period = 1;          /* every switch-out: the weight is its interval */
         break;
     default:
         /* Frequency mode: the kernel adapts the period, so each sample carries it (the weight).
@@ -86,6 +93,31 @@ void pe_init_attr(ss_session *s)
     a->build_id = !s->no_build_id;   /* MMAP2 carries the build-id when the kernel can read it */
     a->watermark = 1;
     a->wakeup_watermark = (uint32_t)((size_t)s->o.ring_pages * (size_t)sysconf(_SC_PAGESIZE) / 2);
+    if (oc_is_switch_sampling(s)) {
+        /* Off-CPU intervals: switch records (with times: sample_id_all) on the same clock as
+         * ss_now_ns, so a drain can cut an interval that is still open. */
+        a->sample_id_all = 1;
+        a->use_clockid = 1;
+        a->clockid = CLOCK_MONOTONIC;
+        a->context_switch = s->o.event == SS_EVENT_OFF_CPU;
+        if (s->o.event == SS_EVENT_OFF_CPU)
+            a->exclude_kernel = 0;     /* the event fires in the scheduler; frames stay user-only */
+    }
+    if (s->o.event == SS_EVENT_WALL) {
+        /* Two events share the ring: PERF_SAMPLE_ID says whose sample it is, and both carry
+         * PERIOD so their samples have one layout (the switch event's is always 1). */
+        a->sample_type |= PERF_SAMPLE_ID;
+        struct perf_event_attr *w = &s->sw_attr;
+        *w = *a;
+        w->config = PERF_COUNT_SW_CONTEXT_SWITCHES;
+        w->freq = 0;
+        w->sample_period = 1;
+        w->context_switch = 1;
+        w->task = w->comm = w->comm_exec = w->mmap = w->mmap2 = w->build_id = 0;
+        w->watermark = 0;
+        w->wakeup_watermark = 0;
+        w->exclude_kernel = 0;
+    }
 }
 
 static int permission_error(ss_session *s, int code, const char *what, char *err, size_t len)
@@ -225,6 +257,7 @@ int pe_open(ss_session *s, int target, int cpu, int tid, int pid, ss_pev **out, 
         long ifd = perf_event_open(&a, target, cpu, e->fd, flags);
         e->insn_fd = ifd < 0 ? -1 : (int)ifd;
     }
+    e->sw_fd = -1;
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     e->data_size = (uint64_t)s->o.ring_pages * page;
     e->ring_len = page + (size_t)e->data_size;
@@ -234,6 +267,25 @@ int pe_open(ss_session *s, int target, int cpu, int tid, int pid, ss_pev **out, 
         e->ring = NULL;
         pe_close(s, e);
         return map_error(s, me, (size_t)s->o.ring_pages * page + page, err, err_len);
+    }
+    if (s->o.event == SS_EVENT_WALL) {
+        s->sw_attr.build_id = 0;
+        long sfd = perf_event_open(&s->sw_attr, target, cpu, -1, flags);
+        if (sfd < 0) {
+            int se = errno;
+            pe_close(s, e);
+            return open_error(s, se, what, err, err_len);
+        }
+        e->sw_fd = (int)sfd;
+        if (ioctl(e->sw_fd, PERF_EVENT_IOC_SET_OUTPUT, e->fd) < 0 ||
+            ioctl(e->sw_fd, PERF_EVENT_IOC_ID, &e->sw_id) < 0 ||
+            ioctl(e->sw_fd, PERF_EVENT_IOC_ENABLE, 0) < 0) {
+            int se = errno;
+            pe_close(s, e);
+            return ss_fail(err, err_len, -se, "cannot route the context-switch event of %s into "
+                           "its cpu-clock ring (PERF_EVENT_IOC_SET_OUTPUT): %s", what,
+                           strerror(se));
+        }
     }
     if (ioctl(e->fd, PERF_EVENT_IOC_ENABLE, PERF_IOC_FLAG_GROUP) < 0) {
         int ee = errno;
@@ -246,9 +298,11 @@ int pe_open(ss_session *s, int target, int cpu, int tid, int pid, ss_pev **out, 
 
 void pe_close(ss_session *s, ss_pev *e)
 {
-    (void)s;
     if (!e)
         return;
+    oc_forget(s, e);
+    if (e->sw_fd >= 0)
+        close(e->sw_fd);
     if (e->ring)
         munmap(e->ring, e->ring_len);
     if (e->insn_fd >= 0)
@@ -285,10 +339,11 @@ int pe_choose_mode(ss_session *s, char *err, size_t err_len)
         }
         int e = errno;
         if ((e == EACCES || e == EPERM) && s->kernel_frames && s->o.kernel_mode == SS_KERNEL_AUTO) {
-            if (s->o.event == SS_EVENT_CONTEXT_SWITCHES)
-                return ss_fail(err, err_len, -e, "context-switch sampling needs kernel access: "
-                               "grant CAP_PERFMON (or CAP_SYS_ADMIN) or `sysctl -w "
-                               "kernel.perf_event_paranoid=1` (it is %ld here)",
+            if (s->o.event == SS_EVENT_CONTEXT_SWITCHES || oc_is_switch_sampling(s))
+                return ss_fail(err, err_len, -e, "%s sampling needs kernel access (the event "
+                               "fires inside the scheduler): grant CAP_PERFMON (or "
+                               "CAP_SYS_ADMIN) or `sysctl -w kernel.perf_event_paranoid=1` "
+                               "(it is %ld here)", event_name(s->o.event),
                                ss_read_sysctl("/proc/sys/kernel/perf_event_paranoid", 99));
             s->kernel_frames = 0;      /* user frames only; the stats say so */
             continue;

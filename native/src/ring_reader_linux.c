@@ -160,7 +160,11 @@ static void on_sample(ss_session *s, ss_pev *e, const uint8_t *p, const uint8_t 
     TAKE(ids, 8);
     TAKE(&time_ns, 8);
     (void)ip;
-    (void)time_ns;
+    uint64_t id = 0;
+    if (s->attr.sample_type & PERF_SAMPLE_ID)
+        TAKE(&id, 8);
+    int switch_out = s->o.event == SS_EVENT_OFF_CPU ||
+                     (s->o.event == SS_EVENT_WALL && e->sw_fd >= 0 && id == e->sw_id);
     if (s->attr.sample_type & PERF_SAMPLE_PERIOD)
         TAKE(&weight, 8);
     if (s->attr.sample_type & PERF_SAMPLE_READ) {
@@ -253,6 +257,10 @@ static void on_sample(ss_session *s, ss_pev *e, const uint8_t *p, const uint8_t 
     case SS_CUT_NO_UNWIND_INFO: STAT_ADD(s, cut_no_unwind_info, 1); break;
     default: STAT_ADD(s, cut_corrupt, 1); break;
     }
+    if (switch_out) {                  /* counted when the thread runs again (offcpu_linux.c) */
+        oc_switch_out(s, e, pid, tid, time_ns, s->ips, res.depth, res.kernel_depth, res.flags, cut);
+        return;
+    }
     pthread_mutex_lock(&s->mu);
     int counted = st_add(&s->table, pid, s->o.per_thread ? tid : 0, s->ips, res.depth,
                          res.kernel_depth, res.flags, cut, weight, instructions);
@@ -286,6 +294,15 @@ static void on_record(ss_session *s, ss_pev *e, const struct perf_event_header *
     case PERF_RECORD_THROTTLE:
         STAT_ADD(s, throttled, 1);
         break;
+    case PERF_RECORD_SWITCH: {
+        uint32_t ids[2];
+        uint64_t time_ns;
+        TAKE(ids, 8);                  /* sample_id_all: pid, tid, time */
+        TAKE(&time_ns, 8);
+        if (!(h->misc & PERF_RECORD_MISC_SWITCH_OUT))
+            oc_switch_in(s, e, time_ns);
+        break;
+    }
     case PERF_RECORD_FORK: {
         struct task_rec t;
         TAKE(&t, sizeof(t));
@@ -417,6 +434,9 @@ void *rr_thread(void *arg)
         }
         uint64_t seen = __atomic_load_n(&s->flush_req, __ATOMIC_ACQUIRE);
         rr_drain_all(s);
+        /* A drain is waiting: threads still off CPU have their time so far counted in it. */
+        if (seen > s->flush_done)
+            oc_split_all(s, ss_now_ns());
         for (size_t i = 0; i < polled; i++) {
             /* POLLHUP: the thread exited (its EXIT record may have been lost). */
             if ((pfd[i + 1].revents & (POLLHUP | POLLERR)) && s->ev[i]->fd == pfd[i + 1].fd &&
@@ -436,6 +456,7 @@ void *rr_thread(void *arg)
         ioctl(s->ev[i]->fd, PERF_EVENT_IOC_DISABLE, PERF_IOC_FLAG_GROUP);
     uint64_t seen = __atomic_load_n(&s->flush_req, __ATOMIC_ACQUIRE);
     rr_drain_all(s);
+    oc_split_all(s, ss_now_ns());      /* threads off CPU at the stop: their time up to now */
     tg_reap_dead(s);
     publish_flush(s, seen);
     free(pfd);

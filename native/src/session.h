@@ -27,6 +27,10 @@ typedef struct ss_pev {
     uint64_t data_size;
     uint64_t last_insn;  /* group value at the previous sample */
     int dead;            /* thread exited: close once its ring is drained */
+    int sw_fd;           /* WALL: the context-switch event writing into this ring, or -1 */
+    uint64_t sw_id;      /* WALL: its sample id (PERF_SAMPLE_ID tells its samples apart) */
+    struct oc_pending *pending;  /* OFF_CPU/WALL: the stack of the last switch-out not yet
+                                    matched by a switch-in (offcpu_linux.c) */
 } ss_pev;
 
 typedef struct ss_process {
@@ -47,6 +51,7 @@ struct ss_session {
     int root_pid;        /* PID target: the process asked for */
     int cgroup_fd;
     struct perf_event_attr attr;   /* template for every sampling event */
+    struct perf_event_attr sw_attr;  /* WALL: the context-switch event opened beside attr */
     int kernel_frames;
     int insn;            /* 1: open an instructions counter with each event */
     int can_read_mem;    /* 1 while process_vm_readv works for call verification */
@@ -121,6 +126,20 @@ cfi_module *ut_module(ss_session *s, int pid, const uint8_t *build_id, int build
 /* The CFI row for code address pc inside map, or NULL when its module has none. */
 const cfi_row *ut_find(ss_session *s, const ss_mapping *map, uint64_t pc);
 void ut_free(ss_session *s);
+
+/* offcpu_linux.c: off-CPU intervals, from a switch-out sample to the thread's next switch-in */
+int oc_is_switch_sampling(const ss_session *s);
+/* Keeps the stack of a switch-out sample at time_ns until the thread runs again. */
+void oc_switch_out(ss_session *s, ss_pev *e, uint32_t pid, uint32_t tid, uint64_t time_ns,
+                   const uint64_t *ips, uint16_t depth, uint16_t kernel_depth, uint16_t flags,
+                   uint8_t cut);
+/* The thread runs again at time_ns: its pending stack is counted with the time off CPU. */
+void oc_switch_in(ss_session *s, ss_pev *e, uint64_t time_ns);
+/* Counts the time of every thread still off CPU up to now_ns and restarts its interval there,
+ * so a window holds the off-CPU time that passed inside it. Reader thread only. */
+void oc_split_all(ss_session *s, uint64_t now_ns);
+/* Forgets a pending switch-out (the thread exited or the event closes). */
+void oc_forget(ss_session *s, ss_pev *e);
 
 /* ring_reader_linux.c */
 void *rr_thread(void *arg);

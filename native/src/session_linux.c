@@ -68,9 +68,15 @@ static int check_options(ss_options *o, char *err, size_t len)
         return ss_fail(err, len, -EINVAL, "pid %d is negative", o->pid);
     if (o->target_kind == SS_TARGET_CGROUP && (!o->cgroup_path || !o->cgroup_path[0]))
         return ss_fail(err, len, -EINVAL, "cgroup target without a cgroup_path");
-    if (o->event < SS_EVENT_CPU_CLOCK || o->event > SS_EVENT_CONTEXT_SWITCHES)
+    if (o->event < SS_EVENT_CPU_CLOCK || o->event > SS_EVENT_WALL)
         return ss_fail(err, len, -EINVAL, "unknown event %d", o->event);
-    if (o->event == SS_EVENT_CPU_CLOCK && (o->frequency_hz <= 0 || o->frequency_hz > 100000))
+    if ((o->event == SS_EVENT_OFF_CPU || o->event == SS_EVENT_WALL) &&
+        o->target_kind != SS_TARGET_PID)
+        return ss_fail(err, len, -EOPNOTSUPP, "%s profiles need a process target: a thread's "
+                       "switch-out and switch-in are paired in its own ring, and a cgroup target "
+                       "samples per CPU", o->event == SS_EVENT_WALL ? "wall" : "off-CPU");
+    if ((o->event == SS_EVENT_CPU_CLOCK || o->event == SS_EVENT_WALL) &&
+        (o->frequency_hz <= 0 || o->frequency_hz > 100000))
         return ss_fail(err, len, -EINVAL, "frequency_hz %d outside 1..100000", o->frequency_hz);
     if (o->kernel_mode < SS_KERNEL_AUTO || o->kernel_mode > SS_KERNEL_YES)
         return ss_fail(err, len, -EINVAL, "kernel_mode %d is not AUTO (-1), NO (0) or YES (1)",
@@ -192,7 +198,8 @@ SS_EXPORT ss_session *ss_open(const ss_options *opts, int32_t *err_code, char *e
     s->kernel_frames = s->o.kernel_mode != SS_KERNEL_NO;
     if ((rc = pe_choose_mode(s, err, err_len)) < 0)
         goto fail;
-    s->insn = pe_probe_instructions(s, s->root_pid);
+    /* Off-CPU samples have no instruction count, and WALL's two events share one sample layout. */
+    s->insn = oc_is_switch_sampling(s) ? 0 : pe_probe_instructions(s, s->root_pid);
     pe_init_attr(s);
     s->scratch = malloc(SCRATCH_BYTES);
     s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -209,7 +216,8 @@ SS_EXPORT ss_session *ss_open(const ss_options *opts, int32_t *err_code, char *e
         goto fail;
     /* Sweep often enough to attach new threads while they are young, rarely enough to stay cheap
      * when idle: 10 ms at >= 500 Hz, 50 ms for slower sampling, never slower than the rescan. */
-    s->sweep_ms = s->o.event == SS_EVENT_CPU_CLOCK && s->o.frequency_hz >= 500 ? 10 : 50;
+    s->sweep_ms = (s->o.event == SS_EVENT_CPU_CLOCK || s->o.event == SS_EVENT_WALL) &&
+                  s->o.frequency_hz >= 500 ? 10 : 50;
     if (s->sweep_ms > s->o.rescan_ms)
         s->sweep_ms = s->o.rescan_ms;
     s->next_rescan_ns = ss_now_ns() + (uint64_t)s->o.rescan_ms * 1000000ull;
@@ -335,6 +343,8 @@ SS_EXPORT void ss_get_stats(const ss_session *s, ss_stats *out)
     LOAD(unwind_modules);
     LOAD(unwind_no_cfi);
     LOAD(unwind_table_bytes);
+    LOAD(offcpu_intervals);
+    LOAD(offcpu_unmatched);
 #undef LOAD
     out->unwind = s->o.unwind;
     out->stack_bytes = s->stack_bytes;

@@ -1,6 +1,7 @@
 /* records.c - see records.h. */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,4 +117,23 @@ const char *t_fixture(const char *name)
     char *out = path[next++ % 4];
     snprintf(out, 4096, "%s/%s", dir ? dir : "target/native/fixtures", name);
     return out;
+}
+
+ss_session *t_spawn_session(const char *const *argv, ss_options *o, int32_t *pid)
+{
+    char err[512];
+    *pid = ss_spawn(argv, err, sizeof(err));
+    if (*pid <= 0) {
+        fprintf(stderr, "    ss_spawn: %s\n", err);
+        return NULL;
+    }
+    o->pid = *pid;
+    int32_t code = 0;
+    ss_session *s = ss_open(o, &code, err, sizeof(err));
+    if (!s) {
+        fprintf(stderr, "    ss_open: %d %s\n", code, err);
+        kill(*pid, SIGKILL);
+        ss_wait(*pid, -1);
+    }
+    return s;
 }

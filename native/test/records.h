@@ -30,6 +30,14 @@ int t_symbol(const char *file, const char *name, uint64_t *start, uint64_t *end)
 /* Open file descriptors of this process. */
 int t_count_fds(void);
 
+struct ss_options;
+struct ss_session;
+
+/* Spawns argv held before exec and opens a session on it with o (o->pid is set to the child);
+ * returns the session with *pid, or NULL (child killed and reaped, the reason on stderr). The
+ * caller resumes the child. */
+struct ss_session *t_spawn_session(const char *const *argv, struct ss_options *o, int32_t *pid);
+
 /* Path of a fixture built by the Makefile (SS_FIXTURES). */
 const char *t_fixture(const char *name);
 

@@ -128,24 +128,15 @@ static int drain_into(ss_session *s, uint8_t *buf, tree_result *r)
 static int profile_fixture(const char *const *argv, tree_result *r, int per_thread, int unwind,
                            ss_stats *st)
 {
-    char err[512];
-    int32_t pid = ss_spawn(argv, err, sizeof(err));
-    if (pid <= 0)
-        return -1;
-    r->pid = (uint32_t)pid;
     ss_options o;
     ss_options_init(&o);
-    o.pid = pid;
     o.per_thread = per_thread;
     o.unwind = unwind;
-    int32_t code = 0;
-    ss_session *s = ss_open(&o, &code, err, sizeof(err));
-    if (!s) {
-        fprintf(stderr, "    ss_open: %d %s\n", code, err);
-        kill(pid, SIGKILL);
-        ss_wait(pid, -1);
+    int32_t pid;
+    ss_session *s = t_spawn_session(argv, &o, &pid);
+    if (!s)
         return -1;
-    }
+    r->pid = (uint32_t)pid;
     uint8_t *buf = malloc(DRAIN_CAP);
     ss_resume(pid);
     int status, rc = 0;

@@ -88,6 +88,43 @@ TEST(errors_kernel_frames_need_privilege)
     CHECKF(rc == 0, "child check %d failed", rc);
 }
 
+/* Off-CPU and wall sampling fire inside the scheduler: without kernel access they are refused
+ * (in AUTO mode too) with a message naming the capability and the sysctl. */
+static int switch_events_unprivileged(void)
+{
+    if (drop_root() < 0)
+        return 10;
+    int events[] = { SS_EVENT_OFF_CPU, SS_EVENT_WALL };
+    for (int i = 0; i < 2; i++) {
+        ss_options o;
+        ss_options_init(&o);
+        o.event = events[i];
+        char err[1024];
+        int32_t code = 0;
+        ss_session *s = ss_open(&o, &code, err, sizeof(err));
+        if (s) {
+            ss_close(s);
+            return 11;
+        }
+        if ((code != -EACCES && code != -EPERM) || !strstr(err, "CAP_PERFMON") ||
+            !strstr(err, "kernel.perf_event_paranoid=1") || !strstr(err, "needs kernel access")) {
+            fprintf(stderr, "    code %d message: %s\n", code, err);
+            return 12;
+        }
+    }
+    return 0;
+}
+
+TEST(errors_off_cpu_and_wall_need_kernel_access)
+{
+    if (getuid() != 0 || paranoid() < 2) {
+        printf("    skipped: needs root to drop privileges and perf_event_paranoid >= 2\n");
+        return;
+    }
+    int rc = in_child(switch_events_unprivileged);
+    CHECKF(rc == 0, "child check %d failed", rc);
+}
+
 static int other_users_process(void)
 {
     int parent = getppid();

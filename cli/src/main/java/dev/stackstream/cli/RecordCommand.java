@@ -1,7 +1,9 @@
 package dev.stackstream.cli;
 
 import dev.stackstream.collector.ProfileReports;
+import dev.stackstream.collector.sampling.ProfileKind;
 import dev.stackstream.collector.sampling.SamplingOptions;
+import dev.stackstream.collector.sidecar.ProfileKindConverter;
 import dev.stackstream.command.CommandFailure;
 import dev.stackstream.command.ExitStatus;
 import dev.stackstream.command.KafkaClientProperties;
@@ -60,6 +62,16 @@ public final class RecordCommand implements Callable<Integer> {
     @Option(names = "--frequency", paramLabel = "HZ", defaultValue = "999",
             description = "Samples per second per thread (default: ${DEFAULT-VALUE}).")
     int frequencyHz;
+
+    @Option(names = "--profile", paramLabel = "TYPE", defaultValue = "cpu", converter = ProfileKindConverter.class,
+            description = "What to profile: cpu (on-CPU time), wall (on- and off-CPU time), offcpu (where threads"
+                    + " block, weighted by the time blocked) or page-faults (every fault) (default: ${DEFAULT-VALUE}).")
+    ProfileKind profile;
+
+    @Option(names = "--period", paramLabel = "N", defaultValue = "1",
+            description = "page-faults: one sample every N faults (default: ${DEFAULT-VALUE}, every fault; a"
+                    + " target faulting faster than the rings drain loses samples, counted as lost: raise N).")
+    long period;
 
     @Option(names = "--duration", paramLabel = "SECONDS",
             description = "Stop profiling after this many seconds (default: until the target exits).")
@@ -150,6 +162,9 @@ public final class RecordCommand implements Callable<Integer> {
             }
             duration = Duration.ofNanos((long) (durationSeconds * 1e9));
         }
+        if (period < 1) {
+            throw new ParameterException(spec.commandLine(), "--period must be >= 1, got " + period);
+        }
         if (target.pid != null && target.pid <= 0) {
             throw new ParameterException(spec.commandLine(), "--pid must be > 0, got " + target.pid);
         }
@@ -159,8 +174,8 @@ public final class RecordCommand implements Callable<Integer> {
         }
         String serviceName = service != null ? service
                 : target.pid != null ? "pid-" + target.pid : Path.of(target.command.get(0)).getFileName().toString();
-        SamplingOptions sampling = SamplingOptions.builder().frequencyHz(frequencyHz).perThread(perThread)
-                .followChildren(true).unwind(unwind).build();
+        SamplingOptions sampling = profile.applyTo(SamplingOptions.builder()).frequencyHz(frequencyHz)
+                .period(period).perThread(perThread).followChildren(true).unwind(unwind).build();
         return new RecordPipeline.Config(sampling, duration, serviceName, target.pid, target.command,
                 bootstrapServers, KafkaClientProperties.resolve(kafkaProperties, kafkaConfig, System.getenv()),
                 Duration.ofMillis((long) (kafkaTimeoutSeconds * 1000)), output);

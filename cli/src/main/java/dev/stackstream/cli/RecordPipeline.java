@@ -7,6 +7,7 @@ import dev.stackstream.collector.sampling.SamplingOptions;
 import dev.stackstream.command.CommandFailure;
 import dev.stackstream.command.ExitStatus;
 import dev.stackstream.profile.Profile;
+import dev.stackstream.profile.ProfileType;
 import dev.stackstream.profile.render.RenderOptions;
 import dev.stackstream.symbols.Symbolizer;
 import dev.stackstream.symbols.SymbolizerOptions;
@@ -197,10 +198,24 @@ public final class RecordPipeline {
         return back;
     }
 
+    /** How the profile was sampled and how much it holds, in its type's terms (the graphs' subtitle). */
+    private String sampled(Profile profile) {
+        ProfileType t = profile.type();
+        return switch (config.sampling().event()) {
+            case OFF_CPU -> String.format(java.util.Locale.ROOT, "every context switch, %.3f s off CPU",
+                    profile.totalCount() * t.period() / 1e9);
+            case WALL -> String.format(java.util.Locale.ROOT, "%d Hz on CPU + every context switch, %.3f s",
+                    config.sampling().frequencyHz(), profile.totalCount() * t.period() / 1e9);
+            case PAGE_FAULTS, CONTEXT_SWITCHES -> "one sample every " + t.period() + " event(s), "
+                    + profile.totalCount() + " samples";
+            case CPU_CLOCK -> config.sampling().frequencyHz() + " Hz, " + profile.totalCount() + " samples";
+        };
+    }
+
     private List<Path> write(Profile profile, boolean kernelFrames) {
-        RenderOptions render = RenderOptions.defaults().withTitle("stackstream record: " + config.what())
-                .withSubtitle(config.sampling().frequencyHz() + " Hz, " + profile.totalCount() + " samples"
-                        + (kernelFrames ? ", kernel frames" : ", user frames only"));
+        RenderOptions render = RenderOptions.forType(profile.type().name())
+                .withTitle("stackstream record (" + profile.type().name() + "): " + config.what())
+                .withSubtitle(sampled(profile) + (kernelFrames ? ", kernel frames" : ", user frames only"));
         try {
             return ProfileReports.writeAll(profile, config.output(), render);
         } catch (IOException | RuntimeException e) {

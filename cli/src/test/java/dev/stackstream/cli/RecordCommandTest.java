@@ -8,8 +8,10 @@ import dev.stackstream.broker.EmbeddedKafka;
 import dev.stackstream.broker.SharedKafka;
 import dev.stackstream.collector.publish.PublisherConfig;
 import dev.stackstream.command.ExitStatus;
+import dev.stackstream.profile.pprof.PprofProto;
 import dev.stackstream.profile.render.Renderer;
 import dev.stackstream.profile.render.Renderers;
+import java.io.InputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.ServerSocket;
@@ -24,6 +26,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.zip.GZIPInputStream;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
@@ -267,6 +270,134 @@ class RecordCommandTest {
             p.destroyForcibly();
             p.waitFor(10, TimeUnit.SECONDS);
         }
+    }
+
+    /** The wall seconds sleepspin measured around its spin() and doze() calls ("spin S\ndoze S"). */
+    private static double[] measuredSleepSpin(Path report) throws Exception {
+        String[] w = Files.readString(report).trim().split("\\s+");
+        assertEquals(4, w.length, "sleepspin report: " + Arrays.toString(w));
+        return new double[] {Double.parseDouble(w[1]), Double.parseDouble(w[3])};
+    }
+
+    /** Records sleepspin (10 rounds of 100 ms) as a profile type into dir/out; its report in dir/sleepspin.txt. */
+    private static Run recordSleepSpin(String type, Path dir) throws Exception {
+        Run r = recordShared("--profile", type, "--output", dir.resolve("out").toString(), "--service",
+                "sleepspin-" + type, "--no-per-thread", "--", fixture("sleepspin"), "10", "100",
+                dir.resolve("sleepspin.txt").toString());
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.readBack().exact(), "every window came back: " + r.readBack());
+        return r;
+    }
+
+    @Test
+    void wallTimeSplitsSpinAndSleepAsTheFixtureMeasuredThem(@TempDir Path dir) throws Exception {
+        recordSleepSpin("wall", dir);
+        Path out = dir.resolve("out");
+        double[] truth = measuredSleepSpin(dir.resolve("sleepspin.txt"));
+        List<String> collapsed = Files.readAllLines(out.resolve("profile.collapsed"));
+        long spin = count(collapsed, "(^|;)spin(;|$)");
+        long doze = count(collapsed, "(^|;)doze(;|$)");
+        // Counts are 1,001,001 ns each (999 Hz): on-CPU samples, and off-CPU nanoseconds rounded to
+        // whole periods per stack and window (half a period of error each, a few ms in 2 s). The
+        // fixture's own clock is the truth: within 2 points (the native test holds 1.5 without Kafka).
+        double share = 100.0 * spin / (spin + doze);
+        double expected = 100.0 * truth[0] / (truth[0] + truth[1]);
+        assertEquals(expected, share, 2.0, "spin share of wall time, spin " + spin + " doze " + doze);
+        assertEquals(truth[0] + truth[1], (spin + doze) * 1_001_001 / 1e9, 0.05 * (truth[0] + truth[1]),
+                "spin + doze wall seconds");
+
+        String summary = Files.readString(out.resolve("summary.txt"));
+        assertTrue(summary.contains("wall (nanoseconds, period 1001001)"), summary);
+        assertTrue(summary.contains("total weight"), summary);
+        assertTrue(Files.readString(out.resolve("profile.json")).replace(" ", "").contains("\"name\":\"wall\""),
+                "json type");
+        assertTrue(Files.readString(out.resolve("profile.speedscope.json")).contains("\"nanoseconds\""),
+                "speedscope unit");
+        assertTrue(Files.readString(out.resolve("flamegraph.svg")).contains("stackstream record (wall)"), "svg title");
+        PprofProto.Profile pprof;
+        try (InputStream in = new GZIPInputStream(Files.newInputStream(out.resolve("profile.pb.gz")))) {
+            pprof = PprofProto.Profile.parseFrom(in);
+        }
+        assertEquals("wall", pprof.getStringTable((int) pprof.getSampleType(1).getType()));
+        assertEquals("nanoseconds", pprof.getStringTable((int) pprof.getSampleType(1).getUnit()));
+    }
+
+    @Test
+    void offCpuTimeLiesInTheBlockingFunction(@TempDir Path dir) throws Exception {
+        recordSleepSpin("offcpu", dir);
+        Path out = dir.resolve("out");
+        double[] truth = measuredSleepSpin(dir.resolve("sleepspin.txt"));
+        List<String> collapsed = Files.readAllLines(out.resolve("profile.collapsed"));
+        double doze = count(collapsed, "(^|;)doze(;|$)") * 1e3 / 1e9;   // counts are µs
+        // Off CPU in doze: the 1 s slept plus the wait for a CPU after each wake-up, which is what
+        // the fixture measured around doze less doze's own few µs on CPU per call.
+        assertTrue(doze >= 1.0 && doze <= truth[1] * 1.01, "doze off CPU " + doze + " s, measured " + truth[1]);
+        assertTrue(Files.readString(out.resolve("summary.txt")).contains("offcpu (nanoseconds, period 1000)"));
+        assertTrue(Files.readString(out.resolve("flamegraph.svg")).contains(" µs, "), "hover counts are µs");
+    }
+
+    @Test
+    void pageFaultsSplit70To30(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("out");
+        // 16 MiB paced to 4 faults per ms: ~4,100 faults in ~1 s, slow enough for every one to be
+        // sampled (period 1) into the default rings: no sampling noise, one point of margin.
+        Run r = recordShared("--profile", "page-faults", "--output", out.toString(), "--service", "pagetouch",
+                "--no-per-thread", "--", fixture("pagetouch"), "16", "4");
+        assertEquals(0, r.exit(), r.err());
+        List<String> collapsed = Files.readAllLines(out.resolve("profile.collapsed"));
+        long big = count(collapsed, "(^|;)touch_big(;|$)");
+        long small = count(collapsed, "(^|;)touch_small(;|$)");
+        assertTrue(big + small >= 4000, "faults in the touch functions: " + (big + small) + "\n"
+                + Files.readString(out.resolve("summary.txt")));
+        assertEquals(70.0, 100.0 * big / (big + small), 1.0, "touch_big share of page faults");
+        String summary = Files.readString(out.resolve("summary.txt"));
+        assertTrue(summary.contains("page-faults (count, period 1)"), summary);
+        assertTrue(summary.matches("(?s).*lost samples\\s+0\\n.*"), "no fault lost: " + summary);
+    }
+
+    /** dd's page faults as record counts them and as perf record counts them, each sampling every fault. */
+    @Test
+    void pageFaultsOfDdAgreeWithPerf(@TempDir Path dir) throws Exception {
+        List<String> dd = List.of("dd", "if=/dev/zero", "of=/dev/null", "bs=1M", "count=50", "status=none");
+        Path out = dir.resolve("out");
+        List<String> args = new ArrayList<>(List.of("--profile", "page-faults", "--output", out.toString(),
+                "--service", "dd", "--no-per-thread", "--"));
+        args.addAll(dd);
+        Run r = recordShared(args.toArray(String[]::new));
+        assertEquals(0, r.exit(), r.err());
+        long ours = total(Files.readAllLines(out.resolve("profile.collapsed")));
+
+        Path data = dir.resolve("perf.data");
+        List<String> perf = new ArrayList<>(List.of("perf", "record", "-q", "-e", "page-faults", "-c", "1", "-o",
+                data.toString(), "--"));
+        perf.addAll(dd);
+        Process p = new ProcessBuilder(perf).redirectErrorStream(true).start();
+        String perfOut = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), perfOut);
+        Process script = new ProcessBuilder("perf", "script", "-i", data.toString(), "-F", "event")
+                .redirectErrorStream(true).start();
+        long perfFaults = new String(script.getInputStream().readAllBytes(), StandardCharsets.UTF_8).lines()
+                .filter(l -> l.contains("page-faults")).count();
+        assertEquals(0, script.waitFor());
+        // The same program, two runs: dd's ~450 faults (a 1 MiB buffer, libc and the loader) vary by
+        // a few with ASLR and the environment; 5 % of margin.
+        assertTrue(perfFaults > 300, "perf counted " + perfFaults);
+        assertEquals(perfFaults, ours, perfFaults * 0.05, "record " + ours + " vs perf " + perfFaults + " faults");
+    }
+
+    @Test
+    void aTargetThatExitsAtOnceGivesAnEmptyProfileNotAnError(@TempDir Path dir) throws Exception {
+        Run r = recordShared("--profile", "offcpu", "--output", dir.resolve("out").toString(), "--", "true");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(Files.exists(dir.resolve("out").resolve("summary.txt")));
+    }
+
+    @Test
+    void anUnknownProfileTypeIsAUsageErrorNamingTheValidOnes() {
+        Run r = record("--profile", "heap", "--", "true");
+        assertEquals(2, r.exit());
+        assertTrue(r.err().contains("unknown profile type 'heap': valid types are cpu, wall, offcpu, page-faults"),
+                r.err());
     }
 
     @Test

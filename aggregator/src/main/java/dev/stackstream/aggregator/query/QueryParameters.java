@@ -177,7 +177,7 @@ public final class QueryParameters {
     /** Rendering options: title from the request, threads, inverted, palette, width. */
     public RenderOptions renderOptions(ProfileRequest r) {
         String labels = r.selector().text().isEmpty() ? "" : " " + r.selector().text();
-        RenderOptions o = RenderOptions.defaults()
+        RenderOptions o = RenderOptions.forType(r.type())
                 .withTitle(r.service() + " " + r.type())
                 .withSubtitle(r.from() + " to " + r.to() + labels)
                 .withThreads(flag("threads", false))

@@ -20,7 +20,7 @@ public final class NativeLoader {
     /** System property naming an explicit library file to load instead of the packaged one. */
     public static final String LIBRARY_PATH_PROPERTY = "stackstream.library.path";
     /** The {@code SS_API_VERSION} this binding implements. */
-    public static final int API_VERSION = 2;
+    public static final int API_VERSION = 3;
 
     private static final Object LOCK = new Object();
     private static StackstreamLibrary library;

@@ -19,7 +19,11 @@ public final class SamplingOptions {
         /** Page faults, one sample every {@link Builder#period} faults. */
         PAGE_FAULTS(1),
         /** Context switches (off-CPU stacks), one sample every {@link Builder#period} switches. */
-        CONTEXT_SWITCHES(2);
+        CONTEXT_SWITCHES(2),
+        /** Every switch-out's stack, weighted by the nanoseconds until the thread runs again. */
+        OFF_CPU(3),
+        /** cpu-clock at {@link Builder#frequencyHz} plus {@link #OFF_CPU}: on- and off-CPU time in ns. */
+        WALL(4);
 
         private final int nativeValue;
 
@@ -196,7 +200,8 @@ public final class SamplingOptions {
     @Override
     public String toString() {
         return "SamplingOptions{" + (cgroupPath != null ? "cgroup=" + cgroupPath : "pid=" + pid)
-                + ", event=" + event + (event == Event.CPU_CLOCK ? ", " + frequencyHz + " Hz" : ", period=" + period)
+                + ", event=" + event + (event == Event.CPU_CLOCK || event == Event.WALL ? ", " + frequencyHz + " Hz"
+                        : event == Event.OFF_CPU ? "" : ", period=" + period)
                 + ", kernel=" + kernelMode + ", perThread=" + perThread + ", followChildren=" + followChildren
                 + ", maxDepth=" + maxDepth + ", tableBytes=" + tableBytes + ", unwind=" + unwind
                 + (unwind == Unwind.FP ? "" : ", stackBytes=" + stackBytes) + "}";

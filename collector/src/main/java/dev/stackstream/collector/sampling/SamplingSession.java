@@ -171,7 +171,9 @@ public final class SamplingSession implements AutoCloseable {
     private static ProfileType profileType(SamplingOptions o) {
         return switch (o.event()) {
             case CPU_CLOCK -> ProfileType.cpu(o.frequencyHz());
-            case PAGE_FAULTS -> new ProfileType("page-faults", "count", o.period());
+            case PAGE_FAULTS -> ProfileType.pageFaults(o.period());
+            case OFF_CPU -> ProfileType.offCpu();
+            case WALL -> ProfileType.wall(o.frequencyHz());
             case CONTEXT_SWITCHES -> new ProfileType("context-switches", "count", o.period());
         };
     }
@@ -207,12 +209,20 @@ public final class SamplingSession implements AutoCloseable {
 
         ProfileBuilder builder = Profile.builder(type);
         Map<RawStackKey, Stack> symbolized = new HashMap<>();
+        // Off-CPU and wall stacks carry nanoseconds (an interval each, or cpu-clock periods): the
+        // profile counts them in units of the type's period.
+        boolean timeWeighted = options.event() == SamplingOptions.Event.OFF_CPU
+                || options.event() == SamplingOptions.Event.WALL;
         long instructions = 0;
         for (WindowRecords.RawStack r : records.stacks) {
             meter.track(r.pid());
             Stack stack = symbolized.computeIfAbsent(new RawStackKey(r.pid(), r.kernelDepth(), r.ips(), r.truncated()),
                     k -> new Stack(symbolize(r), r.truncated()));
-            builder.add(stack, options.perThread() ? threadName(r.tid()) : null, r.count(),
+            long count = timeWeighted ? roundedQuanta(r.weight(), type.period()) : r.count();
+            if (count == 0) {
+                continue;
+            }
+            builder.add(stack, options.perThread() ? threadName(r.tid()) : null, count,
                     stats.instructionsAvailable() ? r.instructions() : -1);
             instructions += r.instructions();
         }
@@ -280,6 +290,11 @@ public final class SamplingSession implements AutoCloseable {
                         map.buildId());
             }
         }
+    }
+
+    /** weight / quantum rounded to the nearest whole quantum (so rounding has no bias on average). */
+    static long roundedQuanta(long weight, long quantum) {
+        return weight / quantum + (weight % quantum >= (quantum + 1) / 2 ? 1 : 0);
     }
 
     /** Runs ss_drain, growing the buffer until everything fits (the native side loses nothing on -ENOSPC). */

@@ -5,6 +5,7 @@ import dev.stackstream.collector.metrics.MetricsServer;
 import dev.stackstream.collector.publish.PublishListener;
 import dev.stackstream.collector.publish.PublisherStats;
 import dev.stackstream.collector.publish.WindowPublisher;
+import dev.stackstream.collector.sampling.ProfileKind;
 import dev.stackstream.collector.sampling.ProfilerException;
 import dev.stackstream.symbols.SymbolizerOptions;
 import dev.stackstream.symbols.Symbolizers;
@@ -83,12 +84,14 @@ public final class Collector implements AutoCloseable {
                 server = serveMetrics(config, metrics);
             }
             Map<String, String> labels = TargetLabels.of(System.getenv(), config.labels());
-            Sidecar sidecar = new Sidecar(config.target(), config.sampling(), config.window(), config.rescan(),
+            Sidecar sidecar = new Sidecar(config.target(), config.sampling(), config.profiles(), config.window(),
+                    config.rescan(),
                     config.service(), labels, id, publisher, () -> Symbolizers.create(SymbolizerOptions.defaults()),
                     metrics, Clock.systemUTC());
             sidecar.start();
-            LOG.info("collector {} for service {} sampling {} at {} Hz, windows of {} s, to {} (labels {})", id,
-                    config.service(), config.target().describe(), config.sampling().frequencyHz(),
+            LOG.info("collector {} for service {} sampling {} ({}) at {} Hz, windows of {} s, to {} (labels {})", id,
+                    config.service(), config.target().describe(),
+                    config.profiles().stream().map(ProfileKind::profileName).toList(), config.sampling().frequencyHz(),
                     config.window().toMillis() / 1000.0, config.publisher().bootstrapServers(), labels);
             return new Collector(config, publisher, metrics, server, sidecar);
         } catch (ProfilerException | IOException | RuntimeException | Error e) {

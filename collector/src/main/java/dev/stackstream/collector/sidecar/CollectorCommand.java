@@ -6,12 +6,14 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 
 import dev.stackstream.collector.publish.PublisherConfig;
+import dev.stackstream.collector.sampling.ProfileKind;
 import dev.stackstream.collector.sampling.SamplingOptions;
 import dev.stackstream.command.CommandFailure;
 import dev.stackstream.command.ExitStatus;
@@ -84,6 +86,16 @@ public final class CollectorCommand implements Callable<Integer> {
 
     @Option(names = "--frequency", paramLabel = "HZ", defaultValue = "99", description = "Samples per second per CPU-busy thread (default ${DEFAULT-VALUE}).")
     int frequency;
+
+    @Option(names = "--profile", paramLabel = "TYPE", split = ",", converter = ProfileKindConverter.class,
+            description = "Profile type to sample from every target: cpu, wall, offcpu or page-faults;"
+                    + " repeatable (or comma-separated) for several types at once, each a series of its own"
+                    + " (default: cpu).")
+    List<ProfileKind> profiles;
+
+    @Option(names = "--period", paramLabel = "N", defaultValue = "1",
+            description = "page-faults: one sample every N faults (default ${DEFAULT-VALUE}).")
+    long period;
 
     @Option(names = "--window", paramLabel = "SECONDS", defaultValue = "10", description = "Window length (default ${DEFAULT-VALUE}).")
     double windowSeconds;
@@ -192,7 +204,9 @@ public final class CollectorCommand implements Callable<Integer> {
         try {
             CollectorConfig.Builder b = CollectorConfig.builder(target, service, publisherConfig())
                     .labels(userLabels).collectorId(collectorId)
-                    .sampling(SamplingOptions.builder().frequencyHz(frequency).perThread(perThread).build())
+                    .sampling(SamplingOptions.builder().frequencyHz(frequency).period(period).perThread(perThread)
+                            .build())
+                    .profiles(profiles == null || profiles.isEmpty() ? List.of(ProfileKind.CPU) : profiles)
                     .window(seconds(windowSeconds)).rescan(seconds(rescanSeconds))
                     .shutdownTimeout(seconds(shutdownTimeoutSeconds));
             if (metricsPort != null) {

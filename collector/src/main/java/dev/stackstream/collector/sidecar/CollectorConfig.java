@@ -1,6 +1,7 @@
 package dev.stackstream.collector.sidecar;
 
 import dev.stackstream.collector.publish.PublisherConfig;
+import dev.stackstream.collector.sampling.ProfileKind;
 import dev.stackstream.collector.sampling.SamplingOptions;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -8,6 +9,8 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ThreadLocalRandom;
@@ -71,6 +74,7 @@ public final class CollectorConfig {
     private final String service;
     private final Map<String, String> labels;
     private final SamplingOptions sampling;
+    private final List<ProfileKind> profiles;
     private final Duration window;
     private final Duration rescan;
     private final Duration shutdownTimeout;
@@ -83,6 +87,7 @@ public final class CollectorConfig {
         service = b.service;
         labels = Map.copyOf(b.labels);
         sampling = b.sampling;
+        profiles = List.copyOf(new LinkedHashSet<>(b.profiles));
         window = b.window;
         rescan = b.rescan;
         shutdownTimeout = b.shutdownTimeout;
@@ -104,6 +109,11 @@ public final class CollectorConfig {
     /** Labels of every window; the Kubernetes downward-API variables add theirs (these win). */
     public Map<String, String> labels() { return labels; }
     public SamplingOptions sampling() { return sampling; }
+    /**
+     * The profile types sampled from every target, each in a session of its own (default cpu);
+     * {@link #sampling()} gives the rest of the options, its event is replaced by each kind's.
+     */
+    public List<ProfileKind> profiles() { return profiles; }
     public Duration window() { return window; }
     /** Interval of the /proc scan of a process-regex target. */
     public Duration rescan() { return rescan; }
@@ -135,6 +145,7 @@ public final class CollectorConfig {
         private final PublisherConfig publisher;
         private final Map<String, String> labels = new LinkedHashMap<>();
         private SamplingOptions sampling = SamplingOptions.builder().frequencyHz(99).build();
+        private List<ProfileKind> profiles = List.of(ProfileKind.CPU);
         private Duration window = Duration.ofSeconds(10);
         private Duration rescan = Duration.ofSeconds(5);
         private Duration shutdownTimeout = Duration.ofSeconds(20);
@@ -149,6 +160,7 @@ public final class CollectorConfig {
 
         public Builder labels(Map<String, String> v) { labels.putAll(v); return this; }
         public Builder sampling(SamplingOptions v) { sampling = Objects.requireNonNull(v); return this; }
+        public Builder profiles(List<ProfileKind> v) { profiles = List.copyOf(v); return this; }
         public Builder window(Duration v) { window = Objects.requireNonNull(v); return this; }
         public Builder rescan(Duration v) { rescan = Objects.requireNonNull(v); return this; }
         public Builder shutdownTimeout(Duration v) { shutdownTimeout = Objects.requireNonNull(v); return this; }
@@ -158,6 +170,9 @@ public final class CollectorConfig {
         public CollectorConfig build() {
             if (service.isBlank()) {
                 throw new IllegalArgumentException("the service name must not be empty");
+            }
+            if (profiles.isEmpty()) {
+                throw new IllegalArgumentException("at least one profile type is needed");
             }
             if (window.toMillis() < 100) {
                 throw new IllegalArgumentException("windows must be >= 0.1 s, got " + window);

@@ -2,6 +2,7 @@ package dev.stackstream.collector.sidecar;
 
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -15,6 +16,7 @@ import dev.stackstream.collector.metrics.CollectorMetrics;
 import dev.stackstream.collector.metrics.SamplingMetrics;
 import dev.stackstream.collector.metrics.SymbolizationMetrics;
 import dev.stackstream.collector.publish.WindowPublisher;
+import dev.stackstream.collector.sampling.ProfileKind;
 import dev.stackstream.collector.sampling.ProfilerException;
 import dev.stackstream.collector.sampling.SamplingOptions;
 import dev.stackstream.collector.sampling.SamplingSession;
@@ -39,6 +41,7 @@ final class Sidecar {
 
     private final CollectorConfig.Target target;
     private final SamplingOptions sampling;
+    private final List<ProfileKind> profiles;
     private final Duration window;
     private final Duration rescan;
     private final String service;
@@ -51,7 +54,7 @@ final class Sidecar {
 
     private final Object sequenceLock = new Object();
     private long nextSequence;
-    private final Map<Integer, Attachment> attached = new ConcurrentHashMap<>();
+    private final Map<Integer, List<Attachment>> attached = new ConcurrentHashMap<>();
     private final List<Attachment> all = new CopyOnWriteArrayList<>();
     private final Set<Integer> refused = ConcurrentHashMap.newKeySet();
     private final Object stopLock = new Object();
@@ -60,11 +63,13 @@ final class Sidecar {
     private volatile ProfilerException refusal;
     private final java.util.concurrent.atomic.AtomicInteger attachments = new java.util.concurrent.atomic.AtomicInteger();
 
-    Sidecar(CollectorConfig.Target target, SamplingOptions sampling, Duration window, Duration rescan, String service,
+    Sidecar(CollectorConfig.Target target, SamplingOptions sampling, List<ProfileKind> profiles, Duration window,
+            Duration rescan, String service,
             Map<String, String> labels, String collectorId, WindowPublisher publisher,
             Supplier<Symbolizer> symbolizers, CollectorMetrics metrics, Clock clock) {
         this.target = Objects.requireNonNull(target);
         this.sampling = sampling;
+        this.profiles = List.copyOf(profiles);
         this.window = window;
         this.rescan = rescan;
         this.service = service;
@@ -107,6 +112,18 @@ final class Sidecar {
             }
         }
 
+        /** Frees the session, its symbolizer and meters: when sampling ended, or instead of starting. */
+        private void release() {
+            if (meter != null) {
+                meter.close();
+            }
+            if (symbolizerMeter != null) {
+                symbolizerMeter.close();
+            }
+            session.close();
+            symbolizer.close();
+        }
+
         private void run() {
             try {
                 WindowedSampler.StopReason reason = sampler.run();
@@ -117,14 +134,7 @@ final class Sidecar {
                     metrics.publishing().error("sampling");
                 }
             } finally {
-                if (meter != null) {
-                    meter.close();
-                }
-                if (symbolizerMeter != null) {
-                    symbolizerMeter.close();
-                }
-                session.close();
-                symbolizer.close();
+                release();
             }
         }
     }
@@ -140,7 +150,7 @@ final class Sidecar {
             SamplingOptions o = target.pid() != null
                     ? sampling.toBuilder().pid(target.pid()).build()
                     : sampling.toBuilder().cgroupPath(target.cgroup()).build();
-            attach(target.describe(), o, labels).thread.start();
+            attachAll(target.describe(), o, labels).forEach(a -> a.thread.start());
             return;
         }
         scanner = new Thread(this::scan, "stackstream-collector-scan");
@@ -170,7 +180,7 @@ final class Sidecar {
         ProcScanner procs = new ProcScanner(java.nio.file.Path.of("/proc"), target.regex());
         LOG.info("watching for processes matching /{}/ every {} s", target.regex(), rescan.toSeconds());
         while (!stopping) {
-            attached.values().removeIf(a -> a.thread.getState() == Thread.State.TERMINATED);
+            attached.values().removeIf(l -> l.stream().allMatch(a -> a.thread.getState() == Thread.State.TERMINATED));
             all.removeIf(a -> a.thread.getState() == Thread.State.TERMINATED);
             for (ProcScanner.Match m : procs.scan()) {
                 if (stopping || attached.containsKey(m.pid()) || refused.contains(m.pid())) {
@@ -200,9 +210,9 @@ final class Sidecar {
             l.putIfAbsent("process", m.comm());
         }
         try {
-            Attachment a = attach("pid " + m.pid(), sampling.toBuilder().pid(m.pid()).build(), l);
-            attached.put(m.pid(), a);
-            a.thread.start();
+            List<Attachment> as = attachAll("pid " + m.pid(), sampling.toBuilder().pid(m.pid()).build(), l);
+            attached.put(m.pid(), as);
+            as.forEach(a -> a.thread.start());
             LOG.info("attached to pid {} ({})", m.pid(), abbreviate(m.cmdline()));
         } catch (ProfilerException e) {
             int status = e.exitStatus();
@@ -220,6 +230,29 @@ final class Sidecar {
         return true;
     }
 
+    /**
+     * One session per profile type on one target, all opened before any starts: when the kernel
+     * refuses one type, the sessions already open are closed and the refusal is thrown.
+     */
+    private List<Attachment> attachAll(String name, SamplingOptions options, Map<String, String> l)
+            throws ProfilerException {
+        List<Attachment> opened = new ArrayList<>();
+        try {
+            for (ProfileKind kind : profiles) {
+                String sessionName = profiles.size() == 1 ? name : name + " " + kind.profileName();
+                opened.add(attach(sessionName, kind.applyTo(options.toBuilder()).build(), l));
+            }
+        } catch (ProfilerException | RuntimeException e) {
+            for (Attachment a : opened) {
+                all.remove(a);
+                a.release();
+            }
+            throw e;
+        }
+        attachments.incrementAndGet();
+        return opened;
+    }
+
     private Attachment attach(String name, SamplingOptions options, Map<String, String> l) throws ProfilerException {
         Symbolizer symbolizer = symbolizers.get();
         SamplingSession session;
@@ -231,7 +264,6 @@ final class Sidecar {
         }
         Attachment a = new Attachment(name, l, session, symbolizer);
         all.add(a);
-        attachments.incrementAndGet();
         if (stopping) {
             a.sampler.stop();
         }

@@ -39,6 +39,6 @@ class NativeLibraryTest {
 
     @Test
     void statsLayoutSize() {
-        assertEquals(10 * 8 + 4 * 4 + 9 * 8 + 2 * 4, new SsStats().size(), "sizeof(ss_stats)");
+        assertEquals(10 * 8 + 4 * 4 + 9 * 8 + 2 * 4 + 2 * 8, new SsStats().size(), "sizeof(ss_stats)");
     }
 }

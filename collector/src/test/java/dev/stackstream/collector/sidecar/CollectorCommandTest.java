@@ -20,6 +20,7 @@ import dev.stackstream.collector.consume.KafkaProfileReader;
 import dev.stackstream.collector.publish.PublishListener;
 import dev.stackstream.collector.publish.PublisherConfig;
 import dev.stackstream.collector.publish.WindowPublisher;
+import dev.stackstream.collector.sampling.ProfileKind;
 import dev.stackstream.collector.sampling.SamplingOptions;
 import dev.stackstream.command.ExitStatus;
 import dev.stackstream.symbols.SymbolizerOptions;
@@ -110,7 +111,8 @@ class CollectorCommandTest {
         String collector = "collector-" + suffix;
         try (WindowPublisher publisher = new WindowPublisher(c, collector, Clock.systemUTC(), PublishListener.NONE)) {
             Sidecar sidecar = new Sidecar(CollectorConfig.Target.processes(Pattern.compile(Pattern.quote(calltree + " 1"))),
-                    SamplingOptions.builder().frequencyHz(199).build(), Duration.ofMillis(500), Duration.ofMillis(200),
+                    SamplingOptions.builder().frequencyHz(199).build(), List.of(ProfileKind.CPU), Duration.ofMillis(500),
+                    Duration.ofMillis(200),
                     "calltree", Map.of("host", "test"), collector, publisher,
                     () -> Symbolizers.create(SymbolizerOptions.defaults()), null, Clock.systemUTC());
             sidecar.start();

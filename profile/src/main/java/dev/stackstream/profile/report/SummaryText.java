@@ -17,6 +17,10 @@ final class SummaryText {
         row(b, "time range", s.start() + " .. " + s.end());
         row(b, "elapsed", f("%.3f s", s.elapsedSeconds()));
         row(b, "samples", f("%,d", s.samples()));
+        // What the counts weigh: on-CPU, wall-clock or off-CPU seconds, or events (count * period).
+        row(b, "total weight", "nanoseconds".equals(s.unit())
+                ? f("%.3f s", s.samples() * (double) s.period() / 1e9)
+                : f("%,d %s", s.samples() * s.period(), s.unit()));
         if (s.rateHz() == null) {
             row(b, "rate achieved", Summary.NOT_AVAILABLE + " (empty time range)");
         } else if ("cpu".equals(s.type())) {

@@ -1,0 +1,142 @@
+package dev.stackstream.aggregator;
+
+import static dev.stackstream.aggregator.TestKafka.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.stackstream.broker.EmbeddedKafka;
+import dev.stackstream.broker.SharedKafka;
+import dev.stackstream.collector.publish.PublisherConfig;
+import dev.stackstream.collector.sampling.ProfileKind;
+import dev.stackstream.collector.sampling.SamplingOptions;
+import dev.stackstream.collector.sidecar.Collector;
+import dev.stackstream.collector.sidecar.CollectorConfig;
+import dev.stackstream.profile.pprof.PprofProto;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.ByteArrayInputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.regex.Pattern;
+import java.util.zip.GZIPInputStream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Several profile types from one target through the whole pipeline: the collector sidecar samples
+ * the sleepspin fixture (100 ms spinning, 100 ms in nanosleep, 10 rounds) as cpu, wall and offcpu at
+ * once, publishes to a real broker, and a real aggregator keeps each type as a series of its own and
+ * answers {@code type=} queries in every format with the type's units.
+ */
+class ProfileTypesPipelineTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Test
+    void cpuWallAndOffCpuOfOneTargetAreSeparateSeriesWithTheirUnits(@TempDir Path dir) throws Exception {
+        EmbeddedKafka kafka = SharedKafka.get();
+        String suffix = "types-" + System.nanoTime();
+        String service = "sleepspin-" + suffix;
+        Path report = dir.resolve("sleepspin.txt");
+        Path sleepspin = Path.of(System.getProperty("stackstream.native.dir", "../native/target/native"),
+                "fixtures", "sleepspin").toAbsolutePath();
+        assertTrue(Files.isExecutable(sleepspin), "native fixture " + sleepspin);
+
+        try (Aggregator aggregator = Aggregator.start(AggregatorConfig.builder(kafka.bootstrapServers())
+                .applicationId("agg-" + suffix).stateDir(dir.resolve("state"))
+                .samplesTopic("samples-" + suffix).stacksTopic("stacks-" + suffix).dlqTopic("dlq-" + suffix)
+                .topicPartitions(1).httpPort(0).rocksDbMemoryBytes(32L << 20).build(), new SimpleMeterRegistry())) {
+            assertTrue(aggregator.awaitRunning(Duration.ofMinutes(1)), "aggregator RUNNING");
+
+            // The shell waits for a line before it execs the fixture under the same pid, so the
+            // collector is attached before the first round.
+            Process p = new ProcessBuilder("sh", "-c", "read go; exec \"$0\" 10 100 \"$1\"", sleepspin.toString(),
+                    report.toString()).redirectOutput(ProcessBuilder.Redirect.INHERIT).start();
+            PublisherConfig publisher = PublisherConfig.builder(kafka.bootstrapServers())
+                    .samplesTopic("samples-" + suffix).stacksTopic("stacks-" + suffix).topicPartitions(1).build();
+            CollectorConfig config = CollectorConfig.builder(CollectorConfig.Target.pid((int) p.pid()), service,
+                            publisher)
+                    .sampling(SamplingOptions.builder().frequencyHz(999).perThread(false).build())
+                    .profiles(List.of(ProfileKind.CPU, ProfileKind.WALL, ProfileKind.OFF_CPU))
+                    .window(Duration.ofSeconds(1)).build();
+            try (Collector collector = Collector.start(config)) {
+                try (OutputStream in = p.getOutputStream()) {
+                    in.write("go\n".getBytes(StandardCharsets.UTF_8));
+                }
+                assertEquals(0, p.waitFor(), "sleepspin exit status");
+                collector.awaitTermination();
+            }
+            String[] w = Files.readString(report).trim().split("\\s+");
+            double spinS = Double.parseDouble(w[1]);
+            double dozeS = Double.parseDouble(w[3]);
+            int port = aggregator.httpPort();
+            String q = "/api/v1/profile?service=" + service + "&from=now-1h&format=collapsed";
+
+            // Wall: every nanosecond of both functions, in 1/999 s counts (rounded per stack and
+            // 1 s window: half a count each, a few ms in 2 s), within 3 points of the fixture's clock.
+            await(Duration.ofSeconds(60), "the wall series holds the whole run",
+                    () -> seconds(TestKafka.get(port, q + "&type=wall").body(), "(spin|doze)", 1_001_001)
+                            >= 0.95 * (spinS + dozeS));
+            String wall = TestKafka.get(port, q + "&type=wall").body();
+            double spinWall = seconds(wall, "spin", 1_001_001);
+            double dozeWall = seconds(wall, "doze", 1_001_001);
+            assertEquals(100 * spinS / (spinS + dozeS), 100 * spinWall / (spinWall + dozeWall), 3.0,
+                    "spin share of wall time: spin " + spinWall + " s, doze " + dozeWall + " s; measured " + spinS
+                            + " / " + dozeS);
+
+            // Off-CPU: the time slept is in doze; cpu (the default type): doze barely runs.
+            await(Duration.ofSeconds(30), "the offcpu series holds the time slept",
+                    () -> seconds(TestKafka.get(port, q + "&type=offcpu").body(), "doze", 1_000) >= 1.0);
+            double dozeOff = seconds(TestKafka.get(port, q + "&type=offcpu").body(), "doze", 1_000);
+            assertTrue(dozeOff <= dozeS * 1.01, "doze off CPU " + dozeOff + " s of " + dozeS + " s measured");
+            String cpu = TestKafka.get(port, q).body();
+            double spinCpu = seconds(cpu, "spin", 1_001_001);
+            double dozeCpu = seconds(cpu, "doze", 1_001_001);
+            assertTrue(spinCpu > 0.2 && dozeCpu < 0.05 * spinCpu, "on CPU: spin " + spinCpu + " s, doze " + dozeCpu);
+
+            JsonNode types = JSON.readTree(TestKafka.get(port, "/api/v1/profile-types?service=" + service).body());
+            assertEquals("[cpu/nanoseconds/1001001, offcpu/nanoseconds/1000, wall/nanoseconds/1001001]",
+                    describe(types.get("profileTypes")), types.toString());
+
+            PprofProto.Profile pprof = PprofProto.Profile.parseFrom(new GZIPInputStream(new ByteArrayInputStream(
+                    TestKafka.getBytes(port, "/api/v1/profile?service=" + service + "&from=now-1h&type=offcpu"
+                            + "&format=pprof").body())));
+            assertEquals("offcpu", pprof.getStringTable((int) pprof.getSampleType(1).getType()));
+            assertEquals("nanoseconds", pprof.getStringTable((int) pprof.getSampleType(1).getUnit()));
+            assertEquals(1_000, pprof.getPeriod());
+            String speedscope = TestKafka.get(port, q.replace("collapsed", "speedscope") + "&type=wall").body();
+            assertTrue(speedscope.contains("\"unit\":\"nanoseconds\"") || speedscope.contains("\"unit\" : \"nanoseconds\""),
+                    "speedscope weights in ns");
+            String svg = TestKafka.get(port, q.replace("collapsed", "svg") + "&type=offcpu").body();
+            assertTrue(svg.contains(service + " offcpu") && svg.contains(" µs, "), "svg title and µs counts");
+            String summary = TestKafka.get(port, "/api/v1/summary?service=" + service + "&from=now-1h&type=wall"
+                    + "&format=text").body();
+            assertTrue(summary.contains("wall (nanoseconds, period 1001001)") && summary.contains("total weight"),
+                    summary);
+        }
+    }
+
+    /** Seconds in the collapsed lines whose stack has a frame matching fn, counts of quantumNs each. */
+    private static double seconds(String collapsed, String fn, long quantumNs) {
+        Pattern frame = Pattern.compile("(^|;)" + fn + "(;|$)");
+        long n = 0;
+        for (String line : collapsed.split("\n")) {
+            int sp = line.lastIndexOf(' ');
+            if (sp > 0 && frame.matcher(line.substring(0, sp)).find()) {
+                n += Long.parseLong(line.substring(sp + 1).trim());
+            }
+        }
+        return n * (double) quantumNs / 1e9;
+    }
+
+    private static String describe(JsonNode types) {
+        List<String> out = new java.util.ArrayList<>();
+        types.forEach(t -> out.add(t.get("name").asText() + "/" + t.get("unit").asText() + "/" + t.get("period").asLong()));
+        out.sort(null);
+        return out.toString();
+    }
+}

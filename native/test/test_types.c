@@ -1,0 +1,235 @@
+/*
+ * test_types.c - the profile types beside cpu against fixtures with known answers: wall time of
+ * sleepspin splits 50/50 between spin() and doze(), its off-CPU time lies in doze() and adds up
+ * to the time slept, and pagetouch's page faults split 70/30 between touch_big and touch_small.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "records.h"
+#include "stackstream.h"
+
+#define DRAIN_CAP (8 << 20)
+#define NFN 2
+
+typedef struct split {
+    const char *exe;
+    int is_pie, have_bias;
+    uint32_t pid;
+    uint64_t bias;
+    uint64_t lo[NFN], hi[NFN];
+    uint64_t weight[NFN], count[NFN];   /* by the first of the functions found in the user stack */
+    uint64_t total_weight, total_count;
+} split;
+
+static void on_stack(const t_stack *st, void *arg)
+{
+    split *r = arg;
+    r->total_weight += st->weight;
+    r->total_count += st->count;
+    if (!r->have_bias || st->pid != r->pid)
+        return;
+    for (int i = st->kernel_depth; i < st->depth; i++) {
+        uint64_t a = st->ips[i] - r->bias;
+        for (int f = 0; f < NFN; f++) {
+            if (a >= r->lo[f] && a < r->hi[f]) {
+                r->weight[f] += st->weight;
+                r->count[f] += st->count;
+                return;
+            }
+        }
+    }
+}
+
+static void on_mmap(uint32_t pid, uint64_t start, uint64_t len, uint64_t pgoff, const uint8_t *id,
+                    int id_len, const char *path, size_t path_len, void *arg)
+{
+    split *r = arg;
+    (void)len;
+    (void)id;
+    (void)id_len;
+    const char *base = strrchr(r->exe, '/');
+    size_t bl = strlen(base);
+    if (pid == r->pid && path_len >= bl && memcmp(path + path_len - bl, base, bl) == 0 &&
+        !r->have_bias) {
+        r->bias = r->is_pie ? start - pgoff : 0;
+        r->have_bias = 1;
+    }
+}
+
+static int load(split *r, const char *exe, const char *f0, const char *f1)
+{
+    memset(r, 0, sizeof(*r));
+    r->exe = exe;
+    FILE *f = fopen(exe, "rb");
+    unsigned char hdr[18];
+    int ok = f && fread(hdr, 1, sizeof(hdr), f) == sizeof(hdr);
+    if (f)
+        fclose(f);
+    if (!ok)
+        return 0;
+    r->is_pie = hdr[16] == 3;
+    return t_symbol(exe, f0, &r->lo[0], &r->hi[0]) && t_symbol(exe, f1, &r->lo[1], &r->hi[1]);
+}
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Spawns argv, samples it with event until it exits (draining every 300 ms); returns the exit
+ * status or a negative code, with the wall time the command ran in *elapsed. */
+static int run(const char *const *argv, int event, int64_t period, int ring_pages,
+               int stack_bytes, split *r, ss_stats *st, double *elapsed)
+{
+    ss_options o;
+    ss_options_init(&o);
+    o.event = event;
+    o.period = period;
+    o.per_thread = 0;
+    o.ring_pages = ring_pages;
+    o.stack_bytes = stack_bytes;
+    int32_t pid;
+    ss_session *s = t_spawn_session(argv, &o, &pid);
+    if (!s)
+        return -1;
+    r->pid = (uint32_t)pid;
+    uint8_t *buf = malloc(DRAIN_CAP);
+    t_visitor v = { on_stack, NULL, on_mmap, NULL, r };
+    double t0 = mono_s();
+    ss_resume(pid);
+    int status, rc = 0;
+    for (;;) {
+        status = ss_wait(pid, 300);
+        int64_t n = ss_drain(s, buf, DRAIN_CAP, NULL);
+        rc |= n < 0 || t_walk(buf, (size_t)n, &v) < 0;
+        if (status != -EAGAIN)
+            break;
+    }
+    *elapsed = mono_s() - t0;
+    ss_stop(s);
+    int64_t n = ss_drain(s, buf, DRAIN_CAP, NULL);
+    rc |= n < 0 || t_walk(buf, (size_t)n, &v) < 0;
+    ss_get_stats(s, st);
+    ss_close(s);
+    free(buf);
+    return rc ? -EINVAL : status;
+}
+
+/* The wall seconds sleepspin measured around its spin() and doze() calls (its report file). */
+static int measured(const char *path, double *spin, double *doze)
+{
+    FILE *f = fopen(path, "r");
+    int ok = f && fscanf(f, "spin %lf doze %lf", spin, doze) == 2;
+    if (f)
+        fclose(f);
+    unlink(path);
+    return ok;
+}
+
+/* spin 100 ms / nanosleep 100 ms, 10 rounds: wall time is about half spin, half doze; exactly,
+ * it is what the fixture measured around the calls (a loaded machine makes each doze longer by
+ * the wait for a CPU after the wake-up). On-CPU samples are a 1 ms clock (at most a period of
+ * error per run of spin: 10 ms of 2 s) and off-CPU intervals are exact to the switch: the profile
+ * must give the measured split within 1.5 points, and the measured split is 50/50 within 5. */
+TEST(types_wall_sleep_spin_half_and_half)
+{
+    split r;
+    const char *exe = t_fixture("sleepspin");
+    CHECKF(load(&r, exe, "spin", "doze"), "symbols of %s", exe);
+    char report[64];
+    snprintf(report, sizeof(report), "/tmp/ss-sleepspin-%d", (int)getpid());
+    const char *argv[] = { exe, "10", "100", report, NULL };
+    ss_stats st;
+    double elapsed = 0, m_spin = 0, m_doze = 0;
+    int status = run(argv, SS_EVENT_WALL, 1, 0, 0, &r, &st, &elapsed);
+    CHECKF(status == 0, "sleepspin exit status %d", status);
+    CHECKF(measured(report, &m_spin, &m_doze), "no report from sleepspin in %s", report);
+    double spin = (double)r.weight[0] / 1e9, doze = (double)r.weight[1] / 1e9;
+    double share = spin / (spin + doze), truth = m_spin / (m_spin + m_doze);
+    printf("    wall: spin %.3f s, doze %.3f s (spin share %.2f %%; measured %.3f / %.3f s = "
+           "%.2f %%), all %.3f s of %.3f s elapsed, %llu off-CPU intervals, %llu unmatched, "
+           "lost %llu\n", spin, doze, share * 100, m_spin, m_doze, truth * 100,
+           (double)r.total_weight / 1e9, elapsed, (unsigned long long)st.offcpu_intervals,
+           (unsigned long long)st.offcpu_unmatched, (unsigned long long)st.lost);
+    /* A slow reader (sanitizers) may lose a few 1 ms samples: 10 would move the share 0.5 point. */
+    CHECKF(st.lost <= 10, "%llu samples lost", (unsigned long long)st.lost);
+    CHECKF(share > truth - 0.015 && share < truth + 0.015, "spin share %.4f, measured %.4f",
+           share, truth);
+    CHECKF(truth > 0.45 && truth < 0.55, "the fixture itself measured spin %.4f", truth);
+    /* Every nanosecond of the run is on or off CPU: the sum is the elapsed time (minus exec and
+     * the last drain's latency). */
+    CHECKF(spin + doze > 1.9 && (double)r.total_weight / 1e9 < elapsed * 1.02,
+           "wall total %.3f s for %.3f s elapsed", (double)r.total_weight / 1e9, elapsed);
+}
+
+/* Off-CPU on the same fixture: doze's switch-outs hold the time slept, 10 x 100 ms, plus each
+ * nanosleep's overshoot and the wait for a CPU after it. */
+TEST(types_offcpu_lies_in_the_blocking_function)
+{
+    split r;
+    const char *exe = t_fixture("sleepspin");
+    CHECKF(load(&r, exe, "spin", "doze"), "symbols of %s", exe);
+    const char *argv[] = { exe, "10", "100", NULL };
+    ss_stats st;
+    double elapsed = 0;
+    int status = run(argv, SS_EVENT_OFF_CPU, 1, 0, 0, &r, &st, &elapsed);
+    CHECKF(status == 0, "sleepspin exit status %d", status);
+    double doze = (double)r.weight[1] / 1e9;
+    printf("    off-CPU: doze %.3f s in %llu intervals, spin (preempted) %.3f s, all %.3f s\n", doze,
+           (unsigned long long)r.count[1], (double)r.weight[0] / 1e9, (double)r.total_weight / 1e9);
+    /* At least the time slept; at most what spin's 1 s of wall time leaves of the run (the rest
+     * is waiting for a CPU after each wake-up, off CPU too: seconds on a loaded machine). */
+    CHECKF(doze >= 1.0 && doze <= elapsed - 1.0, "doze off CPU %.3f s, expected 1.0 .. %.3f",
+           doze, elapsed - 1.0);
+    CHECKF(r.count[1] >= 10, "only %llu off-CPU intervals in doze", (unsigned long long)r.count[1]);
+    CHECK(st.offcpu_intervals >= 10);
+}
+
+/* Every page fault of pagetouch (period 1): 70 % in touch_big, 30 % in touch_small, apart from a
+ * few hundred faults of exec and libc start-up outside both. Counting every fault leaves no
+ * sampling noise: one point of margin. Faults come every few µs, so with the default 16 KiB of
+ * stack per sample and a 512 KiB ring most would be lost (sample every Nth fault instead); the
+ * fixture's stacks are shallow, so 1 KiB of stack and an 8 MiB ring keep every one here. */
+TEST(types_page_faults_split_70_30)
+{
+    split r;
+    const char *exe = t_fixture("pagetouch");
+    CHECKF(load(&r, exe, "touch_big", "touch_small"), "symbols of %s", exe);
+    const char *argv[] = { exe, "64", NULL };
+    ss_stats st;
+    double elapsed = 0;
+    int status = run(argv, SS_EVENT_PAGE_FAULTS, 1, 2048, 1024, &r, &st, &elapsed);
+    CHECKF(status == 0, "pagetouch exit status %d", status);
+    double share = (double)r.count[0] / (double)(r.count[0] + r.count[1]);
+    printf("    page faults: touch_big %llu, touch_small %llu (%.2f %%), all %llu, lost %llu\n",
+           (unsigned long long)r.count[0], (unsigned long long)r.count[1], share * 100,
+           (unsigned long long)r.total_count, (unsigned long long)st.lost);
+    /* A slow reader (sanitizers) may lose a few: under 1 % cannot move the share by a point. */
+    CHECKF(st.lost * 100 < r.total_count, "%llu faults lost", (unsigned long long)st.lost);
+    CHECKF(r.count[0] + r.count[1] >= 15800, "only %llu faults in the touch functions",
+           (unsigned long long)(r.count[0] + r.count[1]));
+    CHECKF(share > 0.69 && share < 0.71, "touch_big share %.4f outside 0.70 +- 0.01", share);
+}
+
+TEST(types_offcpu_refuses_a_cgroup_target)
+{
+    ss_options o;
+    ss_options_init(&o);
+    o.target_kind = SS_TARGET_CGROUP;
+    o.cgroup_path = "/sys/fs/cgroup";
+    o.event = SS_EVENT_WALL;
+    char err[512];
+    int32_t code = 0;
+    ss_session *s = ss_open(&o, &code, err, sizeof(err));
+    CHECK(s == NULL);
+    CHECKF(code == -EOPNOTSUPP && strstr(err, "process target"), "%d %s", code, err);
+}
