@@ -121,6 +121,11 @@ cfi_module *ut_module(ss_session *s, int pid, const uint8_t *build_id, int build
 /* The CFI row for code address pc inside map, or NULL when its module has none. */
 const cfi_row *ut_find(ss_session *s, const ss_mapping *map, uint64_t pc);
 void ut_free(ss_session *s);
+/* Finds .eh_frame in the ELF file image f[0..size): by section header, else through
+ * PT_GNU_EH_FRAME. 0 and the section's bytes and virtual address, or -1. Every read is checked
+ * against size (the fuzz test feeds it mutated files). */
+int ut_locate_eh_frame(const uint8_t *f, size_t size, const uint8_t **sec, size_t *len,
+                       uint64_t *vaddr);
 
 /* ring_reader_linux.c */
 void *rr_thread(void *arg);

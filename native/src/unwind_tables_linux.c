@@ -153,6 +153,14 @@ static int find_eh_frame(cfi_module *m, const uint8_t *f, size_t size, const uin
     return 0;
 }
 
+int ut_locate_eh_frame(const uint8_t *f, size_t size, const uint8_t **sec, size_t *len,
+                       uint64_t *vaddr)
+{
+    cfi_module m;
+    memset(&m, 0, sizeof(m));
+    return find_eh_frame(&m, f, size, sec, len, vaddr);
+}
+
 static void load_module(ss_session *s, cfi_module *m)
 {
     m->state = -1;

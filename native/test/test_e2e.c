@@ -159,12 +159,13 @@ static int profile_fixture(const char *const *argv, tree_result *r, int per_thre
     return rc < 0 ? rc : status;
 }
 
-/* The calltree fixture (built with frame pointers) in one unwinding mode: the 70/30 split and the
- * full main;a;b chain. FP needs the leaf-caller fix-up for that chain; AUTO unwinds by CFI. */
-static void calltree_split(int unwind, const char *name)
+/* A calltree fixture in one unwinding mode: the 70/30 split and the full main;a;b chain. With
+ * frame pointers FP needs the leaf-caller fix-up for that chain; AUTO unwinds by CFI, which is the
+ * only way through calltree_nofp (-O2 -fomit-frame-pointer). */
+static void calltree_split(const char *fixture, int unwind, const char *name)
 {
     tree_result r;
-    const char *exe = t_fixture("calltree");
+    const char *exe = t_fixture(fixture);
     CHECKF(load_symbols(&r, exe), "symbols of %s (nm from binutils needed)", exe);
     const char *argv[] = { exe, "5", NULL };
     ss_stats st;
@@ -173,8 +174,8 @@ static void calltree_split(int unwind, const char *name)
     CHECKF(r.have_bias, "no MMAP record for the fixture binary");
     double share = (double)r.leaf_b / (double)(r.leaf_b + r.leaf_c);
     double full = (double)r.leaf_b_full / (double)r.leaf_b;
-    printf("    calltree (%s): %llu samples, b %llu c %llu -> b share %.2f %%, main;a;b %.2f %% of b, "
-           "fixups %llu, cfi frames %llu, lost %llu\n", name, (unsigned long long)r.total,
+    printf("    %s (%s): %llu samples, b %llu c %llu -> b share %.2f %%, main;a;b %.2f %% of b, "
+           "fixups %llu, cfi frames %llu, lost %llu\n", fixture, name, (unsigned long long)r.total,
            (unsigned long long)r.leaf_b, (unsigned long long)r.leaf_c, share * 100, full * 100,
            (unsigned long long)st.leaf_fixups, (unsigned long long)st.cfi_frames,
            (unsigned long long)st.lost);
@@ -191,12 +192,22 @@ static void calltree_split(int unwind, const char *name)
 
 TEST(e2e_calltree_split_and_full_chain)
 {
-    calltree_split(SS_UNWIND_FP, "fp");
+    calltree_split("calltree", SS_UNWIND_FP, "fp");
 }
 
 TEST(e2e_calltree_split_and_full_chain_cfi)
 {
-    calltree_split(SS_UNWIND_AUTO, "auto");
+    calltree_split("calltree", SS_UNWIND_AUTO, "auto");
+}
+
+TEST(e2e_calltree_nofp_split_and_full_chain_cfi)
+{
+    calltree_split("calltree_nofp", SS_UNWIND_AUTO, "auto");
+}
+
+TEST(e2e_calltree_nofp_split_and_full_chain_cfi_only)
+{
+    calltree_split("calltree_nofp", SS_UNWIND_CFI, "cfi");
 }
 
 TEST(e2e_calltree_mt_late_threads_sampled)
@@ -220,6 +231,32 @@ TEST(e2e_calltree_mt_late_threads_sampled)
     CHECKF(r.exits == 1, "process EXIT records: %llu", (unsigned long long)r.exits);
     CHECKF(r.thread_exits == 2, "thread EXIT records: %llu", (unsigned long long)r.thread_exits);
     CHECK(st.threads_exited >= 2);
+}
+
+/* Threads without frame pointers: every worker's b samples unwound through a (and burn, worker,
+ * start_thread) by CFI, and the split as in one thread. */
+TEST(e2e_calltree_mt_nofp_threads_unwound)
+{
+    tree_result r;
+    const char *exe = t_fixture("calltree_mt_nofp");
+    CHECK(load_symbols(&r, exe));
+    const char *argv[] = { exe, "2.5", "2", NULL };
+    ss_stats st;
+    int status = profile_fixture(argv, &r, 1, SS_UNWIND_AUTO, &st);
+    CHECKF(status == 0, "fixture exit status %d", status);
+    double share = (double)r.leaf_b / (double)(r.leaf_b + r.leaf_c);
+    double full = (double)r.leaf_b_full / (double)r.leaf_b;
+    printf("    calltree_mt_nofp: %llu samples, %llu in workers, b share %.2f %%, a;b %.2f %% of b, "
+           "cut copy/no-cfi/corrupt %llu/%llu/%llu\n", (unsigned long long)r.total,
+           (unsigned long long)r.worker_samples, share * 100, full * 100,
+           (unsigned long long)st.cut_stack_copy, (unsigned long long)st.cut_no_unwind_info,
+           (unsigned long long)st.cut_corrupt);
+    CHECKF(r.worker_samples > 3000, "workers gave only %llu samples",
+           (unsigned long long)r.worker_samples);
+    /* ~4,500 samples in b or c: binomial SE of the share ~0.7 pp, so +-2.5 pp is > 3 sigma */
+    CHECKF(share > 0.675 && share < 0.725, "b share %.4f outside 0.70 +- 0.025", share);
+    CHECKF(full > 0.95, "a;b in only %.2f %% of b samples", full * 100);
+    CHECK(st.unwind_modules >= 2 && st.cfi_frames > 2 * st.samples);
 }
 
 TEST(e2e_no_such_process)
