@@ -474,10 +474,14 @@ int cfi_compile(const uint8_t *sec, size_t len, uint64_t sec_vaddr, size_t max_r
     }
     if (b.n) {
         qsort(b.v, b.n, sizeof(*b.v), row_cmp);
-        /* keep the first row per address (real before end marker), drop rows equal to the one before */
+        /* keep the first row per address (real before end marker), drop rows equal to the one
+         * before. "First" is judged on the sorted input, not on what was kept: a row dropped as
+         * equal to its predecessor still owns its address, so the end marker of the FDE before
+         * (same address) must not take its place (that lost every leaf whose FDE starts with the
+         * rule the previous function ends with, e.g. Rust's frameless functions) */
         size_t w = 0;
         for (size_t i = 0; i < b.n; i++) {
-            if (w && b.v[w - 1].pc == b.v[i].pc)
+            if (i && b.v[i - 1].pc == b.v[i].pc)
                 continue;
             if (w && b.v[w - 1].kind == b.v[i].kind && b.v[w - 1].cfa_off == b.v[i].cfa_off &&
                 b.v[w - 1].ra_off == b.v[i].ra_off && b.v[w - 1].bp_off == b.v[i].bp_off &&

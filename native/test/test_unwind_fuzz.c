@@ -249,3 +249,54 @@ TEST(fuzz_unwind_random_stacks_and_registers)
     cfi_free(&t);
     free(f);
 }
+
+/* Appends a 4-byte little-endian value. */
+static size_t put32(uint8_t *b, size_t at, uint32_t v)
+{
+    memcpy(b + at, &v, 4);
+    return at + 4;
+}
+
+/* Two adjacent functions, the second's only rule equal to the rule the first ends with (Rust's
+ * and GCC's frameless leaves after a function that popped its frame): the second keeps a row,
+ * not the end marker of the first (that bug cut every sample in such a leaf). */
+TEST(cfi_function_after_an_equal_rule_keeps_its_row)
+{
+    uint8_t sec[128];
+    memset(sec, 0, sizeof(sec));
+    /* CIE: version 1, "zR", code align 1, data align -8, RA r16, FDE pointers udata4 (absolute),
+     * CFA = rsp + 8, RA at CFA - 8 */
+    static const uint8_t cie[] = { 0, 0, 0, 0, 1, 'z', 'R', 0, 1, 0x78, 16, 1, 0x03,
+                                   0x0c, 7, 8, 0x90, 1, 0, 0 };
+    size_t at = put32(sec, 0, sizeof(cie));
+    memcpy(sec + at, cie, sizeof(cie));
+    at += sizeof(cie);
+    /* FDE 1 at [0x1000, 0x1010): push (CFA rsp+16 from 0x1001), pop (rsp+8 again from 0x100f) */
+    static const uint8_t prog1[] = { 0, 0x41, 0x0e, 16, 0x4e, 0x0e, 8, 0 };
+    at = put32(sec, at, 4 + 8 + sizeof(prog1));
+    at = put32(sec, at, (uint32_t)(at - 0));            /* distance back to the CIE at 0 */
+    at = put32(sec, at, 0x1000);
+    at = put32(sec, at, 0x10);
+    memcpy(sec + at, prog1, sizeof(prog1));
+    at += sizeof(prog1);
+    /* FDE 2 at [0x1010, 0x1030): no instructions, the CIE's rule (rsp+8) throughout */
+    static const uint8_t prog2[] = { 0, 0, 0, 0 };
+    at = put32(sec, at, 4 + 8 + sizeof(prog2));
+    at = put32(sec, at, (uint32_t)at);
+    at = put32(sec, at, 0x1010);
+    at = put32(sec, at, 0x20);
+    memcpy(sec + at, prog2, sizeof(prog2));
+    at += sizeof(prog2);
+    at = put32(sec, at, 0);                              /* terminator */
+    cfi_table t;
+    CHECK(cfi_compile(sec, at, 0x2000, 0, &t) == 0 && t.fdes == 2);
+    const cfi_row *r = cfi_find(&t, 0x1005);
+    CHECK(r && r->kind == CFI_CFA_SP && r->cfa_off == 16 && r->ra_off == -8);
+    for (uint64_t pc = 0x100f; pc < 0x1030; pc += 7) {
+        r = cfi_find(&t, pc);
+        CHECKF(r && r->kind == CFI_CFA_SP && r->cfa_off == 8 && r->ra_off == -8,
+               "no rsp+8 row at %#llx", (unsigned long long)pc);
+    }
+    CHECK(cfi_find(&t, 0x1030) == NULL && cfi_find(&t, 0xfff) == NULL);
+    cfi_free(&t);
+}
