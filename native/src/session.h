@@ -82,6 +82,7 @@ struct ss_session {
     int stack_bytes;     /* user stack copied per sample */
     cfi_module *modules; /* unwind tables, one per file (reader thread only) */
     size_t unwind_bytes; /* memory of the compiled tables */
+    uint64_t unwind_clock; /* table uses so far: the least recently used table is evicted first */
     uint64_t ips[SS_MAX_DEPTH_LIMIT + 2];
     uint64_t fp_ips[SS_MAX_DEPTH_LIMIT + 2];   /* the kernel's FP chain, when unwinding ourselves */
     struct { uint32_t pid; uint64_t addr; int8_t ok; } vcache[VERIFY_CACHE];

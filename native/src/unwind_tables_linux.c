@@ -1,10 +1,11 @@
 /*
  * unwind_tables_linux.c - the unwind tables of the session's modules: one per file (keyed by
  * build-id, else device + inode), shared by every process that maps it, compiled from the
- * file's .eh_frame on the first sample that needs it (reader thread), kept until the session
- * closes. Memory is capped (UT_CAP_BYTES over all tables): a module that does not fit gets a
- * partial table or none, and is counted (ss_stats.unwind_no_cfi); its frames fall back to the
- * frame pointer.
+ * file's .eh_frame on the first sample that needs it (reader thread). Memory is capped
+ * (ss_options.unwind_cache_bytes over all tables): when a new table does not fit, the least
+ * recently used tables are evicted (compiled again if needed later; ss_stats.unwind_evictions),
+ * and a table larger than the whole cap keeps the rows that fit (counted in unwind_no_cfi: its
+ * other frames fall back to the frame pointer).
  */
 #define _GNU_SOURCE
 #include <elf.h>
@@ -18,14 +19,14 @@
 
 #include "session.h"
 
-#define UT_CAP_BYTES ((size_t)64 << 20)
 #define MAX_LOADS 8
 
 struct cfi_module {
     struct cfi_module *next;
     uint8_t key[24];
     uint8_t key_len;
-    int8_t state;          /* 0 not loaded yet, 1 table ready, -1 no usable CFI */
+    int8_t state;          /* 0 not loaded (yet, or evicted), 1 table ready, -1 no usable CFI */
+    uint64_t last_use;     /* ss_session.unwind_clock at the last lookup */
     int pid;               /* a process that maps it: its /proc/PID/root finds the file */
     char *path;
     cfi_table table;
@@ -161,6 +162,43 @@ int ut_locate_eh_frame(const uint8_t *f, size_t size, const uint8_t **sec, size_
     return find_eh_frame(&m, f, size, sec, len, vaddr);
 }
 
+static size_t cache_cap(const ss_session *s)
+{
+    return s->o.unwind_cache_bytes ? (size_t)s->o.unwind_cache_bytes
+                                   : (size_t)SS_DEFAULT_UNWIND_CACHE_BYTES;
+}
+
+static void publish_cache_stats(ss_session *s, int64_t tables_delta)
+{
+    __atomic_store_n(&s->st.unwind_table_bytes, s->unwind_bytes, __ATOMIC_RELAXED);
+    if (tables_delta > 0)
+        STAT_ADD(s, unwind_tables, (uint64_t)tables_delta);
+    else if (tables_delta < 0)
+        __atomic_fetch_sub(&s->st.unwind_tables, (uint64_t)-tables_delta, __ATOMIC_RELAXED);
+}
+
+/* Evicts least recently used ready tables (never keep) until need more bytes fit under the cap.
+ * A module whose table is evicted is compiled again on its next use. */
+static void make_room(ss_session *s, size_t need, const cfi_module *keep)
+{
+    size_t cap = cache_cap(s);
+    while (s->unwind_bytes + need > cap) {
+        cfi_module *lru = NULL;
+        for (cfi_module *m = s->modules; m; m = m->next) {
+            if (m != keep && m->state == 1 && (!lru || m->last_use < lru->last_use))
+                lru = m;
+        }
+        if (!lru)
+            return;
+        s->unwind_bytes -= lru->table.n * sizeof(cfi_row);
+        cfi_free(&lru->table);
+        lru->state = 0;
+        lru->nload = 0;
+        STAT_ADD(s, unwind_evictions, 1);
+        publish_cache_stats(s, -1);
+    }
+}
+
 static void load_module(ss_session *s, cfi_module *m)
 {
     m->state = -1;
@@ -183,12 +221,14 @@ static void load_module(ss_session *s, cfi_module *m)
     const uint8_t *sec;
     size_t len;
     uint64_t vaddr;
-    size_t room = s->unwind_bytes < UT_CAP_BYTES ? UT_CAP_BYTES - s->unwind_bytes : 0;
-    if (room >= sizeof(cfi_row) && find_eh_frame(m, f, size, &sec, &len, &vaddr) == 0 &&
-        cfi_compile(sec, len, vaddr, room / sizeof(cfi_row), &m->table) == 0 && m->table.n > 0) {
+    size_t cap_rows = cache_cap(s) / sizeof(cfi_row);
+    m->nload = 0;
+    if (cap_rows > 0 && find_eh_frame(m, f, size, &sec, &len, &vaddr) == 0 &&
+        cfi_compile(sec, len, vaddr, cap_rows, &m->table) == 0 && m->table.n > 0) {
         m->state = 1;
+        make_room(s, m->table.n * sizeof(cfi_row), m);
         s->unwind_bytes += m->table.n * sizeof(cfi_row);
-        __atomic_store_n(&s->st.unwind_table_bytes, s->unwind_bytes, __ATOMIC_RELAXED);
+        publish_cache_stats(s, 1);
         STAT_ADD(s, unwind_modules, 1);
         if (m->table.truncated)
             STAT_ADD(s, unwind_no_cfi, 1);
@@ -207,6 +247,7 @@ const cfi_row *ut_find(ss_session *s, const ss_mapping *map, uint64_t pc)
         load_module(s, m);
     if (m->state != 1)
         return NULL;
+    m->last_use = ++s->unwind_clock;
     uint64_t file_off = pc - map->start + map->pgoff;
     for (int i = 0; i < m->nload; i++) {
         if (file_off >= m->load[i].off && file_off - m->load[i].off < m->load[i].filesz)

@@ -125,8 +125,18 @@ static int drain_into(ss_session *s, uint8_t *buf, tree_result *r)
 }
 
 /* Spawns a fixture, samples it at 999 Hz until it exits, draining every ~500 ms. */
+static int profile_fixture_capped(const char *const *argv, tree_result *r, int per_thread, int unwind,
+                                  int64_t unwind_cache_bytes, ss_stats *st);
+
 static int profile_fixture(const char *const *argv, tree_result *r, int per_thread, int unwind,
                            ss_stats *st)
+{
+    return profile_fixture_capped(argv, r, per_thread, unwind, 0, st);
+}
+
+/* profile_fixture with a cap on the unwind tables' memory (0 = default). */
+static int profile_fixture_capped(const char *const *argv, tree_result *r, int per_thread, int unwind,
+                                  int64_t unwind_cache_bytes, ss_stats *st)
 {
     char err[512];
     int32_t pid = ss_spawn(argv, err, sizeof(err));
@@ -138,6 +148,7 @@ static int profile_fixture(const char *const *argv, tree_result *r, int per_thre
     o.pid = pid;
     o.per_thread = per_thread;
     o.unwind = unwind;
+    o.unwind_cache_bytes = unwind_cache_bytes;
     int32_t code = 0;
     ss_session *s = ss_open(&o, &code, err, sizeof(err));
     if (!s) {
@@ -187,6 +198,9 @@ static void calltree_split(const char *fixture, int unwind, const char *name)
         CHECK(st.leaf_fixups > 0 && st.unwound == 0);
     else
         CHECK(st.cfi_frames > st.samples && st.unwound == st.samples);
+    /* the default cap holds every table of a small program: compiled once each, never evicted */
+    CHECK(st.unwind_evictions == 0 && st.unwind_tables == st.unwind_modules);
+    CHECK(st.unwind_cache_bytes == (uint64_t)SS_DEFAULT_UNWIND_CACHE_BYTES);
     CHECK(st.instructions_available == 0 || st.instructions_available == 1);
 }
 
@@ -257,6 +271,38 @@ TEST(e2e_calltree_mt_nofp_threads_unwound)
     CHECKF(share > 0.675 && share < 0.725, "b share %.4f outside 0.70 +- 0.025", share);
     CHECKF(full > 0.95, "a;b in only %.2f %% of b samples", full * 100);
     CHECK(st.unwind_modules >= 2 && st.cfi_frames > 2 * st.samples);
+}
+
+/* The unwind tables' cap: with room for about one table, the C++ fixture's three modules (its
+ * binary, libstdc++, libc) take turns: tables are evicted and compiled again, memory stays under
+ * the cap, and the tables held never exceed the modules seen. */
+TEST(e2e_unwind_cache_cap_evicts_least_recently_used)
+{
+    tree_result r;
+    const char *argv[] = { t_fixture("calltree_cxx"), "0.3", "1", NULL };
+    memset(&r, 0, sizeof(r));
+    r.exe = argv[0];
+    ss_stats st;
+    int64_t cap = 256 << 10;
+    int status = profile_fixture_capped(argv, &r, 0, SS_UNWIND_AUTO, cap, &st);
+    CHECKF(status == 0, "fixture exit status %d", status);
+    printf("    cap %lld: %llu tables compiled, %llu held, %llu evictions, %llu bytes held, "
+           "%llu samples\n", (long long)cap, (unsigned long long)st.unwind_modules,
+           (unsigned long long)st.unwind_tables, (unsigned long long)st.unwind_evictions,
+           (unsigned long long)st.unwind_table_bytes, (unsigned long long)st.samples);
+    CHECK(st.unwind_cache_bytes == (uint64_t)cap);
+    CHECK(st.unwind_table_bytes <= (uint64_t)cap);
+    CHECK(st.unwind_evictions > 0 && st.unwind_modules > st.unwind_tables);
+    CHECK(st.unwind_tables >= 1 && st.unwind_tables <= 3);
+
+    ss_options o;
+    ss_options_init(&o);
+    CHECK(o.unwind_cache_bytes == 0);
+    o.unwind_cache_bytes = -1;
+    char err[256];
+    int32_t code = 0;
+    CHECK(ss_open(&o, &code, err, sizeof(err)) == NULL && code == -EINVAL);
+    CHECKF(strstr(err, "unwind_cache_bytes") != NULL, "message: %s", err);
 }
 
 TEST(e2e_no_such_process)

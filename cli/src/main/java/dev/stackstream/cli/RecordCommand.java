@@ -1,7 +1,7 @@
 package dev.stackstream.cli;
 
-import dev.stackstream.collector.ProfileReports;
 import dev.stackstream.collector.sampling.SamplingOptions;
+import dev.stackstream.collector.sidecar.UnwindConverter;
 import dev.stackstream.command.CommandFailure;
 import dev.stackstream.command.ExitStatus;
 import dev.stackstream.command.StopOnSignal;
@@ -96,6 +96,11 @@ public final class RecordCommand implements Callable<Integer> {
                     + " pointer elsewhere; fp = frame pointers only; cfi = CFI only (default: ${DEFAULT-VALUE}).")
     SamplingOptions.Unwind unwind;
 
+    @Option(names = "--stack-bytes", paramLabel = "BYTES", defaultValue = "" + SamplingOptions.DEFAULT_STACK_BYTES,
+            description = "User-stack bytes copied per sample for CFI unwinding, a multiple of 8 in 64..65528"
+                    + " (default ${DEFAULT-VALUE}: enough for perl, python3 and gzip to reach their root).")
+    int stackBytes;
+
     @ArgGroup(exclusive = true, multiplicity = "1")
     Target target;
 
@@ -152,8 +157,13 @@ public final class RecordCommand implements Callable<Integer> {
         }
         String serviceName = service != null ? service
                 : target.pid != null ? "pid-" + target.pid : Path.of(target.command.get(0)).getFileName().toString();
-        SamplingOptions sampling = SamplingOptions.builder().frequencyHz(frequencyHz).perThread(perThread)
-                .followChildren(true).unwind(unwind).build();
+        SamplingOptions sampling;
+        try {
+            sampling = SamplingOptions.builder().frequencyHz(frequencyHz).perThread(perThread)
+                    .followChildren(true).unwind(unwind).stackBytes(stackBytes).build();
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--stack-bytes: " + e.getMessage());
+        }
         return new RecordPipeline.Config(sampling, duration, serviceName, target.pid, target.command,
                 bootstrapServers, kafkaProperties == null ? Map.of() : kafkaProperties,
                 Duration.ofMillis((long) (kafkaTimeoutSeconds * 1000)), output);
@@ -163,7 +173,7 @@ public final class RecordCommand implements Callable<Integer> {
     private void report(RecordPipeline.Result r) {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        out.print(ProfileReports.summary(r.profile()));
+        out.print(r.summary());
         out.flush();
         KafkaRecording.ReadBack back = r.readBack();
         err.println("stackstream record: " + back.windowsPublished() + " window(s), " + back.samplesPublished()
