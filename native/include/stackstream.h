@@ -181,6 +181,7 @@ typedef struct ss_stats {
     uint64_t unwind_tables;      /* compiled unwind tables held now (one per module, by build-id) */
     uint64_t unwind_evictions;   /* tables evicted (least recently used) to stay under the cap */
     uint64_t unwind_cache_bytes; /* the cap in effect (unwind_cache_bytes option) */
+    uint64_t unwind_debug_frame_tables; /* tables compiled from .debug_frame (module or debug file) */
 } ss_stats;
 
 void ss_get_stats(const ss_session *s, ss_stats *out);

@@ -122,6 +122,11 @@ cfi_module *ut_module(ss_session *s, int pid, const uint8_t *build_id, int build
 /* The CFI row for code address pc inside map, or NULL when its module has none. */
 const cfi_row *ut_find(ss_session *s, const ss_mapping *map, uint64_t pc);
 void ut_free(ss_session *s);
+/* debug_frame_linux.c: compiles the .debug_frame of the module at path (inside pid's root) or of
+ * its debug file (by build-id, else by .gnu_debuglink with a matching build-id). 0 when *out has
+ * rows. */
+int df_load(int pid, const char *path, const uint8_t *build_id, int build_id_len, size_t max_rows,
+            cfi_table *out);
 /* Finds .eh_frame in the ELF file image f[0..size): by section header, else through
  * PT_GNU_EH_FRAME. 0 and the section's bytes and virtual address, or -1. Every read is checked
  * against size (the fuzz test feeds it mutated files). */

@@ -5,7 +5,9 @@
  * (ss_options.unwind_cache_bytes over all tables): when a new table does not fit, the least
  * recently used tables are evicted (compiled again if needed later; ss_stats.unwind_evictions),
  * and a table larger than the whole cap keeps the rows that fit (counted in unwind_no_cfi: its
- * other frames fall back to the frame pointer).
+ * other frames fall back to the frame pointer). A code address that .eh_frame does not cover is
+ * looked up, once per module, in .debug_frame (debug_frame_linux.c: the module's own, or its debug
+ * file's), kept as a second table under the same cap.
  */
 #define _GNU_SOURCE
 #include <elf.h>
@@ -30,6 +32,8 @@ struct cfi_module {
     int pid;               /* a process that maps it: its /proc/PID/root finds the file */
     char *path;
     cfi_table table;
+    int8_t dstate;         /* .debug_frame: 0 not looked for, 1 table ready, -1 none */
+    cfi_table dtable;
     struct { uint64_t off, filesz, vaddr; } load[MAX_LOADS];
     int nload;
 };
@@ -102,7 +106,7 @@ static int find_eh_frame(cfi_module *m, const uint8_t *f, size_t size, const uin
     const Elf64_Ehdr *eh = (const Elf64_Ehdr *)(const void *)f;
     if (size < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 ||
         eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_ident[EI_DATA] != ELFDATA2LSB ||
-        eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phoff > size ||
+        eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phoff > size || (eh->e_phoff & 7) ||
         (size - eh->e_phoff) / sizeof(Elf64_Phdr) < eh->e_phnum)
         return -1;
     const Elf64_Phdr *ph = (const Elf64_Phdr *)(const void *)(f + eh->e_phoff);
@@ -117,7 +121,8 @@ static int find_eh_frame(cfi_module *m, const uint8_t *f, size_t size, const uin
             hdr_vaddr = ph[i].p_vaddr;
         }
     }
-    if (eh->e_shentsize == sizeof(Elf64_Shdr) && eh->e_shoff < size &&
+    /* header tables must be aligned (the ELF spec says so; a corrupt file may not be) */
+    if (eh->e_shentsize == sizeof(Elf64_Shdr) && eh->e_shoff < size && !(eh->e_shoff & 7) &&
         (size - eh->e_shoff) / sizeof(Elf64_Shdr) >= eh->e_shnum && eh->e_shstrndx < eh->e_shnum) {
         const Elf64_Shdr *sh = (const Elf64_Shdr *)(const void *)(f + eh->e_shoff);
         const Elf64_Shdr *strs = &sh[eh->e_shstrndx];
@@ -185,23 +190,27 @@ static void make_room(ss_session *s, size_t need, const cfi_module *keep)
     while (s->unwind_bytes + need > cap) {
         cfi_module *lru = NULL;
         for (cfi_module *m = s->modules; m; m = m->next) {
-            if (m != keep && m->state == 1 && (!lru || m->last_use < lru->last_use))
+            if (m != keep && (m->state == 1 || m->dstate == 1) && (!lru || m->last_use < lru->last_use))
                 lru = m;
         }
         if (!lru)
             return;
-        s->unwind_bytes -= lru->table.n * sizeof(cfi_row);
+        int held = (lru->state == 1) + (lru->dstate == 1);
+        s->unwind_bytes -= (lru->table.n + lru->dtable.n) * sizeof(cfi_row);
         cfi_free(&lru->table);
+        cfi_free(&lru->dtable);
         lru->state = 0;
+        lru->dstate = 0;
         lru->nload = 0;
         STAT_ADD(s, unwind_evictions, 1);
-        publish_cache_stats(s, -1);
+        publish_cache_stats(s, -held);
     }
 }
 
 static void load_module(ss_session *s, cfi_module *m)
 {
     m->state = -1;
+    m->nload = 0;
     int fd = open_module(m);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) < 0 || st.st_size < (off_t)sizeof(Elf64_Ehdr) ||
@@ -222,7 +231,6 @@ static void load_module(ss_session *s, cfi_module *m)
     size_t len;
     uint64_t vaddr;
     size_t cap_rows = cache_cap(s) / sizeof(cfi_row);
-    m->nload = 0;
     if (cap_rows > 0 && find_eh_frame(m, f, size, &sec, &len, &vaddr) == 0 &&
         cfi_compile(sec, len, vaddr, cap_rows, &m->table) == 0 && m->table.n > 0) {
         m->state = 1;
@@ -238,6 +246,21 @@ static void load_module(ss_session *s, cfi_module *m)
     munmap(f, size);
 }
 
+/* The module's .debug_frame table, looked for on the first address .eh_frame does not cover. */
+static void load_debug_frame(ss_session *s, cfi_module *m)
+{
+    m->dstate = -1;
+    size_t cap_rows = cache_cap(s) / sizeof(cfi_row);
+    int id_len = m->key[0] == 'b' ? m->key_len - 1 : 0;
+    if (cap_rows == 0 || df_load(m->pid, m->path, m->key + 1, id_len, cap_rows, &m->dtable) < 0)
+        return;
+    m->dstate = 1;
+    make_room(s, m->dtable.n * sizeof(cfi_row), m);
+    s->unwind_bytes += m->dtable.n * sizeof(cfi_row);
+    publish_cache_stats(s, 1);
+    STAT_ADD(s, unwind_debug_frame_tables, 1);
+}
+
 const cfi_row *ut_find(ss_session *s, const ss_mapping *map, uint64_t pc)
 {
     cfi_module *m = map->mod;
@@ -245,15 +268,23 @@ const cfi_row *ut_find(ss_session *s, const ss_mapping *map, uint64_t pc)
         return NULL;
     if (m->state == 0)
         load_module(s, m);
-    if (m->state != 1)
-        return NULL;
     m->last_use = ++s->unwind_clock;
-    uint64_t file_off = pc - map->start + map->pgoff;
-    for (int i = 0; i < m->nload; i++) {
-        if (file_off >= m->load[i].off && file_off - m->load[i].off < m->load[i].filesz)
-            return cfi_find(&m->table, file_off - m->load[i].off + m->load[i].vaddr);
+    uint64_t file_off = pc - map->start + map->pgoff, vaddr = 0;
+    int in_load = 0;
+    for (int i = 0; i < m->nload && !in_load; i++) {
+        if (file_off >= m->load[i].off && file_off - m->load[i].off < m->load[i].filesz) {
+            vaddr = file_off - m->load[i].off + m->load[i].vaddr;
+            in_load = 1;
+        }
     }
-    return NULL;
+    if (!in_load)
+        return NULL;
+    const cfi_row *row = m->state == 1 ? cfi_find(&m->table, vaddr) : NULL;
+    if (!row && m->dstate == 0)
+        load_debug_frame(s, m);
+    if (!row && m->dstate == 1)
+        row = cfi_find(&m->dtable, vaddr);
+    return row;
 }
 
 void ut_free(ss_session *s)
@@ -261,6 +292,7 @@ void ut_free(ss_session *s)
     for (cfi_module *m = s->modules, *n; m; m = n) {
         n = m->next;
         cfi_free(&m->table);
+        cfi_free(&m->dtable);
         free(m->path);
         free(m);
     }

@@ -199,9 +199,12 @@ static void calltree_split(const char *fixture, int unwind, const char *name)
     else
         CHECK(st.cfi_frames > st.samples && st.unwound == st.samples);
     /* the default cap holds every table of a small program: compiled once each, never evicted */
-    CHECK(st.unwind_evictions == 0 && st.unwind_tables == st.unwind_modules);
+    CHECK(st.unwind_evictions == 0 &&
+          st.unwind_tables == st.unwind_modules + st.unwind_debug_frame_tables);
     CHECK(st.unwind_cache_bytes == (uint64_t)SS_DEFAULT_UNWIND_CACHE_BYTES);
     CHECK(st.instructions_available == 0 || st.instructions_available == 1);
+    if (strstr(fixture, "dbgframe"))
+        CHECKF(st.unwind_debug_frame_tables >= 1, "no .debug_frame table compiled");
 }
 
 TEST(e2e_calltree_split_and_full_chain)
@@ -222,6 +225,12 @@ TEST(e2e_calltree_nofp_split_and_full_chain_cfi)
 TEST(e2e_calltree_nofp_split_and_full_chain_cfi_only)
 {
     calltree_split("calltree_nofp", SS_UNWIND_CFI, "cfi");
+}
+
+/* No .eh_frame for main, a, b, c: their CFI is only in the debug file that .gnu_debuglink names. */
+TEST(e2e_calltree_debug_frame_from_debuglink)
+{
+    calltree_split("calltree_dbgframe", SS_UNWIND_CFI, "cfi, .debug_frame");
 }
 
 TEST(e2e_calltree_mt_late_threads_sampled)
@@ -292,7 +301,8 @@ TEST(e2e_unwind_cache_cap_evicts_least_recently_used)
            (unsigned long long)st.unwind_table_bytes, (unsigned long long)st.samples);
     CHECK(st.unwind_cache_bytes == (uint64_t)cap);
     CHECK(st.unwind_table_bytes <= (uint64_t)cap);
-    CHECK(st.unwind_evictions > 0 && st.unwind_modules > st.unwind_tables);
+    CHECK(st.unwind_evictions > 0 &&
+          st.unwind_modules + st.unwind_debug_frame_tables > st.unwind_tables);
     CHECK(st.unwind_tables >= 1 && st.unwind_tables <= 3);
 
     ss_options o;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "records.h"
@@ -299,4 +300,40 @@ TEST(cfi_function_after_an_equal_rule_keeps_its_row)
     }
     CHECK(cfi_find(&t, 0x1030) == NULL && cfi_find(&t, 0xfff) == NULL);
     cfi_free(&t);
+}
+
+/* .debug_frame through df_load: the fixture's debug file mutated (headers and sections) and
+ * written to a temporary file, read back as the module's own .debug_frame. */
+TEST(fuzz_debug_frame_mutated_debug_file)
+{
+    size_t size, compiled = 0, iters = getenv("SS_SANITIZE") ? 150 : 500;
+    char src[4096], tmp[] = "/tmp/ss-fuzz-debug-XXXXXX";
+    snprintf(src, sizeof(src), "%s.debug", t_fixture("calltree_dbgframe"));
+    uint8_t *f = read_file(src, &size);
+    CHECKF(f != NULL, "cannot read %s", src);
+    int fd = mkstemp(tmp);
+    CHECK(fd >= 0);
+    close(fd);
+    cfi_table t;
+    CHECK(df_load(getpid(), src, NULL, 0, 0, &t) == 0 && t.n > 10 && table_ok(&t, 1u << 24));
+    cfi_free(&t);
+    uint8_t *copy = malloc(size);
+    for (size_t it = 0; it < iters; it++) {
+        memcpy(copy, f, size);
+        mutate(copy, size, 1 + (int)(rnd() % 64));
+        FILE *out = fopen(tmp, "wb");
+        CHECK(out != NULL);
+        size_t n = it % 4 == 0 ? (size_t)(rnd() % (size + 1)) : size;
+        CHECK(fwrite(copy, 1, n, out) == n);
+        fclose(out);
+        if (df_load(getpid(), tmp, NULL, 0, 0, &t) == 0) {
+            CHECKF(table_ok(&t, 1u << 24), "iteration %zu: table unsorted", it);
+            compiled++;
+            cfi_free(&t);
+        }
+    }
+    printf("    %zu mutated debug files, .debug_frame compiled from %zu\n", iters, compiled);
+    unlink(tmp);
+    free(copy);
+    free(f);
 }

@@ -35,8 +35,8 @@ public final class UnwindReport {
         row(b, "frames unwound", String.format(Locale.ROOT, "%,d by CFI, %,d by frame pointer", u.cfiFrames(),
                 u.fpFrames()));
         row(b, "unwind tables", String.format(Locale.ROOT, "%,d held (%,d bytes of %,d), %,d compiled, %,d evicted,"
-                        + " %,d modules without CFI", u.tables(), u.tableBytes(), u.cacheCapBytes(), u.modules(),
-                u.evictions(), u.modulesWithoutCfi()));
+                        + " %,d modules without CFI, %,d from .debug_frame", u.tables(), u.tableBytes(),
+                u.cacheCapBytes(), u.modules(), u.evictions(), u.modulesWithoutCfi(), u.debugFrameTables()));
         return b.toString();
     }
 

@@ -19,20 +19,22 @@ import dev.stackstream.collector.nativeapi.SsStats;
  * @param tables compiled tables held now (one per module, keyed by build-id)
  * @param evictions tables evicted, least recently used first, to stay under the cap
  * @param cacheCapBytes the cap on the tables' memory
+ * @param debugFrameTables tables compiled from {@code .debug_frame} (the module's or its debug file's)
  */
 public record UnwindStats(SamplingOptions.Unwind mode, int stackBytes, long unwound, long cutStackCopy,
                           long cutNoUnwindInfo, long cutCorrupt, long cfiFrames, long fpFrames, long modules,
-                          long modulesWithoutCfi, long tableBytes, long tables, long evictions, long cacheCapBytes) {
+                          long modulesWithoutCfi, long tableBytes, long tables, long evictions, long cacheCapBytes,
+                          long debugFrameTables) {
 
     /** Nothing read yet. */
     public static final UnwindStats ZERO = new UnwindStats(SamplingOptions.Unwind.AUTO, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-            0, 0, 0);
+            0, 0, 0, 0);
 
     static UnwindStats of(SsStats s) {
         SamplingOptions.Unwind mode = SamplingOptions.Unwind.values()[Math.max(0, Math.min(2, s.unwind))];
         return new UnwindStats(mode, s.stack_bytes, s.unwound, s.cut_stack_copy, s.cut_no_unwind_info, s.cut_corrupt,
                 s.cfi_frames, s.fp_frames, s.unwind_modules, s.unwind_no_cfi, s.unwind_table_bytes, s.unwind_tables,
-                s.unwind_evictions, s.unwind_cache_bytes);
+                s.unwind_evictions, s.unwind_cache_bytes, s.unwind_debug_frame_tables);
     }
 
     /** Stacks whose unwinding stopped before the root (the depth limit not included). */
