@@ -337,3 +337,27 @@ TEST(fuzz_debug_frame_mutated_debug_file)
     free(copy);
     free(f);
 }
+
+/* A leaf sampled on its `ret`, after `pop %rbp`: GCC's CFI still says BP is saved at CFA - 16,
+ * a slot now below SP and outside the copy. The register already holds the caller's BP, so the
+ * walk goes on (it was cut as corrupt: 2 % of perl's samples). */
+TEST(unwind_leaf_after_pop_rbp_continues)
+{
+    cfi_row rows[4];
+    memset(rows, 0, sizeof(rows));
+    rows[0] = (cfi_row){ .pc = 0x1000, .kind = CFI_CFA_SP, .cfa_off = 8, .ra_off = -8, .bp_off = -16,
+                         .flags = CFI_BP_SAVED };
+    rows[1] = (cfi_row){ .pc = 0x1100, .kind = CFI_NONE };
+    rows[2] = (cfi_row){ .pc = 0x2000, .kind = CFI_CFA_SP, .cfa_off = 8, .ra_off = -8,
+                         .flags = CFI_RA_UNDEFINED };
+    rows[3] = (cfi_row){ .pc = 0x2100, .kind = CFI_NONE };
+    cfi_table t = { rows, 4, 2, 0 };
+    fuzz_ctx c = { &t, 0x1000, 0x2100 };
+    uint64_t stack[2] = { BIAS + 0x2005, 0 };     /* [SP] = return address into the root */
+    uw_regs r = { BIAS + 0x10f0, 0x7ffd00001000ull, 0x7ffd00002000ull, 0 };
+    uint64_t out[8];
+    uw_result res;
+    uw_unwind(&r, (const uint8_t *)stack, sizeof(stack), 0, fuzz_lookup, &c, out, 8, &res);
+    CHECKF(res.cut == SS_CUT_NONE && res.depth == 2 && out[1] == BIAS + 0x2005, "cut %u depth %u",
+           res.cut, res.depth);
+}

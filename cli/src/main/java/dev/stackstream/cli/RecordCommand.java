@@ -1,7 +1,7 @@
 package dev.stackstream.cli;
 
 import dev.stackstream.collector.sampling.SamplingOptions;
-import dev.stackstream.collector.sidecar.UnwindConverter;
+import dev.stackstream.collector.sidecar.UnwindOptions;
 import dev.stackstream.command.CommandFailure;
 import dev.stackstream.command.ExitStatus;
 import dev.stackstream.command.StopOnSignal;
@@ -14,6 +14,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
@@ -90,16 +91,8 @@ public final class RecordCommand implements Callable<Integer> {
             description = "Count stacks per thread, for the per-thread split of the summary (default: on).")
     boolean perThread;
 
-    @Option(names = "--unwind", paramLabel = "auto|fp|cfi", defaultValue = "auto",
-            converter = UnwindConverter.class,
-            description = "How user stacks are unwound: auto = CFI (.eh_frame) where the module has it, the frame"
-                    + " pointer elsewhere; fp = frame pointers only; cfi = CFI only (default: ${DEFAULT-VALUE}).")
-    SamplingOptions.Unwind unwind;
-
-    @Option(names = "--stack-bytes", paramLabel = "BYTES", defaultValue = "" + SamplingOptions.DEFAULT_STACK_BYTES,
-            description = "User-stack bytes copied per sample for CFI unwinding, a multiple of 8 in 64..65528"
-                    + " (default ${DEFAULT-VALUE}: enough for perl, python3 and gzip to reach their root).")
-    int stackBytes;
+    @Mixin
+    UnwindOptions unwinding = new UnwindOptions();
 
     @ArgGroup(exclusive = true, multiplicity = "1")
     Target target;
@@ -159,8 +152,8 @@ public final class RecordCommand implements Callable<Integer> {
                 : target.pid != null ? "pid-" + target.pid : Path.of(target.command.get(0)).getFileName().toString();
         SamplingOptions sampling;
         try {
-            sampling = SamplingOptions.builder().frequencyHz(frequencyHz).perThread(perThread)
-                    .followChildren(true).unwind(unwind).stackBytes(stackBytes).build();
+            sampling = unwinding.applyTo(SamplingOptions.builder().frequencyHz(frequencyHz).perThread(perThread)
+                    .followChildren(true)).build();
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), "--stack-bytes: " + e.getMessage());
         }

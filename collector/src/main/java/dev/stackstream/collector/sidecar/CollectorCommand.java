@@ -21,6 +21,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
@@ -91,16 +92,8 @@ public final class CollectorCommand implements Callable<Integer> {
     @Option(names = "--per-thread", defaultValue = "false", description = "Keep thread names in the counts.")
     boolean perThread;
 
-    @Option(names = "--unwind", paramLabel = "auto|fp|cfi", defaultValue = "auto",
-            converter = UnwindConverter.class,
-            description = "How user stacks are unwound: auto = CFI (.eh_frame) where the module has it, the frame"
-                    + " pointer elsewhere; fp = frame pointers only; cfi = CFI only (default: ${DEFAULT-VALUE}).")
-    SamplingOptions.Unwind unwind;
-
-    @Option(names = "--stack-bytes", paramLabel = "BYTES", defaultValue = "" + SamplingOptions.DEFAULT_STACK_BYTES,
-            description = "User-stack bytes copied per sample for CFI unwinding, a multiple of 8 in 64..65528"
-                    + " (default ${DEFAULT-VALUE}: enough for perl, python3 and gzip to reach their root).")
-    int stackBytes;
+    @Mixin
+    UnwindOptions unwinding = new UnwindOptions();
 
     @Option(names = "--bootstrap-servers", paramLabel = "HOST:PORT", description = "Kafka bootstrap servers (required).")
     String bootstrapServers;
@@ -200,8 +193,8 @@ public final class CollectorCommand implements Callable<Integer> {
         try {
             CollectorConfig.Builder b = CollectorConfig.builder(target, service, publisherConfig())
                     .labels(userLabels).collectorId(collectorId)
-                    .sampling(SamplingOptions.builder().frequencyHz(frequency).perThread(perThread).unwind(unwind)
-                            .stackBytes(stackBytes).build())
+                    .sampling(unwinding.applyTo(SamplingOptions.builder().frequencyHz(frequency).perThread(perThread))
+                            .build())
                     .window(seconds(windowSeconds)).rescan(seconds(rescanSeconds))
                     .shutdownTimeout(seconds(shutdownTimeoutSeconds));
             if (metricsPort != null) {
