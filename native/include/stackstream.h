@@ -76,9 +76,12 @@ typedef struct ss_options {
     int32_t unwind;             /* enum ss_unwind (0 = AUTO) */
     int32_t stack_bytes;        /* user stack copied per sample for unwinding, multiple of 8 in
                                    64..65528 (0 = default SS_DEFAULT_STACK_BYTES; FP mode: 64) */
+    int64_t unwind_cache_bytes; /* memory cap of the compiled unwind tables, >= 0 (0 = 64 MiB);
+                                   least recently used tables are evicted to stay under it */
 } ss_options;
 
 #define SS_DEFAULT_STACK_BYTES 16384
+#define SS_DEFAULT_UNWIND_CACHE_BYTES ((int64_t)64 << 20)
 
 /* ss_options with defaults: PID target 0, cpu-clock 999 Hz, kernel AUTO, per_thread 1,
  * follow_children 1, max_depth 127, unwind AUTO, defaults above for the rest. With unwinding
@@ -175,7 +178,7 @@ typedef struct ss_stats {
     uint64_t cut_corrupt;        /* stacks cut: SS_CUT_CORRUPT */
     uint64_t cfi_frames;         /* frames unwound by CFI */
     uint64_t fp_frames;          /* frames unwound by the frame pointer (modules without CFI) */
-    uint64_t unwind_modules;     /* modules whose unwind table was compiled */
+    uint64_t unwind_modules;     /* unwind tables compiled (again after an eviction, if needed) */
     uint64_t unwind_no_cfi;      /* modules without usable .eh_frame (unreadable, none, over the cap) */
     uint64_t unwind_table_bytes; /* memory the compiled unwind tables hold now */
     int32_t unwind;              /* enum ss_unwind in effect */
@@ -185,6 +188,10 @@ typedef struct ss_stats {
     uint64_t offcpu_unmatched;   /* OFF_CPU/WALL: switch-outs never followed by a switch-in while
                                     sampled (the thread exited, the session stopped, a record was
                                     lost); their time up to the last drain is counted */
+    uint64_t unwind_tables;      /* compiled unwind tables held now (one per module, by build-id) */
+    uint64_t unwind_evictions;   /* tables evicted (least recently used) to stay under the cap */
+    uint64_t unwind_cache_bytes; /* the cap in effect (unwind_cache_bytes option) */
+    uint64_t unwind_debug_frame_tables; /* tables compiled from .debug_frame (module or debug file) */
 } ss_stats;
 
 void ss_get_stats(const ss_session *s, ss_stats *out);

@@ -1,5 +1,6 @@
 /*
- * cfi.c - compiles a module's DWARF call-frame information (.eh_frame) into a compact table.
+ * cfi.c - compiles a module's DWARF call-frame information (.eh_frame, or .debug_frame from
+ * its debug file) into a compact table.
  *
  * Every FDE's CFA program is run ONCE, here, and each row of its result becomes one cfi_row:
  * "from this address on, CFA = SP|BP + off, the return address is at CFA + ra_off, the caller's BP
@@ -343,6 +344,11 @@ static int parse_cie(const uint8_t *p, const uint8_t *end, cie *c)
         return -1;
     size_t aug_len = (size_t)((const char *)r.p - aug);
     r.p++;
+    if (version == 4) {
+        /* .debug_frame v4: address_size, segment_selector_size */
+        if (rd_fixed(&r, 1) != 8 || rd_fixed(&r, 1) != 0)
+            return -1;
+    }
     if (aug_len >= 2 && aug[0] == 'e' && aug[1] == 'h')
         rd_fixed(&r, 8);
     c->code_align = rd_uleb(&r);
@@ -396,6 +402,16 @@ static int row_cmp(const void *a, const void *b)
 int cfi_compile(const uint8_t *sec, size_t len, uint64_t sec_vaddr, size_t max_rows,
                 cfi_table *out)
 {
+    return cfi_compile_section(sec, len, sec_vaddr, max_rows, 0, out);
+}
+
+int cfi_compile_section(const uint8_t *sec, size_t len, uint64_t sec_vaddr, size_t max_rows,
+                        int debug_frame, cfi_table *out)
+{
+    /* .eh_frame: a CIE has id 0 and an FDE's id is the distance back to its CIE; .debug_frame:
+     * a CIE has id 0xffffffff and an FDE's id is its CIE's offset in the section (and pointers
+     * are absolute, 8 bytes, unless an augmentation says otherwise) */
+    const uint32_t cie_id = debug_frame ? 0xffffffffu : 0;
     rowbuf b = { NULL, 0, 0, max_rows ? max_rows : ((size_t)1 << 24), 0 };
     memset(out, 0, sizeof(*out));
     size_t off = 0;
@@ -423,12 +439,16 @@ int cfi_compile(const uint8_t *sec, size_t len, uint64_t sec_vaddr, size_t max_r
         uint32_t id;
         memcpy(&id, ent, 4);
         size_t next = off + hdr + (size_t)length;
-        if (id != 0) {                                  /* an FDE: id is the distance back to its CIE */
-            const uint8_t *cie_at = ent - id;
-            if (id > (size_t)(ent - sec)) {
+        if (hdr == 12 && debug_frame) {                 /* 64-bit DWARF entries: not supported */
+            off = next;
+            continue;
+        }
+        if (id != cie_id) {                             /* an FDE */
+            if (debug_frame ? id >= len : id > (size_t)(ent - sec)) {
                 off = next;
                 continue;
             }
+            const uint8_t *cie_at = debug_frame ? sec + id : ent - id;
             if (cie_at != cached_cie_at) {
                 uint32_t cl;
                 cached_cie_at = cie_at;
@@ -438,7 +458,7 @@ int cfi_compile(const uint8_t *sec, size_t len, uint64_t sec_vaddr, size_t max_r
                     uint32_t cid;
                     memcpy(&cid, cie_at + 4, 4);
                     if (cl != 0xffffffffu && cl >= 4 && cl <= len - (size_t)(cie_at - sec) - 4 &&
-                        cid == 0)
+                        cid == cie_id)
                         cie_ok = parse_cie(cie_at + 8, cie_at + 4 + cl, &c) == 0;
                 }
             }
@@ -474,10 +494,14 @@ int cfi_compile(const uint8_t *sec, size_t len, uint64_t sec_vaddr, size_t max_r
     }
     if (b.n) {
         qsort(b.v, b.n, sizeof(*b.v), row_cmp);
-        /* keep the first row per address (real before end marker), drop rows equal to the one before */
+        /* keep the first row per address (real before end marker), drop rows equal to the one
+         * before. "First" is judged on the sorted input, not on what was kept: a row dropped as
+         * equal to its predecessor still owns its address, so the end marker of the FDE before
+         * (same address) must not take its place (that lost every leaf whose FDE starts with the
+         * rule the previous function ends with, e.g. Rust's frameless functions) */
         size_t w = 0;
         for (size_t i = 0; i < b.n; i++) {
-            if (w && b.v[w - 1].pc == b.v[i].pc)
+            if (i && b.v[i - 1].pc == b.v[i].pc)
                 continue;
             if (w && b.v[w - 1].kind == b.v[i].kind && b.v[w - 1].cfa_off == b.v[i].cfa_off &&
                 b.v[w - 1].ra_off == b.v[i].ra_off && b.v[w - 1].bp_off == b.v[i].bp_off &&

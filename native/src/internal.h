@@ -121,6 +121,10 @@ typedef struct cfi_table {
  * into *out; at most max_rows rows (0 = 16M). Corrupt entries are skipped or end the walk. */
 int cfi_compile(const uint8_t *sec, size_t len, uint64_t sec_vaddr, size_t max_rows,
                 cfi_table *out);
+/* The same for a section of either kind: debug_frame 1 reads .debug_frame's layout (CIE id
+ * 0xffffffff, FDEs pointing at their CIE by section offset, absolute addresses). */
+int cfi_compile_section(const uint8_t *sec, size_t len, uint64_t sec_vaddr, size_t max_rows,
+                        int debug_frame, cfi_table *out);
 void cfi_free(cfi_table *t);
 /* The row covering module address pc, or NULL. */
 const cfi_row *cfi_find(const cfi_table *t, uint64_t pc);

@@ -87,6 +87,7 @@ struct ss_session {
     int stack_bytes;     /* user stack copied per sample */
     cfi_module *modules; /* unwind tables, one per file (reader thread only) */
     size_t unwind_bytes; /* memory of the compiled tables */
+    uint64_t unwind_clock; /* table uses so far: the least recently used table is evicted first */
     uint64_t ips[SS_MAX_DEPTH_LIMIT + 2];
     uint64_t fp_ips[SS_MAX_DEPTH_LIMIT + 2];   /* the kernel's FP chain, when unwinding ourselves */
     struct { uint32_t pid; uint64_t addr; int8_t ok; } vcache[VERIFY_CACHE];
@@ -126,6 +127,16 @@ cfi_module *ut_module(ss_session *s, int pid, const uint8_t *build_id, int build
 /* The CFI row for code address pc inside map, or NULL when its module has none. */
 const cfi_row *ut_find(ss_session *s, const ss_mapping *map, uint64_t pc);
 void ut_free(ss_session *s);
+/* debug_frame_linux.c: compiles the .debug_frame of the module at path (inside pid's root) or of
+ * its debug file (by build-id, else by .gnu_debuglink with a matching build-id). 0 when *out has
+ * rows. */
+int df_load(int pid, const char *path, const uint8_t *build_id, int build_id_len, size_t max_rows,
+            cfi_table *out);
+/* Finds .eh_frame in the ELF file image f[0..size): by section header, else through
+ * PT_GNU_EH_FRAME. 0 and the section's bytes and virtual address, or -1. Every read is checked
+ * against size (the fuzz test feeds it mutated files). */
+int ut_locate_eh_frame(const uint8_t *f, size_t size, const uint8_t **sec, size_t *len,
+                       uint64_t *vaddr);
 
 /* offcpu_linux.c: off-CPU intervals, from a switch-out sample to the thread's next switch-in */
 int oc_is_switch_sampling(const ss_session *s);

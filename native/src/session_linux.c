@@ -87,6 +87,9 @@ static int check_options(ss_options *o, char *err, size_t len)
     if (o->ring_pages < 1 || (o->ring_pages & (o->ring_pages - 1)) || o->ring_pages > 65536)
         return ss_fail(err, len, -EINVAL, "ring_pages %d is not a power of two in 1..65536",
                        o->ring_pages);
+    if (o->unwind_cache_bytes < 0)
+        return ss_fail(err, len, -EINVAL, "unwind_cache_bytes %lld is negative",
+                       (long long)o->unwind_cache_bytes);
     if (o->table_bytes < 0)
         return ss_fail(err, len, -EINVAL, "table_bytes %lld is negative",
                        (long long)o->table_bytes);
@@ -345,9 +348,14 @@ SS_EXPORT void ss_get_stats(const ss_session *s, ss_stats *out)
     LOAD(unwind_table_bytes);
     LOAD(offcpu_intervals);
     LOAD(offcpu_unmatched);
+    LOAD(unwind_tables);
+    LOAD(unwind_evictions);
+    LOAD(unwind_debug_frame_tables);
 #undef LOAD
     out->unwind = s->o.unwind;
     out->stack_bytes = s->stack_bytes;
+    out->unwind_cache_bytes = s->o.unwind_cache_bytes ? (uint64_t)s->o.unwind_cache_bytes
+                                                      : SS_DEFAULT_UNWIND_CACHE_BYTES;
     out->kernel_frames = s->kernel_frames;
     out->instructions_available = s->insn;
 }

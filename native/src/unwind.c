@@ -59,8 +59,15 @@ void uw_unwind(const uw_regs *regs, const uint8_t *stack, uint64_t stack_len, in
             } else {
                 cut = load(stack, base, stack_len, cfa + (uint64_t)(int64_t)row->ra_off, &ra);
             }
-            if (!cut && (row->flags & CFI_BP_SAVED))
-                cut = load(stack, base, stack_len, cfa + (uint64_t)(int64_t)row->bp_off, &nbp);
+            if (!cut && (row->flags & CFI_BP_SAVED)) {
+                uint64_t at = cfa + (uint64_t)(int64_t)row->bp_off;
+                /* a slot below SP was popped already (a leaf sampled in its epilogue, after
+                 * `pop %rbp`, whose CFI still says "saved"): the register holds the caller's BP */
+                if (at < sp)
+                    nbp = bp;
+                else
+                    cut = load(stack, base, stack_len, at, &nbp);
+            }
             if (!cut && (row->flags & CFI_BP_LOST))
                 nbp = 0;                                   /* unknown from here: FP fallback fails */
             if (!cut)

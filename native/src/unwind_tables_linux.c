@@ -1,10 +1,13 @@
 /*
  * unwind_tables_linux.c - the unwind tables of the session's modules: one per file (keyed by
  * build-id, else device + inode), shared by every process that maps it, compiled from the
- * file's .eh_frame on the first sample that needs it (reader thread), kept until the session
- * closes. Memory is capped (UT_CAP_BYTES over all tables): a module that does not fit gets a
- * partial table or none, and is counted (ss_stats.unwind_no_cfi); its frames fall back to the
- * frame pointer.
+ * file's .eh_frame on the first sample that needs it (reader thread). Memory is capped
+ * (ss_options.unwind_cache_bytes over all tables): when a new table does not fit, the least
+ * recently used tables are evicted (compiled again if needed later; ss_stats.unwind_evictions),
+ * and a table larger than the whole cap keeps the rows that fit (counted in unwind_no_cfi: its
+ * other frames fall back to the frame pointer). A code address that .eh_frame does not cover is
+ * looked up, once per module, in .debug_frame (debug_frame_linux.c: the module's own, or its debug
+ * file's), kept as a second table under the same cap.
  */
 #define _GNU_SOURCE
 #include <elf.h>
@@ -18,17 +21,19 @@
 
 #include "session.h"
 
-#define UT_CAP_BYTES ((size_t)64 << 20)
 #define MAX_LOADS 8
 
 struct cfi_module {
     struct cfi_module *next;
     uint8_t key[24];
     uint8_t key_len;
-    int8_t state;          /* 0 not loaded yet, 1 table ready, -1 no usable CFI */
+    int8_t state;          /* 0 not loaded (yet, or evicted), 1 table ready, -1 no usable CFI */
+    uint64_t last_use;     /* ss_session.unwind_clock at the last lookup */
     int pid;               /* a process that maps it: its /proc/PID/root finds the file */
     char *path;
     cfi_table table;
+    int8_t dstate;         /* .debug_frame: 0 not looked for, 1 table ready, -1 none */
+    cfi_table dtable;
     struct { uint64_t off, filesz, vaddr; } load[MAX_LOADS];
     int nload;
 };
@@ -101,7 +106,7 @@ static int find_eh_frame(cfi_module *m, const uint8_t *f, size_t size, const uin
     const Elf64_Ehdr *eh = (const Elf64_Ehdr *)(const void *)f;
     if (size < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 ||
         eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_ident[EI_DATA] != ELFDATA2LSB ||
-        eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phoff > size ||
+        eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phoff > size || (eh->e_phoff & 7) ||
         (size - eh->e_phoff) / sizeof(Elf64_Phdr) < eh->e_phnum)
         return -1;
     const Elf64_Phdr *ph = (const Elf64_Phdr *)(const void *)(f + eh->e_phoff);
@@ -116,7 +121,8 @@ static int find_eh_frame(cfi_module *m, const uint8_t *f, size_t size, const uin
             hdr_vaddr = ph[i].p_vaddr;
         }
     }
-    if (eh->e_shentsize == sizeof(Elf64_Shdr) && eh->e_shoff < size &&
+    /* header tables must be aligned (the ELF spec says so; a corrupt file may not be) */
+    if (eh->e_shentsize == sizeof(Elf64_Shdr) && eh->e_shoff < size && !(eh->e_shoff & 7) &&
         (size - eh->e_shoff) / sizeof(Elf64_Shdr) >= eh->e_shnum && eh->e_shstrndx < eh->e_shnum) {
         const Elf64_Shdr *sh = (const Elf64_Shdr *)(const void *)(f + eh->e_shoff);
         const Elf64_Shdr *strs = &sh[eh->e_shstrndx];
@@ -153,9 +159,58 @@ static int find_eh_frame(cfi_module *m, const uint8_t *f, size_t size, const uin
     return 0;
 }
 
+int ut_locate_eh_frame(const uint8_t *f, size_t size, const uint8_t **sec, size_t *len,
+                       uint64_t *vaddr)
+{
+    cfi_module m;
+    memset(&m, 0, sizeof(m));
+    return find_eh_frame(&m, f, size, sec, len, vaddr);
+}
+
+static size_t cache_cap(const ss_session *s)
+{
+    return s->o.unwind_cache_bytes ? (size_t)s->o.unwind_cache_bytes
+                                   : (size_t)SS_DEFAULT_UNWIND_CACHE_BYTES;
+}
+
+static void publish_cache_stats(ss_session *s, int64_t tables_delta)
+{
+    __atomic_store_n(&s->st.unwind_table_bytes, s->unwind_bytes, __ATOMIC_RELAXED);
+    if (tables_delta > 0)
+        STAT_ADD(s, unwind_tables, (uint64_t)tables_delta);
+    else if (tables_delta < 0)
+        __atomic_fetch_sub(&s->st.unwind_tables, (uint64_t)-tables_delta, __ATOMIC_RELAXED);
+}
+
+/* Evicts least recently used ready tables (never keep) until need more bytes fit under the cap.
+ * A module whose table is evicted is compiled again on its next use. */
+static void make_room(ss_session *s, size_t need, const cfi_module *keep)
+{
+    size_t cap = cache_cap(s);
+    while (s->unwind_bytes + need > cap) {
+        cfi_module *lru = NULL;
+        for (cfi_module *m = s->modules; m; m = m->next) {
+            if (m != keep && (m->state == 1 || m->dstate == 1) && (!lru || m->last_use < lru->last_use))
+                lru = m;
+        }
+        if (!lru)
+            return;
+        int held = (lru->state == 1) + (lru->dstate == 1);
+        s->unwind_bytes -= (lru->table.n + lru->dtable.n) * sizeof(cfi_row);
+        cfi_free(&lru->table);
+        cfi_free(&lru->dtable);
+        lru->state = 0;
+        lru->dstate = 0;
+        lru->nload = 0;
+        STAT_ADD(s, unwind_evictions, 1);
+        publish_cache_stats(s, -held);
+    }
+}
+
 static void load_module(ss_session *s, cfi_module *m)
 {
     m->state = -1;
+    m->nload = 0;
     int fd = open_module(m);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) < 0 || st.st_size < (off_t)sizeof(Elf64_Ehdr) ||
@@ -175,12 +230,13 @@ static void load_module(ss_session *s, cfi_module *m)
     const uint8_t *sec;
     size_t len;
     uint64_t vaddr;
-    size_t room = s->unwind_bytes < UT_CAP_BYTES ? UT_CAP_BYTES - s->unwind_bytes : 0;
-    if (room >= sizeof(cfi_row) && find_eh_frame(m, f, size, &sec, &len, &vaddr) == 0 &&
-        cfi_compile(sec, len, vaddr, room / sizeof(cfi_row), &m->table) == 0 && m->table.n > 0) {
+    size_t cap_rows = cache_cap(s) / sizeof(cfi_row);
+    if (cap_rows > 0 && find_eh_frame(m, f, size, &sec, &len, &vaddr) == 0 &&
+        cfi_compile(sec, len, vaddr, cap_rows, &m->table) == 0 && m->table.n > 0) {
         m->state = 1;
+        make_room(s, m->table.n * sizeof(cfi_row), m);
         s->unwind_bytes += m->table.n * sizeof(cfi_row);
-        __atomic_store_n(&s->st.unwind_table_bytes, s->unwind_bytes, __ATOMIC_RELAXED);
+        publish_cache_stats(s, 1);
         STAT_ADD(s, unwind_modules, 1);
         if (m->table.truncated)
             STAT_ADD(s, unwind_no_cfi, 1);
@@ -190,6 +246,21 @@ static void load_module(ss_session *s, cfi_module *m)
     munmap(f, size);
 }
 
+/* The module's .debug_frame table, looked for on the first address .eh_frame does not cover. */
+static void load_debug_frame(ss_session *s, cfi_module *m)
+{
+    m->dstate = -1;
+    size_t cap_rows = cache_cap(s) / sizeof(cfi_row);
+    int id_len = m->key[0] == 'b' ? m->key_len - 1 : 0;
+    if (cap_rows == 0 || df_load(m->pid, m->path, m->key + 1, id_len, cap_rows, &m->dtable) < 0)
+        return;
+    m->dstate = 1;
+    make_room(s, m->dtable.n * sizeof(cfi_row), m);
+    s->unwind_bytes += m->dtable.n * sizeof(cfi_row);
+    publish_cache_stats(s, 1);
+    STAT_ADD(s, unwind_debug_frame_tables, 1);
+}
+
 const cfi_row *ut_find(ss_session *s, const ss_mapping *map, uint64_t pc)
 {
     cfi_module *m = map->mod;
@@ -197,14 +268,23 @@ const cfi_row *ut_find(ss_session *s, const ss_mapping *map, uint64_t pc)
         return NULL;
     if (m->state == 0)
         load_module(s, m);
-    if (m->state != 1)
-        return NULL;
-    uint64_t file_off = pc - map->start + map->pgoff;
-    for (int i = 0; i < m->nload; i++) {
-        if (file_off >= m->load[i].off && file_off - m->load[i].off < m->load[i].filesz)
-            return cfi_find(&m->table, file_off - m->load[i].off + m->load[i].vaddr);
+    m->last_use = ++s->unwind_clock;
+    uint64_t file_off = pc - map->start + map->pgoff, vaddr = 0;
+    int in_load = 0;
+    for (int i = 0; i < m->nload && !in_load; i++) {
+        if (file_off >= m->load[i].off && file_off - m->load[i].off < m->load[i].filesz) {
+            vaddr = file_off - m->load[i].off + m->load[i].vaddr;
+            in_load = 1;
+        }
     }
-    return NULL;
+    if (!in_load)
+        return NULL;
+    const cfi_row *row = m->state == 1 ? cfi_find(&m->table, vaddr) : NULL;
+    if (!row && m->dstate == 0)
+        load_debug_frame(s, m);
+    if (!row && m->dstate == 1)
+        row = cfi_find(&m->dtable, vaddr);
+    return row;
 }
 
 void ut_free(ss_session *s)
@@ -212,6 +292,7 @@ void ut_free(ss_session *s)
     for (cfi_module *m = s->modules, *n; m; m = n) {
         n = m->next;
         cfi_free(&m->table);
+        cfi_free(&m->dtable);
         free(m->path);
         free(m);
     }

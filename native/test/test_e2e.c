@@ -125,13 +125,24 @@ static int drain_into(ss_session *s, uint8_t *buf, tree_result *r)
 }
 
 /* Spawns a fixture, samples it at 999 Hz until it exits, draining every ~500 ms. */
+static int profile_fixture_capped(const char *const *argv, tree_result *r, int per_thread, int unwind,
+                                  int64_t unwind_cache_bytes, ss_stats *st);
+
 static int profile_fixture(const char *const *argv, tree_result *r, int per_thread, int unwind,
                            ss_stats *st)
+{
+    return profile_fixture_capped(argv, r, per_thread, unwind, 0, st);
+}
+
+/* profile_fixture with a cap on the unwind tables' memory (0 = default). */
+static int profile_fixture_capped(const char *const *argv, tree_result *r, int per_thread, int unwind,
+                                  int64_t unwind_cache_bytes, ss_stats *st)
 {
     ss_options o;
     ss_options_init(&o);
     o.per_thread = per_thread;
     o.unwind = unwind;
+    o.unwind_cache_bytes = unwind_cache_bytes;
     int32_t pid;
     ss_session *s = t_spawn_session(argv, &o, &pid);
     if (!s)
@@ -150,12 +161,13 @@ static int profile_fixture(const char *const *argv, tree_result *r, int per_thre
     return rc < 0 ? rc : status;
 }
 
-/* The calltree fixture (built with frame pointers) in one unwinding mode: the 70/30 split and the
- * full main;a;b chain. FP needs the leaf-caller fix-up for that chain; AUTO unwinds by CFI. */
-static void calltree_split(int unwind, const char *name)
+/* A calltree fixture in one unwinding mode: the 70/30 split and the full main;a;b chain. With
+ * frame pointers FP needs the leaf-caller fix-up for that chain; AUTO unwinds by CFI, which is the
+ * only way through calltree_nofp (-O2 -fomit-frame-pointer). */
+static void calltree_split(const char *fixture, int unwind, const char *name)
 {
     tree_result r;
-    const char *exe = t_fixture("calltree");
+    const char *exe = t_fixture(fixture);
     CHECKF(load_symbols(&r, exe), "symbols of %s (nm from binutils needed)", exe);
     const char *argv[] = { exe, "5", NULL };
     ss_stats st;
@@ -164,8 +176,8 @@ static void calltree_split(int unwind, const char *name)
     CHECKF(r.have_bias, "no MMAP record for the fixture binary");
     double share = (double)r.leaf_b / (double)(r.leaf_b + r.leaf_c);
     double full = (double)r.leaf_b_full / (double)r.leaf_b;
-    printf("    calltree (%s): %llu samples, b %llu c %llu -> b share %.2f %%, main;a;b %.2f %% of b, "
-           "fixups %llu, cfi frames %llu, lost %llu\n", name, (unsigned long long)r.total,
+    printf("    %s (%s): %llu samples, b %llu c %llu -> b share %.2f %%, main;a;b %.2f %% of b, "
+           "fixups %llu, cfi frames %llu, lost %llu\n", fixture, name, (unsigned long long)r.total,
            (unsigned long long)r.leaf_b, (unsigned long long)r.leaf_c, share * 100, full * 100,
            (unsigned long long)st.leaf_fixups, (unsigned long long)st.cfi_frames,
            (unsigned long long)st.lost);
@@ -177,17 +189,39 @@ static void calltree_split(int unwind, const char *name)
         CHECK(st.leaf_fixups > 0 && st.unwound == 0);
     else
         CHECK(st.cfi_frames > st.samples && st.unwound == st.samples);
+    /* the default cap holds every table of a small program: compiled once each, never evicted */
+    CHECK(st.unwind_evictions == 0 &&
+          st.unwind_tables == st.unwind_modules + st.unwind_debug_frame_tables);
+    CHECK(st.unwind_cache_bytes == (uint64_t)SS_DEFAULT_UNWIND_CACHE_BYTES);
     CHECK(st.instructions_available == 0 || st.instructions_available == 1);
+    if (strstr(fixture, "dbgframe"))
+        CHECKF(st.unwind_debug_frame_tables >= 1, "no .debug_frame table compiled");
 }
 
 TEST(e2e_calltree_split_and_full_chain)
 {
-    calltree_split(SS_UNWIND_FP, "fp");
+    calltree_split("calltree", SS_UNWIND_FP, "fp");
 }
 
 TEST(e2e_calltree_split_and_full_chain_cfi)
 {
-    calltree_split(SS_UNWIND_AUTO, "auto");
+    calltree_split("calltree", SS_UNWIND_AUTO, "auto");
+}
+
+TEST(e2e_calltree_nofp_split_and_full_chain_cfi)
+{
+    calltree_split("calltree_nofp", SS_UNWIND_AUTO, "auto");
+}
+
+TEST(e2e_calltree_nofp_split_and_full_chain_cfi_only)
+{
+    calltree_split("calltree_nofp", SS_UNWIND_CFI, "cfi");
+}
+
+/* No .eh_frame for main, a, b, c: their CFI is only in the debug file that .gnu_debuglink names. */
+TEST(e2e_calltree_debug_frame_from_debuglink)
+{
+    calltree_split("calltree_dbgframe", SS_UNWIND_CFI, "cfi, .debug_frame");
 }
 
 TEST(e2e_calltree_mt_late_threads_sampled)
@@ -211,6 +245,65 @@ TEST(e2e_calltree_mt_late_threads_sampled)
     CHECKF(r.exits == 1, "process EXIT records: %llu", (unsigned long long)r.exits);
     CHECKF(r.thread_exits == 2, "thread EXIT records: %llu", (unsigned long long)r.thread_exits);
     CHECK(st.threads_exited >= 2);
+}
+
+/* Threads without frame pointers: every worker's b samples unwound through a (and burn, worker,
+ * start_thread) by CFI, and the split as in one thread. */
+TEST(e2e_calltree_mt_nofp_threads_unwound)
+{
+    tree_result r;
+    const char *exe = t_fixture("calltree_mt_nofp");
+    CHECK(load_symbols(&r, exe));
+    const char *argv[] = { exe, "2.5", "2", NULL };
+    ss_stats st;
+    int status = profile_fixture(argv, &r, 1, SS_UNWIND_AUTO, &st);
+    CHECKF(status == 0, "fixture exit status %d", status);
+    double share = (double)r.leaf_b / (double)(r.leaf_b + r.leaf_c);
+    double full = (double)r.leaf_b_full / (double)r.leaf_b;
+    printf("    calltree_mt_nofp: %llu samples, %llu in workers, b share %.2f %%, a;b %.2f %% of b, "
+           "cut copy/no-cfi/corrupt %llu/%llu/%llu\n", (unsigned long long)r.total,
+           (unsigned long long)r.worker_samples, share * 100, full * 100,
+           (unsigned long long)st.cut_stack_copy, (unsigned long long)st.cut_no_unwind_info,
+           (unsigned long long)st.cut_corrupt);
+    CHECKF(r.worker_samples > 3000, "workers gave only %llu samples",
+           (unsigned long long)r.worker_samples);
+    /* ~4,500 samples in b or c: binomial SE of the share ~0.7 pp, so +-2.5 pp is > 3 sigma */
+    CHECKF(share > 0.675 && share < 0.725, "b share %.4f outside 0.70 +- 0.025", share);
+    CHECKF(full > 0.95, "a;b in only %.2f %% of b samples", full * 100);
+    CHECK(st.unwind_modules >= 2 && st.cfi_frames > 2 * st.samples);
+}
+
+/* The unwind tables' cap: with room for about one table, the C++ fixture's three modules (its
+ * binary, libstdc++, libc) take turns: tables are evicted and compiled again, memory stays under
+ * the cap, and the tables held never exceed the modules seen. */
+TEST(e2e_unwind_cache_cap_evicts_least_recently_used)
+{
+    tree_result r;
+    const char *argv[] = { t_fixture("calltree_cxx"), "0.3", "1", NULL };
+    memset(&r, 0, sizeof(r));
+    r.exe = argv[0];
+    ss_stats st;
+    int64_t cap = 256 << 10;
+    int status = profile_fixture_capped(argv, &r, 0, SS_UNWIND_AUTO, cap, &st);
+    CHECKF(status == 0, "fixture exit status %d", status);
+    printf("    cap %lld: %llu tables compiled, %llu held, %llu evictions, %llu bytes held, "
+           "%llu samples\n", (long long)cap, (unsigned long long)st.unwind_modules,
+           (unsigned long long)st.unwind_tables, (unsigned long long)st.unwind_evictions,
+           (unsigned long long)st.unwind_table_bytes, (unsigned long long)st.samples);
+    CHECK(st.unwind_cache_bytes == (uint64_t)cap);
+    CHECK(st.unwind_table_bytes <= (uint64_t)cap);
+    CHECK(st.unwind_evictions > 0 &&
+          st.unwind_modules + st.unwind_debug_frame_tables > st.unwind_tables);
+    CHECK(st.unwind_tables >= 1 && st.unwind_tables <= 3);
+
+    ss_options o;
+    ss_options_init(&o);
+    CHECK(o.unwind_cache_bytes == 0);
+    o.unwind_cache_bytes = -1;
+    char err[256];
+    int32_t code = 0;
+    CHECK(ss_open(&o, &code, err, sizeof(err)) == NULL && code == -EINVAL);
+    CHECKF(strstr(err, "unwind_cache_bytes") != NULL, "message: %s", err);
 }
 
 TEST(e2e_no_such_process)

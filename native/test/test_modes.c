@@ -382,11 +382,16 @@ static int sleeper(void)
 TEST(mode_context_switches_with_kernel_frames)
 {
     char err[1024];
+    int go[2];
+    CHECK(pipe(go) == 0);
     pid_t child = fork();
     if (child == 0) {
-        usleep(100 * 1000);
-        _exit(sleeper());
+        /* sleeps only once the session is open (a fixed delay lost the first sleeps under load) */
+        char byte;
+        close(go[1]);
+        _exit(read(go[0], &byte, 1) == 1 ? sleeper() : 1);
     }
+    close(go[0]);
     ss_options o;
     ss_options_init(&o);
     o.pid = child;
@@ -394,6 +399,8 @@ TEST(mode_context_switches_with_kernel_frames)
     o.period = 1;
     int32_t code = 0;
     ss_session *s = ss_open(&o, &code, err, sizeof(err));
+    CHECK(write(go[1], "g", 1) == 1);
+    close(go[1]);
     struct leaf_count c;
     memset(&c, 0, sizeof(c));
     c.base = "/calltree";
@@ -411,7 +418,10 @@ TEST(mode_context_switches_with_kernel_frames)
     ss_close(s);
     printf("    context switches: %llu samples, %u with kernel frames (kernel_frames %d)\n",
            (unsigned long long)c.total, c.kernel, st.kernel_frames);
-    CHECKF(c.total >= 150, "%llu context-switch samples for 200 sleeps", (unsigned long long)c.total);
+    /* each sample carries a 16 KiB stack copy (CFI unwinding): under load the reader may fall
+     * behind and the kernel drops samples from the full ring, which it counts */
+    CHECKF(c.total + st.lost >= 150, "%llu context-switch samples (+%llu lost) for 200 sleeps",
+           (unsigned long long)c.total, (unsigned long long)st.lost);
     CHECK(st.kernel_frames == 0 || c.kernel > 0);
 }
 

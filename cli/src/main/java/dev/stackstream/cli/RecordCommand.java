@@ -4,6 +4,7 @@ import dev.stackstream.collector.ProfileReports;
 import dev.stackstream.collector.sampling.ProfileKind;
 import dev.stackstream.collector.sampling.SamplingOptions;
 import dev.stackstream.collector.sidecar.ProfileKindConverter;
+import dev.stackstream.collector.sidecar.UnwindOptions;
 import dev.stackstream.command.CommandFailure;
 import dev.stackstream.command.ExitStatus;
 import dev.stackstream.command.KafkaClientProperties;
@@ -17,6 +18,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
@@ -109,11 +111,8 @@ public final class RecordCommand implements Callable<Integer> {
             description = "Count stacks per thread, for the per-thread split of the summary (default: on).")
     boolean perThread;
 
-    @Option(names = "--unwind", paramLabel = "auto|fp|cfi", defaultValue = "auto",
-            converter = UnwindConverter.class,
-            description = "How user stacks are unwound: auto = CFI (.eh_frame) where the module has it, the frame"
-                    + " pointer elsewhere; fp = frame pointers only; cfi = CFI only (default: ${DEFAULT-VALUE}).")
-    SamplingOptions.Unwind unwind;
+    @Mixin
+    UnwindOptions unwinding = new UnwindOptions();
 
     @ArgGroup(exclusive = true, multiplicity = "1")
     Target target;
@@ -174,8 +173,14 @@ public final class RecordCommand implements Callable<Integer> {
         }
         String serviceName = service != null ? service
                 : target.pid != null ? "pid-" + target.pid : Path.of(target.command.get(0)).getFileName().toString();
-        SamplingOptions sampling = profile.applyTo(SamplingOptions.builder()).frequencyHz(frequencyHz)
-                .period(period).perThread(perThread).followChildren(true).unwind(unwind).build();
+        SamplingOptions sampling;
+        try {
+            // The type last: page faults come in bursts and take a smaller stack copy and ring.
+            sampling = profile.applyTo(unwinding.applyTo(SamplingOptions.builder().frequencyHz(frequencyHz)
+                    .period(period).perThread(perThread).followChildren(true))).build();
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--stack-bytes: " + e.getMessage());
+        }
         return new RecordPipeline.Config(sampling, duration, serviceName, target.pid, target.command,
                 bootstrapServers, KafkaClientProperties.resolve(kafkaProperties, kafkaConfig, System.getenv()),
                 Duration.ofMillis((long) (kafkaTimeoutSeconds * 1000)), output);
@@ -185,7 +190,7 @@ public final class RecordCommand implements Callable<Integer> {
     private void report(RecordPipeline.Result r) {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        out.print(ProfileReports.summary(r.profile()));
+        out.print(r.summary());
         out.flush();
         KafkaRecording.ReadBack back = r.readBack();
         err.println("stackstream record: " + back.windowsPublished() + " window(s), " + back.samplesPublished()

@@ -91,9 +91,11 @@ public final class RecordPipeline {
      * @param files the files written
      * @param collectorId the collector id the windows were published under
      * @param broker one line naming the broker used
+     * @param summary the text summary written to summary.txt (the profile's, then the sampler's
+     *                unwinding block: mode, stack copy, stacks cut by reason)
      */
     public record Result(int commandStatus, boolean kernelFrames, KafkaRecording.ReadBack readBack, List<Path> files,
-                         String collectorId, String broker) {
+                         String collectorId, String broker, String summary) {
         public Profile profile() {
             return readBack.profile();
         }
@@ -138,9 +140,10 @@ public final class RecordPipeline {
         try (broker; kafka; Symbolizer symbolizer = Symbolizers.create(SymbolizerOptions.defaults())) {
             Recorder.Result recorded = record(symbolizer, kafka);
             KafkaRecording.ReadBack back = readBack(broker, kafka, notices);
-            List<Path> files = write(back.profile(), recorded.kernelFrames());
+            String summary = ProfileReports.summary(back.profile(), recorded.stats());
+            List<Path> files = write(back.profile(), recorded.kernelFrames(), summary);
             return new Result(recorded.exitStatus().orElse(0), recorded.kernelFrames(), back, files,
-                    kafka.collectorId(), broker.describe());
+                    kafka.collectorId(), broker.describe(), summary);
         }
     }
 
@@ -212,12 +215,12 @@ public final class RecordPipeline {
         };
     }
 
-    private List<Path> write(Profile profile, boolean kernelFrames) {
+    private List<Path> write(Profile profile, boolean kernelFrames, String summary) {
         RenderOptions render = RenderOptions.forType(profile.type().name())
                 .withTitle("stackstream record (" + profile.type().name() + "): " + config.what())
                 .withSubtitle(sampled(profile) + (kernelFrames ? ", kernel frames" : ", user frames only"));
         try {
-            return ProfileReports.writeAll(profile, config.output(), render);
+            return ProfileReports.writeAll(profile, config.output(), render, summary);
         } catch (IOException | RuntimeException e) {
             throw new CommandFailure(ExitStatus.RECORD_FAILED, "cannot write the outputs into "
                     + config.output().toAbsolutePath() + ": " + e, e);

@@ -3,6 +3,7 @@ package dev.stackstream.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.stackstream.broker.EmbeddedKafka;
 import dev.stackstream.broker.SharedKafka;
@@ -154,6 +155,62 @@ class RecordCommandTest {
         // What the file holds is what the sampler counted before the windows went to Kafka.
         assertEquals(r.readBack().samplesPublished(), total(collapsed), "profile.collapsed total vs sampler count");
         assertTrue(r.readBack().windowsPublished() >= 2, "1 s windows of a 5 s CPU burn: " + r.readBack());
+    }
+
+    /**
+     * Fixtures built with -O2 -fomit-frame-pointer (C one thread, C++ templates on two std::threads,
+     * Rust on two threads), recorded with the default unwinding (auto: CFI): the 70/30 split and
+     * every b and c sample's full path from the process or thread root. 3 s of CPU per thread give
+     * ~3,000 samples per thread even on a loaded machine (CPU-time bound, 999 Hz), so the split's
+     * binomial SE is at most ~0.85 pp and ±2.5 pp is three of them; a path not found by CFI is a
+     * lost caller, so 97 % whole paths leaves room only for a few samples at call boundaries.
+     */
+    private static void assertNoFramePointerTree(Path dir, String fixture, String rootRegex, String bPath,
+                                                 String cPath) throws Exception {
+        Path f = Path.of(fixture(fixture));
+        Run r = recordShared("--output", dir.toString(), "--", f.toString(), "3", "2");
+        assertEquals(0, r.exit(), r.err());
+        List<String> collapsed = Files.readAllLines(dir.resolve("profile.collapsed"));
+        long b = count(collapsed, bPath + "$");
+        long c = count(collapsed, cPath + "$");
+        long bWhole = count(collapsed, rootRegex + "(.*;)?" + bPath + "$");
+        long cWhole = count(collapsed, rootRegex + "(.*;)?" + cPath + "$");
+        String what = fixture + ": b " + b + " (whole " + bWhole + "), c " + c + " (whole " + cWhole + ")\n"
+                + String.join("\n", collapsed.subList(0, Math.min(10, collapsed.size())));
+        assertTrue(b + c > 2000, what);
+        assertEquals(70.0, 100.0 * b / (b + c), 2.5, "b vs c split: " + what);
+        assertTrue(bWhole >= 0.97 * b && cWhole >= 0.97 * c, "whole paths: " + what);
+        String summary = Files.readString(dir.resolve("summary.txt"));
+        assertTrue(Pattern.compile("(?m)^  unwinding +auto \\(").matcher(summary).find(), summary);
+        assertTrue(Pattern.compile("(?m)^  stack copy +16,384 bytes per sample$").matcher(summary).find(), summary);
+        Matcher cut = Pattern.compile("(?m)^  stacks cut +([\\d,]+) of ([\\d,]+) samples").matcher(summary);
+        assertTrue(cut.find(), summary);
+        // every cut stack is marked in the outputs: the [truncated] root frame, counted as the summary says
+        long marked = count(collapsed, "^\\[truncated\\](;|$)");
+        assertEquals(Long.parseLong(cut.group(1).replace(",", "")), marked, summary);
+    }
+
+    @Test
+    void cWithoutFramePointersUnwoundByCfi(@TempDir Path dir) throws Exception {
+        assertNoFramePointerTree(dir, "calltree_nofp", "^_start;__libc_start_main[^;]*;__libc_start_call_main;main;",
+                "burn;a;b", "burn;c");
+    }
+
+    @Test
+    void cppTemplatesOnThreadsWithoutFramePointersUnwoundByCfi(@TempDir Path dir) throws Exception {
+        assertNoFramePointerTree(dir, "calltree_cxx", "^clone3;start_thread;",
+                "tree::burn\\(double\\);unsigned long tree::a<tree::Lcg>\\(unsigned long\\);"
+                        + "unsigned long tree::b<tree::Lcg>\\(unsigned long\\)",
+                "tree::burn\\(double\\);unsigned long tree::c<tree::Mix>\\(unsigned long\\)");
+    }
+
+    @Test
+    void rustOnThreadsWithoutFramePointersUnwoundByCfi(@TempDir Path dir) throws Exception {
+        Path rs = Path.of(System.getProperty("stackstream.native.dir", "../native/target/native"), "fixtures",
+                "calltree_rs");
+        assumeTrue(Files.isExecutable(rs), "no Rust toolchain (Debian package rustc): calltree_rs not built");
+        assertNoFramePointerTree(dir, "calltree_rs", "^clone3;start_thread;",
+                "calltree_rs::burn;calltree_rs::a;calltree_rs::b", "calltree_rs::burn;calltree_rs::c");
     }
 
     @Test
@@ -407,5 +464,7 @@ class RecordCommandTest {
         assertEquals(2, record("--duration", "-1", "--", "true").exit());
         assertEquals(2, record("--kafka-timeout", "0", "--", "true").exit());
         assertEquals(2, record("--kafka-property", "no-equals-sign", "--", "true").exit());
+        assertEquals(2, record("--unwind", "dwarf", "--", "true").exit());
+        assertEquals(2, record("--stack-bytes", "100", "--", "true").exit(), "not a multiple of 8");
     }
 }

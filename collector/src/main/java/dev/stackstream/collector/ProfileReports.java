@@ -4,6 +4,7 @@ import dev.stackstream.profile.Profile;
 import dev.stackstream.profile.render.RenderOptions;
 import dev.stackstream.profile.render.Renderer;
 import dev.stackstream.profile.render.Renderers;
+import dev.stackstream.collector.sampling.NativeStats;
 import dev.stackstream.profile.report.Summary;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
@@ -32,6 +33,11 @@ public final class ProfileReports {
         return Summary.of(profile).toText();
     }
 
+    /** The text report followed by the sampler's unwinding block ({@link UnwindReport}). */
+    public static String summary(Profile profile, NativeStats sampler) {
+        return summary(profile) + UnwindReport.text(sampler);
+    }
+
     /**
      * Writes every format and the summary into dir (created if missing). Each file is written to a
      * temporary name first and moved into place, so a reader never sees half a file.
@@ -39,12 +45,18 @@ public final class ProfileReports {
      * @return the files written, summary last
      */
     public static List<Path> writeAll(Profile profile, Path dir, RenderOptions options) throws IOException {
+        return writeAll(profile, dir, options, summary(profile));
+    }
+
+    /** {@link #writeAll(Profile, Path, RenderOptions)} with the given summary text. */
+    public static List<Path> writeAll(Profile profile, Path dir, RenderOptions options, String summary)
+            throws IOException {
         Files.createDirectories(dir);
         List<Path> written = new ArrayList<>();
         for (Renderer r : Renderers.all()) {
             written.add(write(dir.resolve(r.defaultFileName()), out -> r.render(profile, options, out)));
         }
-        byte[] text = summary(profile).getBytes(StandardCharsets.UTF_8);
+        byte[] text = summary.getBytes(StandardCharsets.UTF_8);
         written.add(write(dir.resolve(SUMMARY_FILE), out -> out.write(text)));
         return written;
     }

@@ -1,11 +1,13 @@
 package dev.stackstream.collector.metrics;
 
 import dev.stackstream.collector.sampling.NativeStats;
+import dev.stackstream.collector.sampling.SamplingOptions;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.BaseUnits;
 import io.micrometer.core.instrument.binder.MeterBinder;
+import java.util.Locale;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -26,6 +28,16 @@ import java.util.function.ToLongFunction;
  *       counted, dropped by the kernel (ring buffer full), throttling events, and samples refused by
  *       a full stack table;</li>
  *   <li>{@code stackstream.collector.stacks.truncated} — stacks cut at the depth limit;</li>
+ *   <li>{@code stackstream.collector.stacks.cut} {reason=stack-copy|no-unwind-info|corrupt|depth} —
+ *       stacks whose unwinding stopped before the root, by why (marked {@code [truncated]});</li>
+ *   <li>{@code stackstream.collector.unwind.frames} {method=cfi|fp} — frames unwound by CFI and by
+ *       the frame pointer;</li>
+ *   <li>{@code stackstream.collector.unwind.tables.compiled} / {@code .evicted} — unwind tables
+ *       compiled (per module, by build-id) and evicted under the memory cap;</li>
+ *   <li>{@code stackstream.collector.unwind.tables} and {@code .tables.size} — tables held now and
+ *       their bytes; {@code stackstream.collector.unwind.stack.copy} — user-stack bytes copied per
+ *       sample (largest over the targets); {@code stackstream.collector.unwind.mode}
+ *       {mode=auto|fp|cfi} — targets sampled with that unwinding;</li>
  *   <li>{@code stackstream.collector.errors} {cause=thread-attach} — threads that vanished or refused between discovery and attach;</li>
  *   <li>{@code stackstream.collector.targets} — targets attached now;</li>
  *   <li>{@code stackstream.collector.threads} — threads sampled now;</li>
@@ -41,7 +53,11 @@ public final class SamplingMetrics implements MeterBinder {
     private enum Field {
         SAMPLES(NativeStats::samples), LOST(NativeStats::lost), THROTTLED(NativeStats::throttled),
         OVERFLOW(NativeStats::tableOverflow), TRUNCATED(NativeStats::truncated),
-        ATTACH_FAILURES(NativeStats::attachFailures);
+        ATTACH_FAILURES(NativeStats::attachFailures),
+        CUT_STACK_COPY(s -> s.unwind().cutStackCopy()), CUT_NO_UNWIND_INFO(s -> s.unwind().cutNoUnwindInfo()),
+        CUT_CORRUPT(s -> s.unwind().cutCorrupt()), CFI_FRAMES(s -> s.unwind().cfiFrames()),
+        FP_FRAMES(s -> s.unwind().fpFrames()), TABLES_COMPILED(s -> s.unwind().modules()),
+        TABLES_EVICTED(s -> s.unwind().evictions());
 
         final ToLongFunction<NativeStats> read;
 
@@ -118,6 +134,65 @@ public final class SamplingMetrics implements MeterBinder {
                 .description("Memory the native stack tables hold now")
                 .baseUnit(BaseUnits.BYTES)
                 .register(registry);
+        bindUnwinding(registry);
+    }
+
+    private void bindUnwinding(MeterRegistry registry) {
+        String cut = "stackstream.collector.stacks.cut";
+        counter(registry, cut, "reason", "stack-copy", Field.CUT_STACK_COPY,
+                "Stacks cut because the next frame lay beyond the stack bytes copied");
+        counter(registry, cut, "reason", "no-unwind-info", Field.CUT_NO_UNWIND_INFO,
+                "Stacks cut at a frame with neither CFI nor a usable frame pointer");
+        counter(registry, cut, "reason", "corrupt", Field.CUT_CORRUPT,
+                "Stacks cut at a return address that is not code or a stack that does not grow");
+        counter(registry, cut, "reason", "depth", Field.TRUNCATED, "Stacks cut at the depth limit");
+        counter(registry, "stackstream.collector.unwind.frames", "method", "cfi", Field.CFI_FRAMES,
+                "Frames unwound by CFI");
+        counter(registry, "stackstream.collector.unwind.frames", "method", "fp", Field.FP_FRAMES,
+                "Frames unwound by the frame pointer (code without CFI)");
+        FunctionCounter.builder("stackstream.collector.unwind.tables.compiled", this,
+                        m -> m.total(Field.TABLES_COMPILED))
+                .description("Unwind tables compiled (one per module by build-id; again after an eviction)")
+                .register(registry);
+        FunctionCounter.builder("stackstream.collector.unwind.tables.evicted", this,
+                        m -> m.total(Field.TABLES_EVICTED))
+                .description("Unwind tables evicted, least recently used first, to stay under the memory cap")
+                .register(registry);
+        Gauge.builder("stackstream.collector.unwind.tables", this, m -> m.liveSum(s -> s.unwind().tables()))
+                .description("Compiled unwind tables held now")
+                .register(registry);
+        Gauge.builder("stackstream.collector.unwind.tables.size", this,
+                        m -> m.liveSum(s -> s.unwind().tableBytes()))
+                .description("Memory the compiled unwind tables hold now")
+                .baseUnit(BaseUnits.BYTES)
+                .register(registry);
+        Gauge.builder("stackstream.collector.unwind.stack.copy", this, SamplingMetrics::stackCopyBytes)
+                .description("User-stack bytes copied per sample for unwinding (largest over the targets)")
+                .baseUnit(BaseUnits.BYTES)
+                .register(registry);
+        for (SamplingOptions.Unwind mode : SamplingOptions.Unwind.values()) {
+            Gauge.builder("stackstream.collector.unwind.mode", this, m -> m.targetsIn(mode))
+                    .description("Targets sampled with this unwinding")
+                    .tag("mode", mode.name().toLowerCase(Locale.ROOT))
+                    .register(registry);
+        }
+    }
+
+    private double stackCopyBytes() {
+        int max = 0;
+        for (Target t : live) {
+            max = Math.max(max, t.read().unwind().stackBytes());
+        }
+        return max;
+    }
+
+    private double targetsIn(SamplingOptions.Unwind mode) {
+        int n = 0;
+        for (Target t : live) {
+            NativeStats s = t.read();
+            n += s.unwind().stackBytes() > 0 && s.unwind().mode() == mode ? 1 : 0;
+        }
+        return n;
     }
 
     private void counter(MeterRegistry registry, String name, String tag, String value, Field f, String doc) {

@@ -10,7 +10,8 @@ import com.sun.jna.Structure.FieldOrder;
  * Fill it with {@link StackstreamLibrary#ss_options_init} first so new native defaults apply.
  */
 @FieldOrder({"target_kind", "pid", "cgroup_path", "event", "frequency_hz", "period", "kernel_mode",
-        "per_thread", "follow_children", "max_depth", "ring_pages", "rescan_ms", "table_bytes", "unwind", "stack_bytes"})
+        "per_thread", "follow_children", "max_depth", "ring_pages", "rescan_ms", "table_bytes", "unwind", "stack_bytes",
+        "unwind_cache_bytes"})
 public final class SsOptions extends Structure {
     public static final int TARGET_PID = 0;
     public static final int TARGET_CGROUP = 1;
@@ -31,4 +32,5 @@ public final class SsOptions extends Structure {
     public long table_bytes;
     public int unwind;
     public int stack_bytes;
+    public long unwind_cache_bytes;
 }

@@ -11,7 +11,8 @@ import com.sun.jna.Structure.FieldOrder;
         "threads_attached", "threads_exited", "attach_failures", "table_bytes", "open_fds",
         "kernel_frames", "instructions_available", "reserved", "unwound", "cut_stack_copy",
         "cut_no_unwind_info", "cut_corrupt", "cfi_frames", "fp_frames", "unwind_modules", "unwind_no_cfi",
-        "unwind_table_bytes", "unwind", "stack_bytes", "offcpu_intervals", "offcpu_unmatched"})
+        "unwind_table_bytes", "unwind", "stack_bytes", "offcpu_intervals", "offcpu_unmatched", "unwind_tables",
+        "unwind_evictions", "unwind_cache_bytes", "unwind_debug_frame_tables"})
 public final class SsStats extends Structure {
     public long samples;
     public long lost;
@@ -40,4 +41,8 @@ public final class SsStats extends Structure {
     public int stack_bytes;
     public long offcpu_intervals;
     public long offcpu_unmatched;
+    public long unwind_tables;
+    public long unwind_evictions;
+    public long unwind_cache_bytes;
+    public long unwind_debug_frame_tables;
 }

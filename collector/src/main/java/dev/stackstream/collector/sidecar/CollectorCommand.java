@@ -23,6 +23,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
@@ -102,6 +103,9 @@ public final class CollectorCommand implements Callable<Integer> {
 
     @Option(names = "--per-thread", defaultValue = "false", description = "Keep thread names in the counts.")
     boolean perThread;
+
+    @Mixin
+    UnwindOptions unwinding = new UnwindOptions();
 
     @Option(names = "--bootstrap-servers", paramLabel = "HOST:PORT", description = "Kafka bootstrap servers (required).")
     String bootstrapServers;
@@ -204,8 +208,8 @@ public final class CollectorCommand implements Callable<Integer> {
         try {
             CollectorConfig.Builder b = CollectorConfig.builder(target, service, publisherConfig())
                     .labels(userLabels).collectorId(collectorId)
-                    .sampling(SamplingOptions.builder().frequencyHz(frequency).period(period).perThread(perThread)
-                            .build())
+                    .sampling(unwinding.applyTo(SamplingOptions.builder().frequencyHz(frequency).period(period)
+                            .perThread(perThread)).build())
                     .profiles(profiles == null || profiles.isEmpty() ? List.of(ProfileKind.CPU) : profiles)
                     .window(seconds(windowSeconds)).rescan(seconds(rescanSeconds))
                     .shutdownTimeout(seconds(shutdownTimeoutSeconds));

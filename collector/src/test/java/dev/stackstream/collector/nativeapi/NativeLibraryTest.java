@@ -34,11 +34,12 @@ class NativeLibraryTest {
         assertTrue(o.table_bytes == 0 || o.table_bytes == 64L << 20, "table_bytes " + o.table_bytes);
         assertEquals(0, o.unwind, "unwind AUTO");
         assertEquals(0, o.stack_bytes, "stack_bytes: the native default");
-        assertEquals(72, o.size(), "sizeof(ss_options) on LP64");
+        assertEquals(0, o.unwind_cache_bytes, "unwind_cache_bytes: the native default");
+        assertEquals(80, o.size(), "sizeof(ss_options) on LP64");
     }
 
     @Test
     void statsLayoutSize() {
-        assertEquals(10 * 8 + 4 * 4 + 9 * 8 + 2 * 4 + 2 * 8, new SsStats().size(), "sizeof(ss_stats)");
+        assertEquals(10 * 8 + 4 * 4 + 9 * 8 + 2 * 4 + 6 * 8, new SsStats().size(), "sizeof(ss_stats)");
     }
 }

@@ -57,6 +57,23 @@ class CollectorCommandTest {
         assertEquals(ExitStatus.USAGE, run(Map.of(), "--pid", "1", "--service", "s", "--bootstrap-servers",
                 "localhost:1", "--buffer-bytes", "lots"), "bad size");
         assertEquals(ExitStatus.USAGE, run(Map.of(), "--no-such-flag"));
+        assertEquals(ExitStatus.USAGE, run(Map.of(), "--pid", "1", "--service", "s", "--bootstrap-servers",
+                "localhost:1", "--unwind", "dwarf"), "bad unwinding");
+        assertEquals(ExitStatus.USAGE, run(Map.of(), "--pid", "1", "--service", "s", "--bootstrap-servers",
+                "localhost:1", "--stack-bytes", "100"), "stack bytes not a multiple of 8");
+    }
+
+    @Test
+    void unwindingAndStackCopyReachTheSamplingOptions() {
+        CollectorCommand c = new CollectorCommand();
+        CommandLine cl = new CommandLine(c);
+        cl.setDefaultValueProvider(new EnvironmentDefaults(Map.of("STACKSTREAM_STACK_BYTES", "8192")));
+        cl.parseArgs("--pid", "1", "--service", "s", "--bootstrap-servers", "k:9092", "--unwind", "cfi");
+        SamplingOptions o = c.config().sampling();
+        assertEquals(SamplingOptions.Unwind.CFI, o.unwind());
+        assertEquals(8192, o.stackBytes(), "from STACKSTREAM_STACK_BYTES");
+        cl.parseArgs("--pid", "1", "--service", "s", "--bootstrap-servers", "k:9092");
+        assertEquals(SamplingOptions.Unwind.AUTO, c.config().sampling().unwind(), "auto by default");
     }
 
     @Test

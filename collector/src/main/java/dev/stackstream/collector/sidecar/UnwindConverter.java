@@ -1,4 +1,4 @@
-package dev.stackstream.cli;
+package dev.stackstream.collector.sidecar;
 
 import dev.stackstream.collector.sampling.SamplingOptions;
 import java.util.Locale;
