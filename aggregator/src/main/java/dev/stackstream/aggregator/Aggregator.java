@@ -55,7 +55,7 @@ import org.slf4j.LoggerFactory;
 public final class Aggregator implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Aggregator.class);
     /** Session timeout of the static member (see streamsProperties). */
-    static final int SESSION_TIMEOUT_MS = 20_000;
+    static final int SESSION_TIMEOUT_MS = 10_000;
 
     private final AggregatorConfig config;
     private final ApiServer api;
@@ -180,10 +180,6 @@ public final class Aggregator implements AutoCloseable {
         // lost, queries read its partitions there at once and the task moves there without a restore.
         // With one instance there is nowhere to put it and nothing is created.
         p.put(StreamsConfig.NUM_STANDBY_REPLICAS_CONFIG, c.standbyReplicas());
-        // A lost instance is noticed after the session timeout, and until then its partitions answer
-        // 503 (unless a caught-up standby is here): 10 s instead of Kafka's 45 s brings full answers
-        // back within ~15 s (overridable with --kafka-property session.timeout.ms=...).
-        p.put(StreamsConfig.mainConsumerPrefix(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG), 10_000);
         if (c.stateDir() != null) {
             p.put(StreamsConfig.STATE_DIR_CONFIG, c.stateDir().toAbsolutePath().toString());
         }
@@ -191,7 +187,10 @@ public final class Aggregator implements AutoCloseable {
         // waiting for its dead predecessor's session to time out. The session timeout is how long a
         // member that does not come back holds its partitions: longer than a restart (a JVM start and a
         // rejoin, seconds; a pod moved to another node, tens of seconds), far shorter than the 45 s default
-        // that made every crash an outage.
+        // that made every crash an outage. It is also how long a lost instance's partitions answer 503
+        // (unless a caught-up standby is here), so it is kept short: 10 s brings full answers back
+        // within ~13 s of losing one of two instances (overridable with --kafka-property
+        // session.timeout.ms=...).
         p.put(StreamsConfig.mainConsumerPrefix(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG),
                 InstanceIdentity.of(c.instanceId(), c.stateDir(), c.applicationId()));
         p.put(StreamsConfig.mainConsumerPrefix(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG), SESSION_TIMEOUT_MS);
