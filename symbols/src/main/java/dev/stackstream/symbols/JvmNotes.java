@@ -15,8 +15,8 @@ final class JvmNotes {
     static String preserveFramePointerNote(Path proc, int pid, boolean perfMaps) {
         String where = flagSource(proc, pid);
         String maps = perfMaps
-                ? "JIT frames are named through its perf map, requested periodically with 'jcmd " + pid
-                + " Compiler.perfmap' (JDK 17+)"
+                ? "JIT frames are named through its perf map, requested periodically through the JVM's"
+                + " attach protocol (Compiler.perfmap, JDK 17+; no jcmd is run)"
                 : "perf-map requests are switched off, so JIT frames are named only if the JVM writes "
                 + "/tmp/perf-" + pid + ".map itself";
         String fp = where != null
