@@ -122,6 +122,21 @@ class RootReachTest {
 
     private static void compare(Path dir, String what, List<String> argv) throws Exception {
         assumeTrue(onPath("perf"), "perf not installed (Debian package linux-perf)");
+        // The reference itself can fail: once in CI perf recorded no sample of a 4 s perl run while we
+        // recorded 3,981. A run whose perf recording is empty is repeated once (with perf's log
+        // printed); a second empty recording fails the test.
+        for (int attempt = 1; ; attempt++) {
+            Path run = Files.createDirectories(dir.resolve("run" + attempt));
+            if (compareOnce(run, what, argv, attempt == 2) || attempt == 2) {
+                return;
+            }
+            System.out.println(what + ": perf recorded no user samples; its log: "
+                    + Files.readString(run.resolve("perf.log")).strip() + "; running again");
+        }
+    }
+
+    /** One run of both profilers; false (without asserting) when perf's recording is empty and retry is allowed. */
+    private static boolean compareOnce(Path dir, String what, List<String> argv, boolean last) throws Exception {
         Path data = dir.resolve("perf.data");
         Profile ours;
         try (Symbolizer symbolizer = Symbolizers.create(SymbolizerOptions.defaults().withJvmPerfMaps(false))) {
@@ -156,9 +171,13 @@ class RootReachTest {
                 mine.userSamples(), perfs.userSamples(), 100 * mine.root(), 100 * perfs.root(), 100 * rootMargin,
                 100 * mine.named(), 100 * perfs.named(), 100 * namedMargin);
         System.out.println(line);
+        if (perfs.userSamples() == 0 && !last) {
+            return false;
+        }
         assertTrue(mine.userSamples() >= 500 && perfs.userSamples() >= 500, line);
         assertTrue(mine.root() >= perfs.root() - rootMargin, line);
         assertTrue(mine.named() >= perfs.named() - namedMargin, line);
+        return true;
     }
 
     /** Three standard errors of the difference of two binomial shares, plus the design slack. */
