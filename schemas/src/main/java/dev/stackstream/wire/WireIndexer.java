@@ -29,7 +29,13 @@ import dev.stackstream.profile.Profile;
  *
  * <p>The same rule covers the window's context (v3): service, labels and profile type are left out
  * ({@code contextOmitted}) once a window carrying the same ones was acknowledged, and carried again
- * at least every {@link #CONTEXT_EVERY} windows for readers that start mid-run.
+ * at least every {@link #CONTEXT_EVERY} windows for readers that start mid-run. A reader fills an
+ * omitted context from the latest window that carried one, so a window leaves its context out only
+ * when the reader is sure to hold that very context: the latest acknowledged context is this one and
+ * every window indexed since the last acknowledged one has it too. A run that interleaves contexts
+ * (a sidecar sampling cpu, wall and offcpu of one target publishes their windows in turn) carries
+ * the context whenever it changes; leaving it out after the acknowledgement of an older window with
+ * the same context let readers file a wall window under the offcpu type indexed just before it.
  *
  * <p>Bounded: at most {@code maxStacks} stack and {@code maxThreads} thread bindings are kept (or
  * as many as the largest single window used, if that is more); the
@@ -67,16 +73,19 @@ public final class WireIndexer {
      */
     public static final class Carried {
         /** What a window in the legacy (v1) form carries. */
-        public static final Carried NONE = new Carried(Map.of(), Map.of(), null);
+        public static final Carried NONE = new Carried(Map.of(), Map.of(), null, -1);
 
         private final Map<Integer, StackId> stacks;
         private final Map<Integer, String> threads;
         private final Context context;
+        /** The window's place in the order the indexer saw windows of its run (-1: none). */
+        private final long indexed;
 
-        Carried(Map<Integer, StackId> stacks, Map<Integer, String> threads, Context context) {
+        Carried(Map<Integer, StackId> stacks, Map<Integer, String> threads, Context context, long indexed) {
             this.stacks = stacks;
             this.threads = threads;
             this.context = context;
+            this.indexed = indexed;
         }
 
         Map<Integer, StackId> stacks() {
@@ -104,8 +113,15 @@ public final class WireIndexer {
     private final Table<StackId> stacks;
     private final Table<String> threads;
     private String collectorId;
+    /** The context readers hold after the latest acknowledged window (null: none carried yet). */
     private Context acknowledgedContext;
     private int windowsSinceContext;
+    /** Windows of this run indexed so far; the latest acknowledged one's number (-1: none). */
+    private long indexedWindows;
+    private long lastAcknowledged = -1;
+    /** The context of the latest indexed window, and the number of the first window since it is this one. */
+    private Context indexedContext;
+    private long indexedContextSince;
 
     /**
      * @param maxStacks stack bindings kept (least recently used forgotten beyond)
@@ -142,9 +158,13 @@ public final class WireIndexer {
             stacks.clear();
             threads.clear();
             acknowledgedContext = null;
+            indexedWindows = 0;
+            lastAcknowledged = -1;
+            indexedContext = null;
             collectorId = batch.getCollectorId();
         }
-        Context context = omitContextIfAcknowledged(batch);
+        long indexed = indexedWindows++;
+        Context context = omitContextIfAcknowledged(batch, indexed);
         stacks.beginWindow();
         threads.beginWindow();
         Map<Integer, StackId> newStacks = new LinkedHashMap<>();
@@ -163,20 +183,29 @@ public final class WireIndexer {
         PackedEntries.set(batch, compact);
         batch.setNewStacks(stackDefs);
         batch.setNewThreads(threadDefs);
-        return newStacks.isEmpty() && newThreads.isEmpty() && context == null ? Carried.NONE
-                : new Carried(newStacks, newThreads, context);
+        return new Carried(newStacks, newThreads, context, indexed);
     }
 
     /**
-     * Leaves service, labels and profile type out of the batch (contextOmitted) when an acknowledged window
-     * carried the same ones and fewer than {@link #CONTEXT_EVERY} windows passed since one did.
+     * Leaves service, labels and profile type out of the batch (contextOmitted) when readers are
+     * sure to hold the same ones (see the class comment) and fewer than {@link #CONTEXT_EVERY}
+     * windows passed since one carried them.
      *
+     * @param indexed the window's number in this run
      * @return the context the batch carries, or null when it was left out
      */
-    private Context omitContextIfAcknowledged(SampleBatch batch) {
+    private Context omitContextIfAcknowledged(SampleBatch batch, long indexed) {
         Context context = new Context(batch.getService(), Map.copyOf(batch.getLabels()),
                 ProfileType.newBuilder(batch.getProfileType()).build());
-        if (context.equals(acknowledgedContext) && windowsSinceContext < CONTEXT_EVERY - 1) {
+        if (!context.equals(indexedContext)) {
+            indexedContext = context;
+            indexedContextSince = indexed;
+        }
+        // Windows before indexedContextSince had another context; once one at or after the last of
+        // them is acknowledged, each of them was either read or dropped for good.
+        boolean onlyThisContextPending = lastAcknowledged >= indexedContextSince - 1;
+        if (onlyThisContextPending && context.equals(acknowledgedContext)
+                && windowsSinceContext < CONTEXT_EVERY - 1) {
             windowsSinceContext++;
             batch.setContextOmitted(true);
             batch.setService("");
@@ -193,6 +222,8 @@ public final class WireIndexer {
         if (!collectorId.equals(this.collectorId)) {
             return;
         }
+        // Acknowledgements come in the order windows were indexed: a dropped window never gets one.
+        lastAcknowledged = Math.max(lastAcknowledged, carried.indexed);
         carried.stacks().forEach(stacks::acknowledged);
         carried.threads().forEach(threads::acknowledged);
         if (carried.context() != null) {

@@ -193,4 +193,70 @@ class WireIndexerTest {
             assertEquals(expected, resolved, "window " + n);
         }
     }
+
+    /** Window n of the given profile type, as a sidecar sampling several types of one target cuts them. */
+    private static Profile windowOf(dev.stackstream.profile.ProfileType type, int n) {
+        return Profile.builder(type).timeRange(T0.plusSeconds(n), T0.plusSeconds(n + 1))
+                .add(Stack.of(Frame.named("main", FrameKind.USER), Frame.named("doze", FrameKind.USER)), null, n + 1)
+                .build();
+    }
+
+    @Test
+    void interleavedTypesOfOneRunAreReadEachUnderItsOwnType() throws Exception {
+        // cpu, wall and offcpu windows of one collector run in turn, cut at the same moment each
+        // second and acknowledged after the three were indexed: the reader must file every window
+        // under the type it was cut for (leaving offcpu's context out because the offcpu window
+        // before was acknowledged filed it under wall, indexed in between).
+        List<dev.stackstream.profile.ProfileType> types = List.of(dev.stackstream.profile.ProfileType.cpu(999),
+                dev.stackstream.profile.ProfileType.wall(999), dev.stackstream.profile.ProfileType.offCpu());
+        WireIndexer indexer = new WireIndexer(1000, 100);
+        Bindings reader = new InMemoryBindings();
+        int n = 0;
+        for (int round = 0; round < 10; round++) {
+            List<WireIndexer.Carried> pending = new java.util.ArrayList<>();
+            for (dev.stackstream.profile.ProfileType type : types) {
+                WireIndexer.Encoded encoded = indexer.encode(windowOf(type, n), "svc", Map.of(), "c", n);
+                pending.add(encoded.carried());
+                WireWindow read = WireWindow.decode(encoded.value());
+                assertTrue(read.restoreContext(reader));
+                assertEquals(type.name(), read.context().typeName(), "window " + n + " (" + type.name() + ")");
+                n++;
+            }
+            pending.forEach(c -> indexer.acknowledged("c", c));
+        }
+        WireIndexer.Carried inFlight = null;
+        // One type for a while after that: the context is left out again once only it is pending.
+        int omitted = 0;
+        for (; n < 40; n++) {
+            WireIndexer.Encoded encoded = indexer.encode(windowOf(types.get(1), n), "svc", Map.of(), "c", n);
+            if (inFlight != null) {
+                indexer.acknowledged("c", inFlight);
+            }
+            inFlight = encoded.carried();
+            WireWindow read = WireWindow.decode(encoded.value());
+            omitted += read.contextOmitted() ? 1 : 0;
+            assertTrue(read.restoreContext(reader));
+            assertEquals("wall", read.context().typeName(), "window " + n);
+        }
+        assertEquals(8, omitted, "every wall window indexed after the first one was acknowledged leaves the context out");
+    }
+
+    @Test
+    void aDroppedWindowOfAnotherTypeDoesNotLeaveTheReaderWithTheWrongContext() throws Exception {
+        var cpu = dev.stackstream.profile.ProfileType.cpu(999);
+        var wall = dev.stackstream.profile.ProfileType.wall(999);
+        WireIndexer indexer = new WireIndexer(1000, 100);
+        Bindings reader = new InMemoryBindings();
+        WireIndexer.Encoded w0 = indexer.encode(windowOf(cpu, 0), "svc", Map.of(), "c", 0);
+        indexer.acknowledged("c", w0.carried());
+        assertTrue(WireWindow.decode(w0.value()).restoreContext(reader));
+        WireIndexer.Encoded w1 = indexer.encode(windowOf(wall, 1), "svc", Map.of(), "c", 1);  // delivered
+        WireIndexer.Encoded w2 = indexer.encode(windowOf(cpu, 2), "svc", Map.of(), "c", 2);   // dropped later
+        WireIndexer.Encoded w3 = indexer.encode(windowOf(cpu, 3), "svc", Map.of(), "c", 3);
+        assertTrue(WireWindow.decode(w1.value()).restoreContext(reader));
+        indexer.acknowledged("c", w1.carried());
+        WireWindow read3 = WireWindow.decode(w3.value());
+        assertTrue(read3.restoreContext(reader));
+        assertEquals("cpu", read3.context().typeName(), "w3 is read right after w1 (w2 was dropped)");
+    }
 }
