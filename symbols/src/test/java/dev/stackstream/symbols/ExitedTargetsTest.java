@@ -30,13 +30,18 @@ import org.junit.jupiter.api.io.TempDir;
  * reported; its /proc/PID/root cannot be opened either, so its files and perf map were unreadable.
  *
  * <p>Reproduced as it happens in the collector: node runs under a parent that does not reap it, its
- * mappings are reported as the sampler reports them (path, range, offset, build-id), perf samples
- * it, and the samples are symbolized once node is a zombie. The leaves must be named at least as
- * often as perf names the samples of the first run (perf reads the files and the perf map after the
- * run; so do we, here). Slack: one percentage point for all leaves (on the same samples perf and we
- * differ only in corner cases such as a leaf on a PLT stub) and, for later runs compared with run
- * 1's perf rate, five points for the share in JIT code (how much of a run is spent before the code
- * is optimized varies: ≈ 97-98 % here, sd ≈ 1 point).
+ * mappings are reported as the sampler reports them (path, range, offset, build-id: those in
+ * /proc/PID/maps once it has loaded, as at attach, then every executable mapping the kernel reported
+ * later, PERF_RECORD_MMAP2, taken here from perf's recording of the same run), perf samples it, and
+ * perf's samples are symbolized once node is a zombie. Later mappings matter: V8 maps node's
+ * embedded builtins a second time inside its code range ~0.1 s after start (a file mapping of
+ * /usr/bin/node), and a /proc read that came before it left builtins such as
+ * {@code Builtins_SubtractSmi_Baseline} without a module (2 leaves in one CI run). The leaves must be
+ * named at least as often as perf names the same samples of the same run (perf reads the files and
+ * the perf map after the run; so do we, here), less one percentage point for corner cases such as a
+ * leaf on a PLT stub, and no more of them may be outside every module than perf has in no DSO. How
+ * much of a run is in JIT code varies with the load (88-99 % here: the optimizing compiler's thread
+ * competes for the CPU), so each run is held to perf's rates on its own samples.
  */
 class ExitedTargetsTest {
     /**
@@ -51,10 +56,7 @@ class ExitedTargetsTest {
 
     @TempDir
     Path dir;
-    /** perf's named-leaf rate and its rate of leaves named through the perf map, from run 1. */
-    private double[] perfRates;
 
-    @org.junit.jupiter.api.Disabled("Known failure: in the merged tree's CI run, run 4 of 12 had 2 leaves without a module (99.7 % named); open in #11's closing note")
     @Test
     void nodeIsNamedAfterItExitedAsOftenAsPerfNamesIt() throws Exception {
         assumeTrue(TestPrograms.onPath("node"), "node not installed");
@@ -70,27 +72,26 @@ class ExitedTargetsTest {
     }
 
     private String oneRun(int run, Path js, Map<String, byte[]> buildIds) throws Exception {
-        // The shell execs sleep: node's parent never reaps it, so it stays a zombie once done.
-        Process holder = new ProcessBuilder("sh", "-c", "node --perf-basic-prof " + js
-                + " >/dev/null 2>&1 & echo $!; exec sleep 600").redirectErrorStream(true).start();
+        // The shell execs sleep: node's parent never reaps it, so it stays a zombie once done. The
+        // subshell that becomes node waits for a line on a FIFO, so perf samples it from its exec.
+        Path go = dir.resolve("go.fifo");
+        Files.deleteIfExists(go);
+        assertEquals(0, new ProcessBuilder("mkfifo", go.toString()).inheritIO().start().waitFor(), "mkfifo");
+        Process holder = new ProcessBuilder("sh", "-c", "(read go < \"$0\"; exec node --perf-basic-prof \"$1\")"
+                + " >/dev/null 2>&1 & echo $!; exec sleep 600", go.toString(), js.toString())
+                .redirectErrorStream(true).start();
         int pid = Integer.parseInt(new BufferedReader(new InputStreamReader(holder.getInputStream(),
                 StandardCharsets.UTF_8)).readLine().trim());
         Path perfMap = Path.of("/tmp/perf-" + pid + ".map");
         Path data = dir.resolve("run" + run + ".data");
-        try (Symbolizer s = Symbolizers.create(SymbolizerOptions.defaults().withJvmPerfMaps(false))) {
-            Process perf = new ProcessBuilder("perf", "record", "-q", "-e", "cpu-clock", "-F", "999", "-g", "-p",
-                    Integer.toString(pid), "-o", data.toString()).redirectErrorStream(true)
-                    .redirectOutput(dir.resolve("perf.out").toFile()).start();
+        try (Symbolizer s = Symbolizers.create(SymbolizerOptions.defaults().withJvmPerfMaps(false));
+             PerfRecorder perf = PerfRecorder.start(List.of("-e", "cpu-clock", "-F", "999", "-g"), pid, data, dir)) {
+            Files.writeString(go, "go\n");
             reportMappingsOnceLoaded(s, pid, buildIds);
-            assertTrue(perf.waitFor(120, TimeUnit.SECONDS), "perf ends when node exits");
+            assertTrue(perf.waitFor(120), "perf ends when node exits: " + perf.log());
             assertEquals("Z", state(pid), "node is a zombie while its stacks are symbolized");
-            // perf names the samples of the first run (it loads node's 98 MB of symbols each time);
-            // the later runs are held to that run's rates.
-            PerfRecording rec = PerfRecording.readLeaves(data, perfRates == null);
-            if (perfRates == null) {
-                perfRates = new double[] {(double) rec.perfNamedLeaves / rec.perfLeaves,
-                        (double) rec.perfMapNamedLeaves / rec.perfLeaves};
-            }
+            PerfRecording rec = PerfRecording.readLeaves(data, true);
+            reportLaterMappings(s, pid, rec, buildIds);
             // A frame-pointer walk through code built without frame pointers yields addresses in
             // no mapping (garbage read from the stack): the first one makes the symbolizer re-read
             // /proc/PID/maps — of a zombie, where it is empty.
@@ -98,14 +99,18 @@ class ExitedTargetsTest {
             PerfRecording.Ours ours = rec.symbolize(s);
             long n = rec.samples.size();
             assertTrue(n >= 100, "samples: " + n);
+            assertEquals(n, rec.perfLeaves, "perf named each of its samples' leaves");
             double mine = (double) ours.namedLeaves() / n;
             double inMap = (double) ours.perfMapNamedLeaves() / n;
-            String line = String.format("run %d: %d samples, named leaves %.1f %% (perf, run 1: %.1f %%), named"
-                            + " through the perf map %.1f %% (perf %.1f %%), without a module %d", run, n, 100 * mine,
-                    100 * perfRates[0], 100 * inMap, 100 * perfRates[1], ours.leavesWithoutModule());
-            assertTrue(mine >= perfRates[0] - 0.01, line + "; stats " + s.stats());
-            assertTrue(inMap >= perfRates[1] - 0.05, line);
-            assertTrue(ours.leavesWithoutModule() <= n * (1 - perfRates[0]), line);
+            double perfNamed = (double) rec.perfNamedLeaves / n;
+            double perfInMap = (double) rec.perfMapNamedLeaves / n;
+            String line = String.format("run %d: %d samples, named leaves %.1f %% (perf %.1f %%), named"
+                            + " through the perf map %.1f %% (perf %.1f %%), without a module %d (perf %d)", run, n,
+                    100 * mine, 100 * perfNamed, 100 * inMap, 100 * perfInMap, ours.leavesWithoutModule(),
+                    rec.perfLeavesWithoutDso);
+            assertTrue(mine >= perfNamed - 0.01, line + "; stats " + s.stats());
+            assertTrue(inMap >= perfInMap - 0.01, line);
+            assertTrue(ours.leavesWithoutModule() <= rec.perfLeavesWithoutDso, line);
             return line;
         } finally {
             holder.destroyForcibly(); // node is reparented and reaped
@@ -134,6 +139,22 @@ class ExitedTargetsTest {
             byte[] id = m.isFile() ? buildIds.computeIfAbsent(m.path(), ExitedTargetsTest::buildId) : null;
             s.onMapping(pid, m.start(), m.end() - m.start(), m.fileOffset(), m.path().isEmpty() ? "//anon" : m.path(),
                     id);
+        }
+    }
+
+    /**
+     * Reports the executable mappings the kernel recorded after the attach-time read, as the
+     * sampler passes on its PERF_RECORD_MMAP2 records (those perf synthesized from /proc at its
+     * start are reported again: the symbolizer takes a mapping it knows as it is).
+     */
+    private static void reportLaterMappings(Symbolizer s, int pid, PerfRecording rec, Map<String, byte[]> buildIds) {
+        for (PerfRecording.ExecMapping m : rec.execMappings) {
+            if (m.pid() != pid) {
+                continue;
+            }
+            boolean file = m.path().startsWith("/");
+            byte[] id = file ? buildIds.computeIfAbsent(m.path(), ExitedTargetsTest::buildId) : null;
+            s.onMapping(pid, m.start(), m.length(), m.fileOffset(), m.path(), id);
         }
     }
 

@@ -24,13 +24,22 @@ final class PerfRecording {
             "PERF_RECORD_SAMPLE\\([^)]*\\): (-?\\d+)/(-?\\d+): 0x([0-9a-f]+) period: (\\d+)");
     private static final Pattern CHAIN_ENTRY = Pattern.compile("^\\.{5}\\s+\\d+: ([0-9a-f]+)$");
     private static final Pattern FRAME = Pattern.compile("^\\s+([0-9a-f]+) (.*) \\((.*)\\)$");
+    /** {@code PERF_RECORD_MMAP2 pid/tid: [0xADDR(0xLEN) @ 0xPGOFF ...]: r-xp PATH} (synthesized at start, then the kernel's). */
+    private static final Pattern MMAP2 = Pattern.compile(
+            "PERF_RECORD_MMAP2 (-?\\d+)/-?\\d+: \\[0x([0-9a-f]+)\\(0x([0-9a-f]+)\\) @ (?:0x)?([0-9a-f]+) [^\\]]*\\]: (\\S+) (.*)$");
     private static final Pattern REPORT = Pattern.compile("^\\s+([0-9.]+)%\\s+\\[(.)\\]\\s+(.*?)\\s*$");
 
     /** One raw sample: pid, period, ips leaf first, how many are kernel addresses. */
     record RawSample(int pid, long period, long[] ips, int kernelDepth) {
     }
 
+    /** An executable mapping perf recorded, in record order. */
+    record ExecMapping(int pid, long start, long length, long fileOffset, String path) {
+    }
+
     final List<RawSample> samples = new ArrayList<>();
+    /** Every executable mapping in the recording (perf's start-up snapshot, then each one the kernel reported). */
+    final List<ExecMapping> execMappings = new ArrayList<>();
     /** perf report --no-children: symbol -> self percentage (named symbols only). */
     final Map<String, Double> perfSelf = new HashMap<>();
     /** perf script: dso basename -> {named frames, all frames}. */
@@ -107,6 +116,15 @@ final class PerfRecording {
     private void parseDump(String text) {
         String[] lines = text.split("\n");
         for (int i = 0; i < lines.length; i++) {
+            Matcher mm = MMAP2.matcher(lines[i]);
+            if (mm.find()) {
+                if (mm.group(5).length() >= 3 && mm.group(5).charAt(2) == 'x') {
+                    execMappings.add(new ExecMapping(Integer.parseInt(mm.group(1)), Long.parseUnsignedLong(mm.group(2), 16),
+                            Long.parseUnsignedLong(mm.group(3), 16), Long.parseUnsignedLong(mm.group(4), 16),
+                            mm.group(6).strip()));
+                }
+                continue;
+            }
             Matcher m = SAMPLE.matcher(lines[i]);
             if (!m.find()) {
                 continue;
