@@ -110,6 +110,19 @@ public final class PerfRecorder implements AutoCloseable {
         return perf.waitFor(seconds, TimeUnit.SECONDS) && perf.exitValue() == 0;
     }
 
+    /**
+     * Ends the recording of a target that keeps running: perf takes SIGTERM as the end, writes
+     * out what it has and exits.
+     *
+     * @throws IOException naming perf's log when it does not end cleanly within 60 s
+     */
+    public void stop() throws IOException, InterruptedException {
+        perf.destroy();
+        if (!perf.waitFor(60, TimeUnit.SECONDS)) {
+            throw new IOException("perf record did not end on SIGTERM; its log: " + log());
+        }
+    }
+
     /** What perf printed so far. */
     public String log() throws IOException {
         return Files.readString(log).strip();

@@ -57,11 +57,17 @@ final class PerfRecording {
         return TestPrograms.onPath("perf");
     }
 
-    /** Records pid for the given seconds at 999 Hz with frame-pointer callchains. */
+    /**
+     * Records pid for the given seconds at 999 Hz with frame-pointer callchains, counted from when
+     * perf's events are on (perf spent most of a fixed {@code -- sleep 2} synthesizing before it
+     * enabled them on a loaded machine: 27 samples of 2 s).
+     */
     static PerfRecording record(int pid, double seconds, Path dir) throws IOException, InterruptedException {
         Path data = dir.resolve("perf-" + pid + ".data");
-        TestPrograms.output(List.of("perf", "record", "-q", "-e", "cpu-clock", "-F", "999", "-g", "-p",
-                Integer.toString(pid), "-o", data.toString(), "--", "sleep", Double.toString(seconds)));
+        try (PerfRecorder perf = PerfRecorder.start(List.of("-e", "cpu-clock", "-F", "999", "-g"), pid, data, dir)) {
+            Thread.sleep((long) (seconds * 1000)); // the recording's length: perf samples meanwhile
+            perf.stop();
+        }
         return read(data);
     }
 

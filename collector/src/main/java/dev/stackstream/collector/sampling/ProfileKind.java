@@ -59,8 +59,13 @@ public enum ProfileKind {
 
     /** User stack copied per page-fault sample: 2 KiB reaches the root in ~91 % of perl's stacks. */
     static final int PAGE_FAULT_STACK_BYTES = 2048;
-    /** Ring per thread for page faults: 2 MiB, ~900 samples of a burst before the reader drains. */
-    static final int PAGE_FAULT_RING_PAGES = 512;
+    /**
+     * Ring per thread for page faults: 8 MiB, ~3,600 samples of a burst before the reader drains.
+     * Measured (BENCHMARKS.md, profile types): dd faulting in a 64 MiB buffer (16,500 faults in
+     * a burst) lost a median 22 % (11-38 %) of its faults with 2 MiB, 1.2 % (0-9 %) with 4 MiB and
+     * none in any run with 8 MiB, on a machine with other load.
+     */
+    static final int PAGE_FAULT_RING_PAGES = 2048;
 
     /**
      * The builder set to sample this kind: its event (the frequency and period stay as set). Page

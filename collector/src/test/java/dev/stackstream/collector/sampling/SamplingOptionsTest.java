@@ -44,4 +44,15 @@ class SamplingOptionsTest {
         assertTrue(e.getMessage().contains("power of two"));
         assertThrows(IllegalArgumentException.class, () -> SamplingOptions.builder().pid(-1));
     }
+
+    /** The page-fault ring holds a 16,500-fault burst (dd of a 64 MiB buffer) without loss: BENCHMARKS.md. */
+    @Test
+    void pageFaultsGetASmallStackCopyAndAnEightMebibyteRing() {
+        SamplingOptions faults = ProfileKind.PAGE_FAULTS.applyTo(SamplingOptions.builder().period(1)).build();
+        assertEquals(SamplingOptions.Event.PAGE_FAULTS, faults.event());
+        assertEquals(2048, faults.stackBytes());
+        assertEquals(8L << 20, (long) faults.ringPages() * 4096);
+        SamplingOptions wall = ProfileKind.WALL.applyTo(SamplingOptions.builder()).build();
+        assertEquals(0, wall.ringPages(), "other types keep the native default ring");
+    }
 }
