@@ -71,7 +71,12 @@ public final class CaughtUpStandbys {
         }
         // Positions first, stable ends after: an end read later can only be further on (conservative).
         Map<String, Map<Integer, LagInfo>> lags = streams.allLocalStorePartitionLags();
-        Map<Integer, Boolean> seen = new HashMap<>();
+        if (lags.keySet().stream().allMatch(StoreNames.STACKS::equals)) {
+            return new TreeSet<>();   // no task store registered here yet
+        }
+        // One sub-topology: every task has every store, so a standby missing any store's lag (not
+        // registered yet) is not ready.
+        TreeSet<Integer> out = new TreeSet<>(standby);
         Map<TopicPartition, Long> behindEnd = new HashMap<>();
         Map<TopicPartition, Integer> partitionOf = new HashMap<>();
         for (Map.Entry<String, Map<Integer, LagInfo>> store : lags.entrySet()) {
@@ -81,17 +86,14 @@ public final class CaughtUpStandbys {
             for (int p : standby) {
                 LagInfo lag = store.getValue().get(p);
                 if (lag == null) {
-                    continue;
-                }
-                seen.put(p, true);
-                if (lag.offsetLag() > 0) {
+                    out.remove(p);
+                } else if (lag.offsetLag() > 0) {
                     TopicPartition changelog = new TopicPartition(applicationId + "-" + store.getKey() + "-changelog", p);
                     behindEnd.put(changelog, lag.currentOffsetPosition());
                     partitionOf.put(changelog, p);
                 }
             }
         }
-        TreeSet<Integer> out = new TreeSet<>(seen.keySet());
         if (behindEnd.isEmpty()) {
             return out;
         }
