@@ -9,6 +9,7 @@ import dev.stackstream.aggregator.metrics.FunctionMetrics;
 import dev.stackstream.aggregator.metrics.StreamsMetrics;
 import dev.stackstream.aggregator.query.ApiException;
 import dev.stackstream.aggregator.query.ClusterQueries;
+import dev.stackstream.aggregator.query.CaughtUpStandbys;
 import dev.stackstream.aggregator.query.LocalQueries;
 import dev.stackstream.aggregator.query.QueryService;
 import dev.stackstream.aggregator.query.StackDictionary;
@@ -64,10 +65,13 @@ public final class Aggregator implements AutoCloseable {
     private final LocalQueries local;
     private final FunctionMetrics functionMetrics;
     private final ScheduledExecutorService functionRefresh;
+    private final Admin admin;
 
     private Aggregator(AggregatorConfig config, ApiServer api, KafkaStreams streams, StreamsMetrics sm,
-                       LocalQueries local, FunctionMetrics functionMetrics, ScheduledExecutorService functionRefresh) {
+                       LocalQueries local, FunctionMetrics functionMetrics, ScheduledExecutorService functionRefresh,
+                       Admin admin) {
         this.config = config;
+        this.admin = admin;
         this.local = local;
         this.functionMetrics = functionMetrics;
         this.functionRefresh = functionRefresh;
@@ -91,6 +95,8 @@ public final class Aggregator implements AutoCloseable {
         KafkaStreams[] holder = new KafkaStreams[1];
         ApiServer api = new ApiServer(config.httpSettings(), metrics,
                 () -> holder[0] == null ? "STARTING" : holder[0].state().name());
+        // Reads the changelogs' stable ends when a standby is to stand in for a lost owner.
+        Admin admin = Admin.create(adminProperties(config));
         try {
             String advertised = config.advertisedHost() != null ? config.advertisedHost()
                     : config.httpHost().equals("0.0.0.0") ? java.net.InetAddress.getLocalHost().getHostName()
@@ -112,8 +118,9 @@ public final class Aggregator implements AutoCloseable {
             sm.bindTo(registry);
             LocalQueries local = new LocalQueries(streams, config.samplesTopic(), config.tiers(), config.merges(),
                     metrics, config.clock());
-            ClusterQueries cluster = new ClusterQueries(streams, local, self, config.httpSettings().peerToken(),
-                    config.samplesTopic(), samplesPartitions);
+            ClusterQueries cluster = new ClusterQueries(streams, local,
+                    new CaughtUpStandbys(streams, config.samplesTopic(), config.applicationId(), admin), self,
+                    config.httpSettings().peerToken(), config.samplesTopic(), samplesPartitions);
             StackDictionary dictionary = new StackDictionary(streams, metrics);
             api.attach(new QueryService(cluster, dictionary, config.tiers(), config.clock()), cluster);
             FunctionMetrics functions = new FunctionMetrics(local, dictionary, config.tiers(), config.clock(),
@@ -124,9 +131,10 @@ public final class Aggregator implements AutoCloseable {
                     + " Kafka properties {}", config.applicationId(), self, config.stateDir(), config.tiers(),
                     props.get(StreamsConfig.mainConsumerPrefix(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG)),
                     KafkaClientProperties.masked(config.kafkaProperties()));
-            return new Aggregator(config, api, streams, sm, local, functions, refresh);
+            return new Aggregator(config, api, streams, sm, local, functions, refresh, admin);
         } catch (Exception | Error e) {
             api.close();
+            admin.close(Duration.ofSeconds(5));
             if (holder[0] != null) {
                 holder[0].close(Duration.ofSeconds(10));
             }
@@ -204,8 +212,8 @@ public final class Aggregator implements AutoCloseable {
         return p;
     }
 
-    /** Creates the missing topics; returns the samples topic's partition count (what a full answer covers). */
-    private static int ensureTopics(AggregatorConfig c) throws Exception {
+    /** The admin client's properties: the broker, bounded timeouts, and the admin keys of --kafka-property. */
+    private static Properties adminProperties(AggregatorConfig c) {
         Properties p = new Properties();
         p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, c.bootstrapServers());
         p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 30_000);
@@ -215,7 +223,12 @@ public final class Aggregator implements AutoCloseable {
                 p.put(k, v);
             }
         });
-        try (Admin admin = Admin.create(p)) {
+        return p;
+    }
+
+    /** Creates the missing topics; returns the samples topic's partition count (what a full answer covers). */
+    private static int ensureTopics(AggregatorConfig c) throws Exception {
+        try (Admin admin = Admin.create(adminProperties(c))) {
             Set<String> existing = listTopics(admin, c.bootstrapServers());
             List<NewTopic> missing = new ArrayList<>();
             if (!existing.contains(c.samplesTopic())) {
@@ -364,5 +377,6 @@ public final class Aggregator implements AutoCloseable {
         api.close();
         streamsMetrics.close();
         streams.close(Duration.ofSeconds(30));
+        admin.close(Duration.ofSeconds(5));
     }
 }

@@ -73,6 +73,16 @@ public final class AggregatorMetrics {
                 .tag("kind", kind).register(registry).increment(n);
     }
 
+    /**
+     * A query read {@code n} partitions from standby replicas held here, standing in for an owner
+     * that did not answer (gone, or not yet replaced after a rebalance).
+     */
+    public void standbyPartitionsRead(int n) {
+        Counter.builder("stackstream.aggregator.query.standby.partitions")
+                .description("Partitions a query read from a caught-up standby replica instead of their lost owner")
+                .register(registry).increment(n);
+    }
+
     public void rolledUp(int buckets) {
         rollups.increment(buckets);
     }

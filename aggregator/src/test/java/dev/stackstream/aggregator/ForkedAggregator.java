@@ -14,9 +14,14 @@ import org.apache.kafka.clients.admin.NewTopic;
 /**
  * The {@code aggregator} command in a JVM of its own, on the test's class path, so that a test can
  * SIGKILL it ({@link Process#destroyForcibly()}) and start it again on the same state directory.
- * Output of every start is appended to one log file.
+ * Output of every start is appended to one log file. {@link #peer()} gives another instance of the
+ * same application, for tests with several processes.
  */
 final class ForkedAggregator {
+    private final String bootstrapServers;
+    private final String applicationId;
+    private final String topicPrefix;
+    private final List<String> extraArgs;
     private final List<String> command;
     private final Path log;
     private final int httpPort;
@@ -25,8 +30,15 @@ final class ForkedAggregator {
      * @param topicPrefix topics are PREFIX-samples, PREFIX-stacks and PREFIX-dlq
      * @param extraArgs further options of the command
      */
-    private ForkedAggregator(String bootstrapServers, int httpPort, Path stateDir, String applicationId,
-                             String topicPrefix, Path log, String... extraArgs) {
+    private ForkedAggregator(String bootstrapServers, String applicationId, String topicPrefix,
+                             List<String> extraArgs) throws IOException {
+        this.bootstrapServers = bootstrapServers;
+        this.applicationId = applicationId;
+        this.topicPrefix = topicPrefix;
+        this.extraArgs = List.copyOf(extraArgs);
+        this.httpPort = freePort();
+        this.log = Files.createTempFile("agg-" + topicPrefix, ".log");
+        Path stateDir = Files.createTempDirectory("agg-" + topicPrefix + "-state");
         List<String> cmd = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
                 "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
@@ -35,10 +47,8 @@ final class ForkedAggregator {
                 "--state-dir", stateDir.toString(), "--application-id", applicationId,
                 "--samples-topic", topicPrefix + "-samples", "--stacks-topic", topicPrefix + "-stacks",
                 "--dlq-topic", topicPrefix + "-dlq", "--rocksdb-memory", Long.toString(32L << 20)));
-        cmd.addAll(List.of(extraArgs));
+        cmd.addAll(extraArgs);
         this.command = List.copyOf(cmd);
-        this.log = log;
-        this.httpPort = httpPort;
     }
 
     /**
@@ -54,13 +64,16 @@ final class ForkedAggregator {
                     new NewTopic(topicPrefix + "-stacks", 3, (short) 1), new NewTopic(topicPrefix + "-dlq", 1, (short) 1)))
                     .all().get(30, TimeUnit.SECONDS);
         }
-        int port;
-        try (ServerSocket s = new ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
-        return new ForkedAggregator(bootstrapServers, port, Files.createTempDirectory("agg-" + topicPrefix + "-state"),
-                "agg-" + topicPrefix + "-" + System.nanoTime(), topicPrefix,
-                Files.createTempFile("agg-" + topicPrefix, ".log"), extraArgs);
+        return new ForkedAggregator(bootstrapServers, "agg-" + topicPrefix + "-" + System.nanoTime(), topicPrefix,
+                List.of(extraArgs));
+    }
+
+    /**
+     * One more instance of the same application (same topics, application id and options): a state
+     * directory, log file and HTTP port of its own, so it shares the partitions with this one.
+     */
+    ForkedAggregator peer() throws IOException {
+        return new ForkedAggregator(bootstrapServers, applicationId, topicPrefix, extraArgs);
     }
 
     int httpPort() {
@@ -76,5 +89,11 @@ final class ForkedAggregator {
     Process start() throws IOException {
         return new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
     }
 }

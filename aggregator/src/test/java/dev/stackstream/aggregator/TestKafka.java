@@ -2,6 +2,10 @@ package dev.stackstream.aggregator;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.stackstream.aggregator.query.ClusterQueries;
+import dev.stackstream.aggregator.query.LabelSelector;
+import dev.stackstream.aggregator.query.PartialResult;
+import dev.stackstream.aggregator.query.QuerySpec;
 import dev.stackstream.profile.Stack;
 import dev.stackstream.wire.SampleBatch;
 import dev.stackstream.wire.WireCodec;
@@ -103,6 +107,23 @@ final class TestKafka {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * The samples partitions an instance is active for: its part of a query (the internal fan-out
+     * route, asked for no partitions in particular) names them; empty when it does not answer.
+     */
+    static java.util.Set<Integer> activePartitions(int port, String service) {
+        QuerySpec any = new QuerySpec(service, null, LabelSelector.all(), 0, 10_000, 0, 0);
+        HttpResponse<byte[]> r = getBytes(port, ClusterQueries.PARTIAL_PATH + "?" + any.toQueryString());
+        if (r.statusCode() != 200) {
+            return java.util.Set.of();
+        }
+        try {
+            return new java.util.TreeSet<>(PartialResult.decode(r.body()).partitions());
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
     }
 

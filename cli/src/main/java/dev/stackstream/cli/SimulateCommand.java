@@ -74,7 +74,7 @@ public final class SimulateCommand implements Callable<Integer> {
     String from;
 
     @Option(names = "--to", defaultValue = "now", paramLabel = "TIME",
-            description = "End of the last window (default ${DEFAULT-VALUE}); later than now = live.")
+            description = "No window ends after it (default ${DEFAULT-VALUE}); later than now = live.")
     String to;
 
     @Option(names = "--window", defaultValue = "10s", paramLabel = "DURATION",
@@ -144,6 +144,11 @@ public final class SimulateCommand implements Callable<Integer> {
         if (!end.isAfter(start)) {
             throw new ParameterException(spec.commandLine(), "--to (" + end + ") must be after --from (" + start + ")");
         }
+        long first = Math.floorDiv(start.toEpochMilli(), windowLength.toMillis()) * windowLength.toMillis();
+        if (first + windowLength.toMillis() > end.toEpochMilli()) {
+            throw new ParameterException(spec.commandLine(), "no whole " + window + " window ends between --from ("
+                    + start + ") and --to (" + end + ")");
+        }
         if (service.isBlank()) {
             throw new ParameterException(spec.commandLine(), "--service must not be empty");
         }
@@ -205,7 +210,9 @@ public final class SimulateCommand implements Callable<Integer> {
                             "sim-" + service + "-" + i + "-" + run, podLabels(i)));
                 }
                 long sequence = 0;
-                for (long w = first; w < end.toEpochMilli(); w += windowMillis, sequence++) {
+                // Only whole windows inside --to: a window ending after it is outside the range (and with
+                // --to now and 1 h windows would make a backfill wait up to an hour for the current one).
+                for (long w = first; w + windowMillis <= end.toEpochMilli(); w += windowMillis, sequence++) {
                     long windowEnd = w + windowMillis;
                     long wait = windowEnd - clock.millis();
                     if (wait > 0) {

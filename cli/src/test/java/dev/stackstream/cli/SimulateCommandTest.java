@@ -65,7 +65,7 @@ class SimulateCommandTest {
             assertTrue(m.find(), run.out());
             long windows = Long.parseLong(m.group(1));
             long samples = Long.parseLong(m.group(3));
-            assertTrue(windows == 30 || windows == 33, "10 or 11 one-minute windows per pod: " + run.out());
+            assertEquals(30, windows, "the 10 whole one-minute windows inside the range, per pod: " + run.out());
             assertEquals(windows * 99 * 60, samples, "each window holds rate x length samples");
 
             String query = "/api/v1/profile?service=fleet&format=collapsed&from="
@@ -106,6 +106,8 @@ class SimulateCommandTest {
                 "--from", "now", "--to", "now-1h").status());
         assertEquals(ExitStatus.USAGE, simulate("--bootstrap-servers", "localhost:1", "--service", "s",
                 "--window", "soon").status());
+        assertEquals(ExitStatus.USAGE, simulate("--bootstrap-servers", "localhost:1", "--service", "s", "--window", "1m",
+                "--from", "2026-01-01T00:00:30Z", "--to", "2026-01-01T00:00:50Z").status(), "no whole window in range");
         assertEquals(ExitStatus.KAFKA_CONFIG, simulate("--bootstrap-servers", "localhost:1", "--service", "s",
                 "--kafka-property", "compression.type=nonsense").status());
         int port;

@@ -45,6 +45,7 @@ public final class ClusterQueries {
     private static final Duration PEER_TIMEOUT = Duration.ofSeconds(10);
     private final KafkaStreams streams;
     private final LocalQueries local;
+    private final CaughtUpStandbys standbys;
     private final HostInfo self;
     private final String peerToken;
     private final String samplesTopic;
@@ -52,14 +53,16 @@ public final class ClusterQueries {
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
 
     /**
+     * @param standbys which standby replicas here may stand in for a lost owner
      * @param peerToken what this instance presents to its peers' internal routes (null: nothing)
      * @param samplesTopic the samples topic, whose partitions an answer must cover
      * @param partitionCount its partitions at start
      */
-    public ClusterQueries(KafkaStreams streams, LocalQueries local, HostInfo self, String peerToken,
-                          String samplesTopic, int partitionCount) {
+    public ClusterQueries(KafkaStreams streams, LocalQueries local, CaughtUpStandbys standbys, HostInfo self,
+                          String peerToken, String samplesTopic, int partitionCount) {
         this.streams = streams;
         this.local = local;
+        this.standbys = standbys;
         this.self = self;
         this.peerToken = peerToken;
         this.samplesTopic = samplesTopic;
@@ -132,7 +135,7 @@ public final class ClusterQueries {
             }
         }
         if (!missing.isEmpty()) {
-            TreeSet<Integer> standby = local.caughtUpStandbys(missing);
+            TreeSet<Integer> standby = standbys.of(missing);
             if (!standby.isEmpty()) {
                 result.merge(local.partial(spec, standby, true));
                 missing.removeAll(standby);
@@ -224,7 +227,7 @@ public final class ClusterQueries {
             }
         }
         if (!missing.isEmpty()) {
-            TreeSet<Integer> standby = local.caughtUpStandbys(missing);
+            TreeSet<Integer> standby = standbys.of(missing);
             for (Series.Stored s : local.series(standby, true)) {
                 all.merge(s.series(), s, ClusterQueries::newer);
             }

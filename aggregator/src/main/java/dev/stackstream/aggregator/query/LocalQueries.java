@@ -21,7 +21,6 @@ import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StoreQueryParameters;
 import org.apache.kafka.streams.TaskMetadata;
-import org.apache.kafka.streams.LagInfo;
 import org.apache.kafka.streams.ThreadMetadata;
 import org.apache.kafka.streams.errors.InvalidStateStoreException;
 import org.apache.kafka.streams.state.KeyValueIterator;
@@ -71,45 +70,6 @@ public final class LocalQueries {
                         out.add(tp.partition());
                     }
                 }
-            }
-        }
-        return out;
-    }
-
-    /**
-     * Partitions of {@code wanted} this instance holds a standby of that has applied its whole
-     * changelog (lag 0 in every store): what the last committed transaction of the lost owner left,
-     * which is what a restarted owner would read too.
-     */
-    public TreeSet<Integer> caughtUpStandbys(Set<Integer> wanted) {
-        requireRunning();
-        TreeSet<Integer> standby = new TreeSet<>();
-        for (ThreadMetadata t : streams.metadataForLocalThreads()) {
-            for (TaskMetadata task : t.standbyTasks()) {
-                for (TopicPartition tp : task.topicPartitions()) {
-                    if (tp.topic().equals(samplesTopic) && wanted.contains(tp.partition())) {
-                        standby.add(tp.partition());
-                    }
-                }
-            }
-        }
-        if (standby.isEmpty()) {
-            return standby;
-        }
-        Map<String, Map<Integer, LagInfo>> lags = streams.allLocalStorePartitionLags();
-        TreeSet<Integer> out = new TreeSet<>();
-        for (int p : standby) {
-            boolean seen = false;
-            boolean caughtUp = true;
-            for (Map.Entry<String, Map<Integer, LagInfo>> store : lags.entrySet()) {
-                LagInfo lag = store.getValue().get(p);
-                if (lag != null && !store.getKey().equals(StoreNames.STACKS)) {
-                    seen = true;
-                    caughtUp &= lag.offsetLag() == 0;
-                }
-            }
-            if (seen && caughtUp) {
-                out.add(p);
             }
         }
         return out;
@@ -170,7 +130,7 @@ public final class LocalQueries {
 
     /**
      * The part of a query's answer held in the given partitions: active ones, or with
-     * {@code standby} the standby replicas (see {@link #caughtUpStandbys}). The result names the
+     * {@code standby} the standby replicas (see {@link CaughtUpStandbys}). The result names the
      * partitions it covers; a partition not active here (moved away meanwhile) is left out.
      */
     public PartialResult partial(QuerySpec spec, Set<Integer> partitions, boolean standby) {
@@ -181,6 +141,8 @@ public final class LocalQueries {
         Set<Integer> readable = standby ? partitions : new TreeSet<>(partitions);
         if (!standby) {
             readable.retainAll(localPartitions());
+        } else if (metrics != null) {
+            metrics.standbyPartitionsRead(readable.size());
         }
         for (int p : readable) {
             result.covered(p);
