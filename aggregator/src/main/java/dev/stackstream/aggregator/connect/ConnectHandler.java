@@ -5,12 +5,15 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
 import com.google.protobuf.util.JsonFormat;
 import dev.stackstream.aggregator.query.ApiException;
+import dev.stackstream.aggregator.query.QueryBudget;
+import dev.stackstream.aggregator.query.QueryLimits;
 import io.javalin.http.Context;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -30,8 +33,10 @@ import org.slf4j.LoggerFactory;
  * request's codec and is gzipped whenever the client accepts gzip (Accept-Encoding, or a gzipped
  * request without one). A failure is a non-200 status with a JSON body
  * {@code {"code": "...", "message": "..."}}, the status being the one the protocol maps the code to
- * ({@link ConnectCode}); an unsupported codec is a bare 415. {@code Connect-Timeout-Ms} is checked
- * for its form but not enforced (queries are bounded by their range, not by a clock).
+ * ({@link ConnectCode}); an unsupported codec is a bare 415. Each call runs in its own
+ * {@link QueryBudget}: {@code Connect-Timeout-Ms} shortens the server's query timeout (never lengthens
+ * it), and a call past its deadline fails with {@code deadline_exceeded}; the answer must fit the
+ * response limit ({@code resource_exhausted} beyond).
  */
 public final class ConnectHandler {
     private static final Logger LOG = LoggerFactory.getLogger(ConnectHandler.class);
@@ -74,11 +79,12 @@ public final class ConnectHandler {
     }
 
     /**
-     * Answers one call; unauthenticated when the caller's credentials were refused.
+     * Answers one call within the limits (the deadline shortened by the call's Connect-Timeout-Ms);
+     * unauthenticated when the caller's credentials were refused.
      *
      * @return the HTTP status sent
      */
-    public int handle(Context ctx, boolean authorized) throws IOException {
+    public int handle(Context ctx, boolean authorized, QueryLimits limits) throws IOException {
         Codec codec = Codec.of(ctx.header("Content-Type"));
         if (codec == null) {
             ctx.status(415);
@@ -91,7 +97,7 @@ public final class ConnectHandler {
                 throw new ConnectException(ConnectCode.UNAUTHENTICATED,
                         "missing or wrong bearer token (Authorization: Bearer <token>)");
             }
-            checkHeaders(ctx);
+            Duration timeout = checkHeaders(ctx);
             Procedure<?> procedure = procedures.get(ctx.pathParam("method"));
             if (procedure == null) {
                 throw new ConnectException(ConnectCode.UNIMPLEMENTED, service + "/" + ctx.pathParam("method")
@@ -99,7 +105,17 @@ public final class ConnectHandler {
                         + ")");
             }
             Message request = codec.read(body(ctx), procedure.requestPrototype());
-            byte[] out = codec.write(procedure.invoke(request));
+            byte[] out;
+            try (QueryBudget.Scope scope = QueryBudget.enter(limits, timeout)) {
+                QueryBudget budget = QueryBudget.current();
+                // Checked before and after: a call whose work never reaches a bucket walk (or that
+                // finishes just late) still answers deadline_exceeded, as the client has given up.
+                budget.checkDeadline("starting " + ctx.pathParam("method"));
+                Message answer = procedure.invoke(request);
+                budget.checkDeadline("answering " + ctx.pathParam("method"));
+                out = codec.write(answer);
+                budget.checkResponseBytes(out.length);
+            }
             ctx.status(200);
             ctx.contentType(codec.mediaType);
             if (acceptsGzip(ctx)) {
@@ -122,7 +138,8 @@ public final class ConnectHandler {
         }
     }
 
-    private static void checkHeaders(Context ctx) {
+    /** Checks the protocol headers; returns the call's timeout (null when it sent none). */
+    private static Duration checkHeaders(Context ctx) {
         String version = ctx.header("Connect-Protocol-Version");
         if (version != null && !version.trim().equals("1")) {
             throw new ConnectException(ConnectCode.INVALID_ARGUMENT, "Connect-Protocol-Version '" + version
@@ -133,6 +150,7 @@ public final class ConnectHandler {
             throw new ConnectException(ConnectCode.INVALID_ARGUMENT, "Connect-Timeout-Ms '" + timeout
                     + "' is not a positive integer of at most 10 digits");
         }
+        Duration deadline = timeout == null ? null : Duration.ofMillis(Long.parseLong(timeout.trim()));
         String encoding = ctx.header("Content-Encoding");
         if (encoding != null && !encoding.isBlank()) {
             String e = encoding.trim().toLowerCase(Locale.ROOT);
@@ -141,6 +159,7 @@ public final class ConnectHandler {
                         + "' is not supported (gzip, identity are)");
             }
         }
+        return deadline;
     }
 
     /** The request body, decompressed, at most {@link #MAX_REQUEST_BYTES} either way. */

@@ -5,7 +5,6 @@ import dev.stackstream.aggregator.connect.proto.Level;
 import dev.stackstream.profile.Frame;
 import dev.stackstream.profile.Profile;
 import dev.stackstream.profile.Sample;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -38,43 +37,6 @@ public final class FlameGraphEncoder {
     /** Name of the node that stands for folded children. */
     public static final String OTHER = "other";
 
-    private static final Comparator<Node> BY_NAME = Comparator.comparing(n -> n.name);
-    private static final Node[] NO_NODES = new Node[0];
-
-    private static final class Node {
-        final String name;
-        long total;
-        long self;
-        Map<String, Node> children;
-        boolean kept = true;
-        long folded;    // summed totals of children not kept
-
-        Node(String name) {
-            this.name = name;
-        }
-
-        private Node[] sorted;
-
-        /** Children by name (computed once, after the tree is built). */
-        Node[] sortedChildren() {
-            if (sorted == null) {
-                sorted = children == null ? NO_NODES : children.values().toArray(NO_NODES);
-                Arrays.sort(sorted, BY_NAME);
-            }
-            return sorted;
-        }
-
-        Node child(String childName) {
-            if (children == null) {
-                children = new HashMap<>(4);
-            }
-            return children.computeIfAbsent(childName, Node::new);
-        }
-    }
-
-    /** A node to write at depth, starting at x. */
-    private record Visit(Node node, int depth, long x) { }
-
     private FlameGraphEncoder() {
     }
 
@@ -83,145 +45,309 @@ public final class FlameGraphEncoder {
         if (maxNodes < 1) {
             throw new IllegalArgumentException("maxNodes must be >= 1, got " + maxNodes);
         }
-        Node root = new Node("total");
-        Map<Frame, String> names = new IdentityHashMap<>();
+        CallTree tree = new CallTree();
         for (Profile p : profiles) {
             long period = p.type().period();
             for (Sample s : p.samples()) {
-                long v = times(s.count(), period);
-                root.total = plus(root.total, v);
-                Node n = root;
-                for (Frame f : s.stack().frames()) {
-                    n = n.child(names.computeIfAbsent(f, Frame::displayName));
-                    n.total = plus(n.total, v);
-                }
-                n.self = plus(n.self, v);
+                tree.add(s.stack().frames(), times(s.count(), period));
             }
         }
-        fold(root, maxNodes);
-        return write(root);
+        tree.sortChildren();
+        return tree.write(tree.size - 1 > maxNodes ? tree.fold(maxNodes) : null);
     }
 
-    /** Marks the nodes beyond the budget as not kept and sums them into their kept parent's {@code folded}. */
-    private static void fold(Node root, int maxNodes) {
-        List<Node> order = new ArrayList<>();
-        ArrayDeque<Node> queue = new ArrayDeque<>();
-        queue.add(root);
-        while (!queue.isEmpty()) {
-            Node n = queue.poll();
-            for (Node c : n.sortedChildren()) {
-                order.add(c);
-                queue.add(c);
+    /**
+     * The merged call tree in flat arrays (node 0 is the root; a node is found by (parent, name) in
+     * an open-addressing table), so merging thousands of stacks allocates no object per node, and
+     * children are compared by a precomputed name rank instead of by string.
+     */
+    private static final class CallTree {
+        private static final int TOTAL = 0;
+        private static final int OTHER_NAME = 1;
+
+        private final Map<String, Integer> functionNames = new HashMap<>();
+        private final Map<Frame, Integer> frameNames = new IdentityHashMap<>();
+        private final Map<String, Integer> nameIds = new HashMap<>();
+        private final List<String> names = new ArrayList<>();
+        int size;
+        private int[] nameOf = new int[1024];
+        private int[] parentOf = new int[1024];
+        private long[] total = new long[1024];
+        private long[] self = new long[1024];
+        private long[] folded;
+        /** (parent << 32 | name) of the node in the slot; slotNode 0 = empty (the root is nobody's child). */
+        private long[] slotKey = new long[2048];
+        private int[] slotNode = new int[2048];
+        /** Children in name order: those of n are childList[childStart[n]] .. childList[childStart[n + 1] - 1]. */
+        private int[] childStart;
+        private int[] childList;
+
+        CallTree() {
+            name("total");
+            name(OTHER);
+            size = 1;
+        }
+
+        void add(List<Frame> frames, long v) {
+            total[0] = plus(total[0], v);
+            int n = 0;
+            for (Frame f : frames) {
+                n = child(n, nameOf(f));
+                total[n] = plus(total[n], v);
             }
+            self[n] = plus(self[n], v);
         }
-        if (order.size() <= maxNodes) {
-            return;
-        }
-        long[] totals = new long[order.size()];
-        for (int i = 0; i < totals.length; i++) {
-            totals[i] = order.get(i).total;
-        }
-        Arrays.sort(totals);
-        long threshold = totals[totals.length - maxNodes];
-        int above = 0;
-        for (long t : totals) {
-            if (t > threshold) {
-                above++;
+
+        private int nameOf(Frame f) {
+            // A resolved frame's display name depends on its function alone: keyed by that string
+            // (its hash is cached), the name is made once per function, not once per frame object.
+            String function = f.function();
+            if (function != null) {
+                Integer id = functionNames.get(function);
+                if (id == null) {
+                    id = name(f.displayName());
+                    functionNames.put(function, id);
+                }
+                return id;
             }
+            Integer id = frameNames.get(f);
+            if (id == null) {
+                id = name(f.displayName());
+                frameNames.put(f, id);
+            }
+            return id;
         }
-        int tiesLeft = maxNodes - above;
-        // Breadth-first: a node is reached after its parent, so "parent kept" is already known.
-        // Every node above the threshold has a parent above it too (a parent's total is at least
-        // its child's), so only ties can be refused for a dropped parent.
-        queue.add(root);
-        while (!queue.isEmpty()) {
-            Node n = queue.poll();
-            for (Node c : n.sortedChildren()) {
-                if (c.total > threshold || (c.total == threshold && tiesLeft > 0)) {
-                    if (c.total == threshold) {
-                        tiesLeft--;
+
+        private int name(String s) {
+            Integer id = nameIds.get(s);
+            if (id == null) {
+                id = names.size();
+                names.add(s);
+                nameIds.put(s, id);
+            }
+            return id;
+        }
+
+        private int child(int parent, int name) {
+            long key = ((long) parent << 32) | name;
+            int mask = slotKey.length - 1;
+            int i = slot(key, mask);
+            while (slotNode[i] != 0) {
+                if (slotKey[i] == key) {
+                    return slotNode[i];
+                }
+                i = (i + 1) & mask;
+            }
+            int n = size++;
+            if (n == total.length) {
+                int cap = n * 2;
+                nameOf = Arrays.copyOf(nameOf, cap);
+                parentOf = Arrays.copyOf(parentOf, cap);
+                total = Arrays.copyOf(total, cap);
+                self = Arrays.copyOf(self, cap);
+            }
+            nameOf[n] = name;
+            parentOf[n] = parent;
+            slotKey[i] = key;
+            slotNode[i] = n;
+            if (size * 2 > slotKey.length) {
+                rehash();
+            }
+            return n;
+        }
+
+        private static int slot(long key, int mask) {
+            long h = key * 0x9E3779B97F4A7C15L;
+            return (int) (h ^ (h >>> 32)) & mask;
+        }
+
+        private void rehash() {
+            long[] keys = slotKey;
+            int[] nodes = slotNode;
+            slotKey = new long[keys.length * 2];
+            slotNode = new int[keys.length * 2];
+            int mask = slotKey.length - 1;
+            for (int j = 0; j < keys.length; j++) {
+                if (nodes[j] != 0) {
+                    int i = slot(keys[j], mask);
+                    while (slotNode[i] != 0) {
+                        i = (i + 1) & mask;
                     }
-                    queue.add(c);
+                    slotKey[i] = keys[j];
+                    slotNode[i] = nodes[j];
+                }
+            }
+        }
+
+        /** Builds the children lists, each in name order (siblings never share a name). */
+        void sortChildren() {
+            Integer[] byName = new Integer[names.size()];
+            for (int i = 0; i < byName.length; i++) {
+                byName[i] = i;
+            }
+            Arrays.sort(byName, Comparator.comparing(names::get));
+            int[] rank = new int[byName.length];
+            for (int r = 0; r < byName.length; r++) {
+                rank[byName[r]] = r;
+            }
+            childStart = new int[size + 1];
+            for (int n = 1; n < size; n++) {
+                childStart[parentOf[n] + 1]++;
+            }
+            for (int n = 0; n < size; n++) {
+                childStart[n + 1] += childStart[n];
+            }
+            int[] next = Arrays.copyOf(childStart, size);
+            long[] packed = new long[size - 1];
+            for (int n = 1; n < size; n++) {
+                packed[next[parentOf[n]]++] = ((long) rank[nameOf[n]] << 32) | n;
+            }
+            childList = new int[packed.length];
+            for (int n = 0; n < size; n++) {
+                Arrays.sort(packed, childStart[n], childStart[n + 1]);
+            }
+            for (int i = 0; i < packed.length; i++) {
+                childList[i] = (int) packed[i];
+            }
+        }
+
+        /**
+         * Keeps the maxNodes nodes with the largest totals (ties: the first breadth first) and sums
+         * the others into their kept parent's {@code folded}; returns which are dropped.
+         */
+        boolean[] fold(int maxNodes) {
+            long[] totals = Arrays.copyOfRange(total, 1, size);
+            Arrays.sort(totals);
+            long threshold = totals[totals.length - maxNodes];
+            int above = 0;
+            for (long t : totals) {
+                if (t > threshold) {
+                    above++;
+                }
+            }
+            int tiesLeft = maxNodes - above;
+            boolean[] dropped = new boolean[size];
+            folded = new long[size];
+            // Breadth-first: a node is reached after its parent, so "parent kept" is already known.
+            // Every node above the threshold has a parent above it too (a parent's total is at least
+            // its child's), so only ties can be refused for a dropped parent.
+            int[] queue = new int[size];
+            int head = 0;
+            int tail = 1;
+            while (head < tail) {
+                int n = queue[head++];
+                for (int i = childStart[n]; i < childStart[n + 1]; i++) {
+                    int c = childList[i];
+                    if (total[c] > threshold || (total[c] == threshold && tiesLeft > 0)) {
+                        if (total[c] == threshold) {
+                            tiesLeft--;
+                        }
+                        queue[tail++] = c;
+                    } else {
+                        dropped[c] = true;
+                        folded[n] = plus(folded[n], total[c]);
+                    }
+                }
+            }
+            return dropped;
+        }
+
+        /** The levels, depth first (children in name order, each node's "other" after them). */
+        FlameGraph write(boolean[] dropped) {
+            int[] outIndex = new int[names.size()];
+            Arrays.fill(outIndex, -1);
+            List<String> outNames = new ArrayList<>();
+            outNames.add("total");
+            outIndex[TOTAL] = 0;
+            List<long[]> levels = new ArrayList<>();
+            int[] levelSizes = new int[0];
+            long[] levelEnds = new long[0];
+            long maxSelf = 0;
+
+            // A stack entry is a node, or -(parent + 1) for the "other" leaf of a folding parent.
+            int[] stackNode = new int[2 * size + 1];
+            int[] stackDepth = new int[stackNode.length];
+            long[] stackX = new long[stackNode.length];
+            int top = 1;
+            while (top > 0) {
+                top--;
+                int node = stackNode[top];
+                int depth = stackDepth[top];
+                long x = stackX[top];
+                int name;
+                long nodeTotal;
+                long nodeSelf;
+                if (node >= 0) {
+                    name = nameOf[node];
+                    nodeTotal = total[node];
+                    nodeSelf = self[node];
                 } else {
-                    c.kept = false;
-                    n.folded = plus(n.folded, c.total);
+                    name = OTHER_NAME;
+                    nodeTotal = folded[-node - 1];
+                    nodeSelf = nodeTotal;
+                }
+                if (depth == levels.size()) {
+                    levels.add(new long[64]);
+                    levelSizes = Arrays.copyOf(levelSizes, depth + 1);
+                    levelEnds = Arrays.copyOf(levelEnds, depth + 1);
+                }
+                int idx = outIndex[name];
+                if (idx < 0) {
+                    idx = outNames.size();
+                    outNames.add(names.get(name));
+                    outIndex[name] = idx;
+                }
+                long[] level = levels.get(depth);
+                int at = levelSizes[depth];
+                if (at + 4 > level.length) {
+                    level = Arrays.copyOf(level, level.length * 2);
+                    levels.set(depth, level);
+                }
+                level[at] = x - levelEnds[depth];
+                level[at + 1] = nodeTotal;
+                level[at + 2] = nodeSelf;
+                level[at + 3] = idx;
+                levelSizes[depth] = at + 4;
+                levelEnds[depth] = x + nodeTotal;
+                maxSelf = Math.max(maxSelf, nodeSelf);
+                if (node < 0) {
+                    continue;
+                }
+                // Children start at x + self and follow each other; pushed last first, so the end
+                // of the kept ones (where "other" starts) is found first and each start walks back.
+                long end = x + nodeSelf;
+                for (int i = childStart[node]; i < childStart[node + 1]; i++) {
+                    if (dropped == null || !dropped[childList[i]]) {
+                        end += total[childList[i]];
+                    }
+                }
+                if (dropped != null && folded[node] > 0) {
+                    stackNode[top] = -node - 1;
+                    stackDepth[top] = depth + 1;
+                    stackX[top++] = end;
+                }
+                for (int i = childStart[node + 1] - 1; i >= childStart[node]; i--) {
+                    int c = childList[i];
+                    if (dropped == null || !dropped[c]) {
+                        end -= total[c];
+                        stackNode[top] = c;
+                        stackDepth[top] = depth + 1;
+                        stackX[top++] = end;
+                    }
                 }
             }
-        }
-    }
-
-    private static FlameGraph write(Node root) {
-        Map<String, Integer> nameIndex = new HashMap<>();
-        List<String> names = new ArrayList<>();
-        names.add("total");
-        nameIndex.put("total", 0);
-        List<long[]> levels = new ArrayList<>();
-        int[] levelSizes = new int[0];
-        long[] levelEnds = new long[0];
-        long maxSelf = 0;
-
-        // Depth-first, children in name order (pushed reversed), "other" after them.
-        ArrayDeque<Visit> stack = new ArrayDeque<>();
-        stack.push(new Visit(root, 0, 0L));
-        while (!stack.isEmpty()) {
-            Visit top = stack.pop();
-            Node n = top.node;
-            int depth = top.depth;
-            long x = top.x;
-            if (depth == levels.size()) {
-                levels.add(new long[64]);
-                levelSizes = Arrays.copyOf(levelSizes, depth + 1);
-                levelEnds = Arrays.copyOf(levelEnds, depth + 1);
-            }
-            long self = n.self;
-            Integer idx = nameIndex.get(n.name);
-            if (idx == null) {
-                idx = names.size();
-                names.add(n.name);
-                nameIndex.put(n.name, idx);
-            }
-            long[] level = levels.get(depth);
-            int size = levelSizes[depth];
-            if (size + 4 > level.length) {
-                level = Arrays.copyOf(level, level.length * 2);
-                levels.set(depth, level);
-            }
-            level[size] = x - levelEnds[depth];
-            level[size + 1] = n.total;
-            level[size + 2] = self;
-            level[size + 3] = idx;
-            levelSizes[depth] = size + 4;
-            levelEnds[depth] = x + n.total;
-            maxSelf = Math.max(maxSelf, self);
-
-            List<Visit> kids = new ArrayList<>();
-            long cx = x + self;
-            for (Node c : n.sortedChildren()) {
-                if (c.kept) {
-                    kids.add(new Visit(c, depth + 1, cx));
-                    cx += c.total;
+            FlameGraph.Builder fg = FlameGraph.newBuilder().addAllNames(outNames).setTotal(total[0])
+                    .setMaxSelf(maxSelf);
+            for (int d = 0; d < levels.size(); d++) {
+                Level.Builder l = Level.newBuilder();
+                long[] values = levels.get(d);
+                for (int i = 0; i < levelSizes[d]; i++) {
+                    l.addValues(values[i]);
                 }
+                fg.addLevels(l);
             }
-            if (n.folded > 0) {
-                Node other = new Node(OTHER);
-                other.total = n.folded;
-                other.self = n.folded;
-                kids.add(new Visit(other, depth + 1, cx));
-            }
-            for (int i = kids.size() - 1; i >= 0; i--) {
-                stack.push(kids.get(i));
-            }
+            return fg.build();
         }
-        FlameGraph.Builder fg = FlameGraph.newBuilder().addAllNames(names).setTotal(root.total).setMaxSelf(maxSelf);
-        for (int d = 0; d < levels.size(); d++) {
-            Level.Builder l = Level.newBuilder();
-            long[] values = levels.get(d);
-            for (int i = 0; i < levelSizes[d]; i++) {
-                l.addValues(values[i]);
-            }
-            fg.addLevels(l);
-        }
-        return fg.build();
     }
 
     private static long plus(long a, long b) {

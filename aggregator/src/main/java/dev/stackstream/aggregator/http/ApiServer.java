@@ -188,14 +188,15 @@ public final class ApiServer implements AutoCloseable {
     }
 
     /**
-     * A Connect call (the Grafana API): same token and query budget as the JSON API; the handler
-     * maps its own errors to Connect codes.
+     * A Connect call (the Grafana API): same token and query limits as the JSON API; the handler
+     * opens the call's budget (its Connect-Timeout-Ms may shorten the deadline) and maps its own
+     * errors to Connect codes.
      */
     private void connect(Context ctx, ConnectHandler handler) throws IOException {
         long t0 = System.nanoTime();
         int status = 500;
-        try (QueryBudget.Scope budget = QueryBudget.enter(queryLimits, null)) {
-            status = handler.handle(ctx, auth.allows(ctx.path(), ctx.header("Authorization")));
+        try {
+            status = handler.handle(ctx, auth.allows(ctx.path(), ctx.header("Authorization")), queryLimits);
         } finally {
             metrics.queryTime(handler.endpoint(ctx), status, System.nanoTime() - t0);
         }

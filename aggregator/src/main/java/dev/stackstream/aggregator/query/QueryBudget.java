@@ -39,9 +39,8 @@ public final class QueryBudget {
      * gets at most what the operator allows). Close it when the request is answered.
      */
     public static Scope enter(QueryLimits limits, String requestedTimeout) {
-        Duration t = limits.timeout();
+        Duration asked = null;
         if (requestedTimeout != null && !requestedTimeout.isBlank()) {
-            Duration asked;
             try {
                 asked = DurationText.parse(requestedTimeout);
             } catch (IllegalArgumentException e) {
@@ -50,9 +49,19 @@ public final class QueryBudget {
             if (asked.isZero()) {
                 throw ApiException.badParameter("timeout", "must be at least 1ms");
             }
-            if (asked.compareTo(t) < 0) {
-                t = asked;
-            }
+        }
+        return enter(limits, asked);
+    }
+
+    /**
+     * Opens the budget of one request whose client asked for a deadline already parsed (null: none),
+     * e.g. Connect's {@code Connect-Timeout-Ms}: it only shortens the configured timeout. A zero
+     * timeout is a deadline that has already passed (the first {@link #checkDeadline} fails).
+     */
+    public static Scope enter(QueryLimits limits, Duration requestedTimeout) {
+        Duration t = limits.timeout();
+        if (requestedTimeout != null && requestedTimeout.compareTo(t) < 0) {
+            t = requestedTimeout;
         }
         QueryBudget b = new QueryBudget(limits, limits.ticker().getAsLong(), t.toNanos(), limits.maxResponseBytes(), t);
         QueryBudget outer = CURRENT.get();
@@ -97,8 +106,8 @@ public final class QueryBudget {
     public void checkDeadline(String where) {
         if (limits != null && remainingNanos() == 0) {
             throw ApiException.deadlineExceeded("the query ran past its deadline of " + DurationText.format(timeout)
-                    + " while " + where + " (the aggregator's --query-timeout, or the request's shorter timeout="
-                    + "); narrow the time range or the labels");
+                    + " while " + where + " (the aggregator's --query-timeout, or the shorter"
+                    + " timeout= / Connect-Timeout-Ms the request asked for); narrow the time range or the labels");
         }
     }
 

@@ -120,6 +120,30 @@ class FlameGraphEncoderTest {
         });
     }
 
+    /** The exact wire form of a small tree, whole and folded (what Pyroscope would send for it). */
+    @Test
+    void exactLevelsOfASmallTree() {
+        Profile p = Profile.builder(new ProfileType("cpu", "nanoseconds", 1))
+                .add(stack(List.of("main", "a")), null, 3)
+                .add(stack(List.of("main", "b")), null, 2)
+                .add(stack(List.of("main")), null, 1)
+                .add(stack(List.of("c")), null, 4)
+                .build();
+        FlameGraph whole = FlameGraphEncoder.encode(List.of(p), 10);
+        assertEquals(List.of("total", "c", "main", "a", "b"), whole.getNamesList());
+        assertEquals(List.of(0L, 10L, 0L, 0L), whole.getLevels(0).getValuesList());
+        assertEquals(List.of(0L, 4L, 4L, 1L, 0L, 6L, 1L, 2L), whole.getLevels(1).getValuesList());
+        assertEquals(List.of(5L, 3L, 3L, 3L, 0L, 2L, 2L, 4L), whole.getLevels(2).getValuesList());
+        assertEquals(10, whole.getTotal());
+        assertEquals(4, whole.getMaxSelf());
+
+        // 4 nodes, 3 kept: b (the smallest) becomes main's "other", at b's place.
+        FlameGraph folded = FlameGraphEncoder.encode(List.of(p), 3);
+        assertEquals(List.of("total", "c", "main", "a", FlameGraphEncoder.OTHER), folded.getNamesList());
+        assertEquals(whole.getLevels(1), folded.getLevels(1));
+        assertEquals(List.of(5L, 3L, 3L, 3L, 0L, 2L, 2L, 4L), folded.getLevels(2).getValuesList());
+    }
+
     @Test
     void emptyProfileIsTheRootAlone() {
         FlameGraph fg = FlameGraphEncoder.encode(List.of(), 10);

@@ -201,6 +201,9 @@ class GrafanaConnectClientTest {
                 "unimplemented", "gzip");
         assertError(call("ProfileTypes", "application/proto", new byte[0], TOKEN, "Connect-Timeout-Ms", "soon"), 400,
                 "invalid_argument", "Connect-Timeout-Ms");
+        // A zero timeout has expired before the call starts (the deadline itself: ConnectDeadlineTest).
+        assertError(call("SelectMergeStacktraces", "application/proto", new byte[0], TOKEN, "Connect-Timeout-Ms", "0"),
+                504, "deadline_exceeded", "deadline");
         HttpResponse<byte[]> unsupported = call("ProfileTypes", "text/plain", new byte[0], TOKEN);
         assertEquals(415, unsupported.statusCode());
         assertEquals("application/proto, application/json", unsupported.headers().firstValue("Accept-Post").orElse(""));
