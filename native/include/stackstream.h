@@ -43,8 +43,13 @@ enum ss_event {
     SS_EVENT_CONTEXT_SWITCHES = 2, /* software context-switches, fixed period: off-CPU stacks */
     SS_EVENT_OFF_CPU = 3,          /* every switch-out's stack, weighted by the nanoseconds until the
                                       thread runs again (PERF_RECORD_SWITCH); PID targets only */
-    SS_EVENT_WALL = 4              /* cpu-clock at frequency_hz (weight: its period in ns) plus
+    SS_EVENT_WALL = 4,             /* cpu-clock at frequency_hz (weight: its period in ns) plus
                                       SS_EVENT_OFF_CPU on each thread: on- and off-CPU time in ns */
+    SS_EVENT_ALLOC = 5             /* uprobes on the target's libc malloc/calloc/realloc, sampled by
+                                      bytes in the kernel (a BPF filter: CAP_BPF + CAP_PERFMON),
+                                      one sample every `period` bytes on average (Poisson); weight:
+                                      estimated bytes, `instructions`: estimated allocations.
+                                      PID targets, user frames only */
 };
 
 enum ss_kernel_mode {
@@ -65,7 +70,8 @@ typedef struct ss_options {
     const char *cgroup_path;    /* SS_TARGET_CGROUP: e.g. /sys/fs/cgroup/kubepods/... */
     int32_t event;              /* enum ss_event */
     int32_t frequency_hz;       /* cpu-clock samples per second per thread (e.g. 99, 999) */
-    int64_t period;             /* fixed-period events: one sample every `period` events */
+    int64_t period;             /* fixed-period events: one sample every `period` events;
+                                   SS_EVENT_ALLOC: the mean bytes between samples */
     int32_t kernel_mode;        /* enum ss_kernel_mode */
     int32_t per_thread;         /* 1: stacks are counted per thread (tid is part of the key) */
     int32_t follow_children;    /* 1: also sample processes the target forks (perf record -- CMD) */
@@ -122,8 +128,11 @@ int32_t ss_target_alive(const ss_session *s);
  *
  * type SS_REC_STACK:  header; uint32_t pid; uint32_t tid (0 unless per_thread);
  *                     uint64_t count (samples); uint64_t weight (sum of periods: ns for cpu-clock;
- *                     OFF_CPU: ns off CPU; WALL: ns on CPU (cpu-clock periods) + ns off CPU);
- *                     uint64_t instructions (sum; 0 unless stats.instructions_available);
+ *                     OFF_CPU: ns off CPU; WALL: ns on CPU (cpu-clock periods) + ns off CPU;
+ *                     ALLOC: estimated bytes allocated, s / (1 - exp(-s/period)) per sample of
+ *                     an allocation of s bytes);
+ *                     uint64_t instructions (sum; 0 unless stats.instructions_available;
+ *                     ALLOC: estimated allocations, 1 / (1 - exp(-s/period)) per sample);
  *                     uint16_t depth; uint16_t kernel_depth; uint32_t reserved;
  *                     uint64_t ip[depth]   leaf first; the first kernel_depth entries are kernel
  *                                          addresses, the rest user addresses. No PERF_CONTEXT

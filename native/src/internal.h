@@ -178,6 +178,13 @@ int cc_fixup_leaf(uint64_t *ips, cc_result *res, uint16_t max_depth, uint64_t ca
                   int (*in_exec)(void *ctx, uint64_t addr),
                   int (*verify)(void *ctx, uint64_t addr), void *ctx);
 
+/* ---- elf_dynsym.c ------------------------------------------------------------------------ */
+
+/* The file offset of the defined function `name` in the dynamic symbol table of the ELF64 image
+ * f[0..size) (for a uprobe). 0, -ENOENT when there is no such symbol, -EINVAL when f is not a
+ * readable ELF64 file. */
+int elf_dynsym_offset(const uint8_t *f, size_t size, const char *name, uint64_t *off);
+
 /* ---- drain.c: the record format of ss_drain --------------------------------------------- */
 
 typedef struct ss_bytes {

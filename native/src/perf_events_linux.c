@@ -20,10 +20,14 @@
 #include <asm/perf_regs.h>
 #define USER_REGS_MASK ((1ull << PERF_REG_X86_BP) | (1ull << PERF_REG_X86_SP) | \
                         (1ull << PERF_REG_X86_IP))
+/* ALLOC: the argument registers too (malloc's size; calloc's count and size; realloc's size).
+ * Lower bits than BP: they come first in the sample (ring_reader_linux.c, ARG_REGS). */
+#define ARG_REGS_MASK ((1ull << PERF_REG_X86_DI) | (1ull << PERF_REG_X86_SI))
 #elif defined(__aarch64__)
 #include <asm/perf_regs.h>
 #define USER_REGS_MASK ((1ull << PERF_REG_ARM64_X29) | (1ull << PERF_REG_ARM64_LR) | \
                         (1ull << PERF_REG_ARM64_SP) | (1ull << PERF_REG_ARM64_PC))
+#define ARG_REGS_MASK ((1ull << PERF_REG_ARM64_X0) | (1ull << PERF_REG_ARM64_X1))
 #else
 #error "stackstream samples user registers on x86-64 and arm64 only"
 #endif
@@ -40,6 +44,7 @@ static const char *event_name(int event)
     case SS_EVENT_CONTEXT_SWITCHES: return "context-switches";
     case SS_EVENT_OFF_CPU: return "context-switches (off-CPU)";
     case SS_EVENT_WALL: return "cpu-clock + context-switches (wall)";
+    case SS_EVENT_ALLOC: return "uprobes on malloc/calloc/realloc (alloc)";
     default: return "cpu-clock";
     }
 }
@@ -65,6 +70,9 @@ void pe_init_attr(ss_session *s)
         a->config = PERF_COUNT_SW_CONTEXT_SWITCHES;
         a->sample_period = 1;          /* every switch-out: the weight is its interval */
         break;
+    case SS_EVENT_ALLOC:
+        ap_init_attr(s, a, AP_MALLOC);
+        break;
     default:
         /* Frequency mode: the kernel adapts the period, so each sample carries it (the weight).
          * Fixed-period events must leave PERIOD out: with it they sample every occurrence. */
@@ -78,7 +86,7 @@ void pe_init_attr(ss_session *s)
         a->sample_type |= PERF_SAMPLE_READ;
         a->read_format = PERF_FORMAT_GROUP;
     }
-    a->sample_regs_user = USER_REGS_MASK;
+    a->sample_regs_user = USER_REGS_MASK | (s->o.event == SS_EVENT_ALLOC ? ARG_REGS_MASK : 0);
     a->sample_stack_user = (uint32_t)s->stack_bytes;
     a->sample_max_stack = s->max_stack;
     a->disabled = 1;
@@ -124,7 +132,10 @@ static int permission_error(ss_session *s, int code, const char *what, char *err
 {
     long paranoid = ss_read_sysctl("/proc/sys/kernel/perf_event_paranoid", 99);
     const char *fix;
-    if (s->o.target_kind == SS_TARGET_CGROUP)
+    if (s->o.event == SS_EVENT_ALLOC)
+        fix = "uprobe events need CAP_PERFMON (or CAP_SYS_ADMIN) whatever "
+              "kernel.perf_event_paranoid says";
+    else if (s->o.target_kind == SS_TARGET_CGROUP)
         fix = "cgroup sampling opens per-CPU events: grant CAP_PERFMON (or CAP_SYS_ADMIN), or "
               "run `sysctl -w kernel.perf_event_paranoid=0`";
     else if (!s->attr.exclude_kernel)
@@ -258,6 +269,8 @@ int pe_open(ss_session *s, int target, int cpu, int tid, int pid, ss_pev **out, 
         e->insn_fd = ifd < 0 ? -1 : (int)ifd;
     }
     e->sw_fd = -1;
+    for (int k = 0; k < AP_FUNCS; k++)
+        e->ap_fd[k] = e->ap_link[k] = -1;
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     e->data_size = (uint64_t)s->o.ring_pages * page;
     e->ring_len = page + (size_t)e->data_size;
@@ -287,6 +300,13 @@ int pe_open(ss_session *s, int target, int cpu, int tid, int pid, ss_pev **out, 
                            strerror(se));
         }
     }
+    if (s->o.event == SS_EVENT_ALLOC) {
+        int oe = 0, rc = ap_attach(s, e, target, cpu, flags, &oe, err, err_len);
+        if (rc < 0) {
+            pe_close(s, e);
+            return oe ? open_error(s, oe, what, err, err_len) : rc;
+        }
+    }
     if (ioctl(e->fd, PERF_EVENT_IOC_ENABLE, PERF_IOC_FLAG_GROUP) < 0) {
         int ee = errno;
         pe_close(s, e);
@@ -301,6 +321,8 @@ void pe_close(ss_session *s, ss_pev *e)
     if (!e)
         return;
     oc_forget(s, e);
+    if (s->o.event == SS_EVENT_ALLOC)
+        ap_detach(e);
     if (e->sw_fd >= 0)
         close(e->sw_fd);
     if (e->ring)

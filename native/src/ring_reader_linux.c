@@ -29,10 +29,15 @@
 #if defined(__x86_64__)
 #define ARCH SS_ARCH_X86_64
 #define NREGS 3          /* BP, SP, IP */
+#define ARG0_AT 1        /* ALLOC: SI, DI come before them (lower register numbers) */
+#define ARG1_AT 0
 #elif defined(__aarch64__)
 #define ARCH SS_ARCH_ARM64
 #define NREGS 4          /* X29, LR, SP, PC */
+#define ARG0_AT 0        /* ALLOC: X0, X1 come before them */
+#define ARG1_AT 1
 #endif
+#define ARG_REGS 2
 
 uint64_t ss_now_ns(void)
 {
@@ -188,10 +193,12 @@ static void on_sample(ss_session *s, ss_pev *e, const uint8_t *p, const uint8_t 
         return;
     const uint64_t *raw = (const uint64_t *)(const void *)p;
     p += nr * 8;
-    uint64_t regs[NREGS] = { 0 };
+    uint64_t all_regs[ARG_REGS + NREGS] = { 0 };
+    size_t arg_regs = s->alloc ? ARG_REGS : 0;
     TAKE(&abi, 8);
     if (abi)
-        TAKE(regs, sizeof(regs));
+        TAKE(all_regs, (arg_regs + NREGS) * 8);
+    const uint64_t *regs = all_regs + arg_regs;
     uint64_t stack_size = 0, dyn_size = 0, top = 0;
     const uint8_t *data = NULL;
     TAKE(&stack_size, 8);
@@ -209,6 +216,16 @@ static void on_sample(ss_session *s, ss_pev *e, const uint8_t *p, const uint8_t 
     uint32_t pid = ids[0], tid = ids[1];
     if (pid == (uint32_t)s->self_pid && tid == (uint32_t)s->reader_tid)
         return;                        /* cgroup mode with the collector inside: not our own reads */
+    if (s->alloc) {
+        /* Weighted by what the sample stands for: bytes, and allocations in the `instructions`
+         * slot (no counter is grouped with uprobes). */
+        uint64_t size;
+        if (!abi || ap_size(e, id, all_regs[ARG0_AT], all_regs[ARG1_AT], &size) < 0)
+            return;
+        ap_weights(size, s->alloc->mean, &s->alloc->rng, &weight, &instructions);
+        if (weight == 0)
+            return;
+    }
 
     cc_result res;
     uint16_t max_depth = (uint16_t)s->o.max_depth;

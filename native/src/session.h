@@ -15,6 +15,7 @@
 #include <linux/perf_event.h>
 #include <pthread.h>
 
+#include "alloc_probe.h"
 #include "internal.h"
 #include "intmap.h"
 
@@ -31,6 +32,9 @@ typedef struct ss_pev {
     uint64_t sw_id;      /* WALL: its sample id (PERF_SAMPLE_ID tells its samples apart) */
     struct oc_pending *pending;  /* OFF_CPU/WALL: the stack of the last switch-out not yet
                                     matched by a switch-in (offcpu_linux.c) */
+    int ap_fd[AP_FUNCS];     /* ALLOC: the uprobe events of malloc (= fd), calloc, realloc, or -1 */
+    int ap_link[AP_FUNCS];   /* ALLOC: their links to the byte sampler, or -1 */
+    uint64_t ap_id[AP_FUNCS];/* ALLOC: their sample ids (PERF_SAMPLE_ID) */
 } ss_pev;
 
 typedef struct ss_process {
@@ -58,6 +62,7 @@ struct ss_session {
     uint16_t max_stack;  /* sample_max_stack requested from the kernel */
     int no_build_id;     /* the kernel refused attr.build_id (before 5.12) */
     int probe_cpu;       /* cgroup: a CPU to probe permissions on */
+    alloc_probe *alloc;  /* ALLOC: the probed libc and the byte sampler, else NULL */
 
     ss_pev **ev;       /* live events */
     size_t nev, evcap;
@@ -151,6 +156,21 @@ void oc_switch_in(ss_session *s, ss_pev *e, uint64_t time_ns);
 void oc_split_all(ss_session *s, uint64_t now_ns);
 /* Forgets a pending switch-out (the thread exited or the event closes). */
 void oc_forget(ss_session *s, ss_pev *e);
+
+/* alloc_probe_linux.c: uprobes on libc's malloc/calloc/realloc, sampled by bytes in the kernel */
+/* Finds the root process's libc and the functions' offsets, loads the sampler (s->alloc). */
+int ap_open(ss_session *s, char *err, size_t len);
+void ap_close(ss_session *s);
+/* Sets the uprobe fields of attr for function kind (AP_MALLOC...). */
+void ap_init_attr(const ss_session *s, struct perf_event_attr *a, int kind);
+/* e->fd is the thread's malloc event (ring mapped): opens the calloc and realloc events into its
+ * ring and links all three to the sampler. 0, or -errno (*open_errno set when perf_event_open
+ * itself failed, err filled otherwise). */
+int ap_attach(ss_session *s, ss_pev *e, int target, int cpu, unsigned long flags, int *open_errno,
+              char *err, size_t len);
+void ap_detach(ss_pev *e);
+/* The allocation size of a sample of event id from its argument registers; -1 if not ours. */
+int ap_size(const ss_pev *e, uint64_t id, uint64_t arg0, uint64_t arg1, uint64_t *size);
 
 /* ring_reader_linux.c */
 void *rr_thread(void *arg);

@@ -68,8 +68,14 @@ static int check_options(ss_options *o, char *err, size_t len)
         return ss_fail(err, len, -EINVAL, "pid %d is negative", o->pid);
     if (o->target_kind == SS_TARGET_CGROUP && (!o->cgroup_path || !o->cgroup_path[0]))
         return ss_fail(err, len, -EINVAL, "cgroup target without a cgroup_path");
-    if (o->event < SS_EVENT_CPU_CLOCK || o->event > SS_EVENT_WALL)
+    if (o->event < SS_EVENT_CPU_CLOCK || o->event > SS_EVENT_ALLOC)
         return ss_fail(err, len, -EINVAL, "unknown event %d", o->event);
+    if (o->event == SS_EVENT_ALLOC && o->target_kind != SS_TARGET_PID)
+        return ss_fail(err, len, -EOPNOTSUPP, "alloc profiles need a process target: the "
+                       "uprobes are placed in the libc of the process");
+    if (o->event == SS_EVENT_ALLOC && o->kernel_mode == SS_KERNEL_YES)
+        return ss_fail(err, len, -EINVAL, "alloc profiles have user frames only (malloc is "
+                       "called from user space): use kernel mode AUTO or NO");
     if ((o->event == SS_EVENT_OFF_CPU || o->event == SS_EVENT_WALL) &&
         o->target_kind != SS_TARGET_PID)
         return ss_fail(err, len, -EOPNOTSUPP, "%s profiles need a process target: a thread's "
@@ -132,6 +138,7 @@ static int start_reader(ss_session *s, char *err, size_t len)
 static void session_free(ss_session *s)
 {
     tg_free(s);
+    ap_close(s);
     ut_free(s);
     st_free(&s->table);
     sb_free(&s->pre);
@@ -198,11 +205,14 @@ SS_EXPORT ss_session *ss_open(const ss_options *opts, int32_t *err_code, char *e
     long sys_max = ss_read_sysctl("/proc/sys/kernel/perf_event_max_stack", 127);
     long want = s->o.max_depth + 1;
     s->max_stack = (uint16_t)(want < sys_max ? want : sys_max);
-    s->kernel_frames = s->o.kernel_mode != SS_KERNEL_NO;
+    s->kernel_frames = s->o.kernel_mode != SS_KERNEL_NO && s->o.event != SS_EVENT_ALLOC;
+    if (s->o.event == SS_EVENT_ALLOC && (rc = ap_open(s, err, err_len)) < 0)
+        goto fail;
     if ((rc = pe_choose_mode(s, err, err_len)) < 0)
         goto fail;
-    /* Off-CPU samples have no instruction count, and WALL's two events share one sample layout. */
-    s->insn = oc_is_switch_sampling(s) ? 0 : pe_probe_instructions(s, s->root_pid);
+    /* Off-CPU samples have no instruction count, WALL's two events share one sample layout, and
+     * ALLOC samples carry their allocation count in the instructions slot. */
+    s->insn = oc_is_switch_sampling(s) || s->alloc ? 0 : pe_probe_instructions(s, s->root_pid);
     pe_init_attr(s);
     s->scratch = malloc(SCRATCH_BYTES);
     s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
