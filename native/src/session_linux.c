@@ -228,9 +228,10 @@ SS_EXPORT ss_session *ss_open(const ss_options *opts, int32_t *err_code, char *e
     if (rc < 0)
         goto fail;
     /* Sweep often enough to attach new threads while they are young, rarely enough to stay cheap
-     * when idle: 10 ms at >= 500 Hz, 50 ms for slower sampling, never slower than the rescan. */
-    s->sweep_ms = (s->o.event == SS_EVENT_CPU_CLOCK || s->o.event == SS_EVENT_WALL) &&
-                  s->o.frequency_hz >= 500 ? 10 : 50;
+     * when idle: 10 ms at >= 500 Hz and for allocations (a malloc-heavy target is sampled ~10,000
+     * times a second at a 64 KiB interval), 50 ms for slower sampling, never slower than the rescan. */
+    s->sweep_ms = ((s->o.event == SS_EVENT_CPU_CLOCK || s->o.event == SS_EVENT_WALL) &&
+                   s->o.frequency_hz >= 500) || s->o.event == SS_EVENT_ALLOC ? 10 : 50;
     if (s->sweep_ms > s->o.rescan_ms)
         s->sweep_ms = s->o.rescan_ms;
     s->next_rescan_ns = ss_now_ns() + (uint64_t)s->o.rescan_ms * 1000000ull;

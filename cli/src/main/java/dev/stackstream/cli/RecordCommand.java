@@ -67,13 +67,19 @@ public final class RecordCommand implements Callable<Integer> {
 
     @Option(names = "--profile", paramLabel = "TYPE", defaultValue = "cpu", converter = ProfileKindConverter.class,
             description = "What to profile: cpu (on-CPU time), wall (on- and off-CPU time), offcpu (where threads"
-                    + " block, weighted by the time blocked) or page-faults (every fault) (default: ${DEFAULT-VALUE}).")
+                    + " block, weighted by the time blocked), page-faults (every fault) or alloc (bytes allocated by"
+                    + " malloc, calloc and realloc, sampled every --alloc-interval bytes) (default: ${DEFAULT-VALUE}).")
     ProfileKind profile;
 
     @Option(names = "--period", paramLabel = "N", defaultValue = "1",
             description = "page-faults: one sample every N faults (default: ${DEFAULT-VALUE}, every fault; a"
                     + " target faulting faster than the rings drain loses samples, counted as lost: raise N).")
     long period;
+
+    @Option(names = "--alloc-interval", paramLabel = "BYTES", defaultValue = "524288",
+            description = "alloc: about one sample every BYTES bytes allocated, at random (Poisson) so the"
+                    + " estimate is unbiased (default: ${DEFAULT-VALUE}, 512 KiB).")
+    long allocIntervalBytes;
 
     @Option(names = "--duration", paramLabel = "SECONDS",
             description = "Stop profiling after this many seconds (default: until the target exits).")
@@ -164,6 +170,10 @@ public final class RecordCommand implements Callable<Integer> {
         if (period < 1) {
             throw new ParameterException(spec.commandLine(), "--period must be >= 1, got " + period);
         }
+        if (allocIntervalBytes < 1) {
+            throw new ParameterException(spec.commandLine(), "--alloc-interval must be >= 1 byte, got "
+                    + allocIntervalBytes);
+        }
         if (target.pid != null && target.pid <= 0) {
             throw new ParameterException(spec.commandLine(), "--pid must be > 0, got " + target.pid);
         }
@@ -177,7 +187,8 @@ public final class RecordCommand implements Callable<Integer> {
         try {
             // The type last: page faults come in bursts and take a smaller stack copy and ring.
             sampling = profile.applyTo(unwinding.applyTo(SamplingOptions.builder().frequencyHz(frequencyHz)
-                    .period(period).perThread(perThread).followChildren(true))).build();
+                    .period(period).allocIntervalBytes(allocIntervalBytes).perThread(perThread)
+                    .followChildren(true))).build();
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), "--stack-bytes: " + e.getMessage());
         }

@@ -212,6 +212,8 @@ public final class RecordPipeline {
             case PAGE_FAULTS, CONTEXT_SWITCHES -> "one sample every " + t.period() + " event(s), "
                     + profile.totalCount() + " samples";
             case CPU_CLOCK -> config.sampling().frequencyHz() + " Hz, " + profile.totalCount() + " samples";
+            case ALLOC -> String.format(java.util.Locale.ROOT, "about one sample every %,d bytes allocated, %.1f MiB"
+                    + " estimated", config.sampling().allocIntervalBytes(), profile.totalCount() * t.period() / 1048576.0);
         };
     }
 

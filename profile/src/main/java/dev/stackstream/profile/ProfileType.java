@@ -6,8 +6,9 @@ import java.util.Objects;
  * What a profile's counts measure.
  *
  * @param name short name used in queries: {@code cpu}, {@code wall}, {@code offcpu},
- *     {@code page-faults}, {@code context-switches}
- * @param unit unit of one sample's weight: {@code nanoseconds} for cpu, {@code count} for events
+ *     {@code page-faults}, {@code context-switches}, {@code alloc}
+ * @param unit unit of one sample's weight: {@code nanoseconds} for cpu, {@code count} for events,
+ *     {@code bytes} for alloc
  * @param period weight of one sample in {@code unit} (e.g. 1,001,001 ns at 999 Hz)
  */
 public record ProfileType(String name, String unit, long period) {
@@ -48,6 +49,14 @@ public record ProfileType(String name, String unit, long period) {
     /** Page faults, one sample every {@code period} faults. */
     public static ProfileType pageFaults(long period) {
         return new ProfileType("page-faults", "count", period);
+    }
+
+    /**
+     * Bytes allocated (malloc, calloc, realloc), estimated from byte-sampled allocations: a count is
+     * one byte.
+     */
+    public static ProfileType allocSpace() {
+        return new ProfileType("alloc", "bytes", 1);
     }
 
     /** The sampling frequency this type implies, for cpu profiles. */

@@ -39,7 +39,7 @@ public final class ProfileTypeIds {
     /**
      * Every type Grafana can ask for; ids unique, types unique. Values are a sample's weight in the
      * type's unit (count × period, see {@code profile.ProfileType}): CPU and wall time and off-CPU
-     * time in nanoseconds, page faults and context switches in events.
+     * time in nanoseconds, page faults and context switches in events, allocations in bytes.
      */
     static final List<Entry> ENTRIES = List.of(
             new Entry("cpu", "process_cpu", "cpu", "nanoseconds", "cpu", "nanoseconds"),
@@ -47,7 +47,8 @@ public final class ProfileTypeIds {
             new Entry("offcpu", "off_cpu", "off_cpu", "nanoseconds", "off_cpu", "nanoseconds"),
             new Entry("page-faults", "page_faults", "page_faults", "count", "page_faults", "count"),
             new Entry("context-switches", "context_switches", "context_switches", "count", "context_switches",
-                    "count"));
+                    "count"),
+            new Entry("alloc", "memory", "alloc_space", "bytes", "space", "bytes"));
 
     private ProfileTypeIds() {
     }

@@ -23,7 +23,13 @@ public final class SamplingOptions {
         /** Every switch-out's stack, weighted by the nanoseconds until the thread runs again. */
         OFF_CPU(3),
         /** cpu-clock at {@link Builder#frequencyHz} plus {@link #OFF_CPU}: on- and off-CPU time in ns. */
-        WALL(4);
+        WALL(4),
+        /**
+         * Uprobes on the target's libc malloc, calloc and realloc, sampled by bytes in the kernel:
+         * about one sample every {@link Builder#allocIntervalBytes} bytes (Poisson), weighted by the
+         * bytes it stands for. Needs CAP_BPF and CAP_PERFMON.
+         */
+        ALLOC(5);
 
         private final int nativeValue;
 
@@ -79,6 +85,9 @@ public final class SamplingOptions {
         }
     }
 
+    /** Default mean bytes between two allocation samples: 512 KiB, as tcmalloc and Go sample. */
+    public static final long DEFAULT_ALLOC_INTERVAL_BYTES = 512 * 1024;
+
     /** Default user-stack bytes copied per sample for unwinding ({@code SS_DEFAULT_STACK_BYTES}). */
     public static final int DEFAULT_STACK_BYTES = 16384;
 
@@ -93,6 +102,7 @@ public final class SamplingOptions {
     private final int maxDepth;
     private final long tableBytes;
     private final int ringPages;
+    private final long allocIntervalBytes;
     private final Unwind unwind;
     private final int stackBytes;
 
@@ -108,6 +118,7 @@ public final class SamplingOptions {
         this.maxDepth = b.maxDepth;
         this.tableBytes = b.tableBytes;
         this.ringPages = b.ringPages;
+        this.allocIntervalBytes = b.allocIntervalBytes;
         this.unwind = b.unwind;
         this.stackBytes = b.stackBytes;
     }
@@ -130,6 +141,7 @@ public final class SamplingOptions {
         b.maxDepth = maxDepth;
         b.tableBytes = tableBytes;
         b.ringPages = ringPages;
+        b.allocIntervalBytes = allocIntervalBytes;
         b.unwind = unwind;
         b.stackBytes = stackBytes;
         return b;
@@ -187,6 +199,11 @@ public final class SamplingOptions {
         return ringPages;
     }
 
+    /** Alloc profiles: the mean bytes allocated between two samples. */
+    public long allocIntervalBytes() {
+        return allocIntervalBytes;
+    }
+
     /** How user stacks are unwound (AUTO by default). */
     public Unwind unwind() {
         return unwind;
@@ -201,7 +218,8 @@ public final class SamplingOptions {
     public String toString() {
         return "SamplingOptions{" + (cgroupPath != null ? "cgroup=" + cgroupPath : "pid=" + pid)
                 + ", event=" + event + (event == Event.CPU_CLOCK || event == Event.WALL ? ", " + frequencyHz + " Hz"
-                        : event == Event.OFF_CPU ? "" : ", period=" + period)
+                        : event == Event.OFF_CPU ? "" : event == Event.ALLOC
+                        ? ", every " + allocIntervalBytes + " bytes" : ", period=" + period)
                 + ", kernel=" + kernelMode + ", perThread=" + perThread + ", followChildren=" + followChildren
                 + ", maxDepth=" + maxDepth + ", tableBytes=" + tableBytes + ", unwind=" + unwind
                 + (unwind == Unwind.FP ? "" : ", stackBytes=" + stackBytes) + "}";
@@ -220,6 +238,7 @@ public final class SamplingOptions {
         private int maxDepth = 127;
         private long tableBytes = 64L << 20;
         private int ringPages;
+        private long allocIntervalBytes = DEFAULT_ALLOC_INTERVAL_BYTES;
         private Unwind unwind = Unwind.AUTO;
         private int stackBytes = DEFAULT_STACK_BYTES;
 
@@ -292,6 +311,12 @@ public final class SamplingOptions {
             return this;
         }
 
+        /** Alloc profiles: about one sample every {@code bytes} bytes allocated (mean, >= 1). */
+        public Builder allocIntervalBytes(long bytes) {
+            this.allocIntervalBytes = bytes;
+            return this;
+        }
+
         /** User-stack bytes copied per sample: a multiple of 8 in 64..65528. */
         public Builder stackBytes(int bytes) {
             this.stackBytes = bytes;
@@ -307,6 +332,9 @@ public final class SamplingOptions {
             }
             if (period < 1) {
                 throw new IllegalArgumentException("period must be >= 1 event, got " + period);
+            }
+            if (allocIntervalBytes < 1) {
+                throw new IllegalArgumentException("alloc interval must be >= 1 byte, got " + allocIntervalBytes);
             }
             if (maxDepth < 1 || maxDepth > 512) {
                 throw new IllegalArgumentException("maxDepth must be 1..512 frames, got " + maxDepth);

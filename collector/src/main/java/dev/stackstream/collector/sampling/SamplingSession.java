@@ -146,7 +146,7 @@ public final class SamplingSession implements AutoCloseable {
         o.cgroup_path = options.cgroupPath();
         o.event = options.event().nativeValue();
         o.frequency_hz = options.frequencyHz();
-        o.period = options.period();
+        o.period = options.event() == SamplingOptions.Event.ALLOC ? options.allocIntervalBytes() : options.period();
         o.kernel_mode = options.kernelMode().nativeValue();
         o.per_thread = options.perThread() ? 1 : 0;
         o.follow_children = options.followChildren() ? 1 : 0;
@@ -175,6 +175,7 @@ public final class SamplingSession implements AutoCloseable {
             case OFF_CPU -> ProfileType.offCpu();
             case WALL -> ProfileType.wall(o.frequencyHz());
             case CONTEXT_SWITCHES -> new ProfileType("context-switches", "count", o.period());
+            case ALLOC -> ProfileType.allocSpace();
         };
     }
 
@@ -211,8 +212,9 @@ public final class SamplingSession implements AutoCloseable {
         Map<RawStackKey, Stack> symbolized = new HashMap<>();
         // Off-CPU and wall stacks carry nanoseconds (an interval each, or cpu-clock periods): the
         // profile counts them in units of the type's period.
+        // Alloc stacks carry the bytes their samples stand for (and the allocations in the instructions slot).
         boolean timeWeighted = options.event() == SamplingOptions.Event.OFF_CPU
-                || options.event() == SamplingOptions.Event.WALL;
+                || options.event() == SamplingOptions.Event.WALL || options.event() == SamplingOptions.Event.ALLOC;
         long instructions = 0;
         for (WindowRecords.RawStack r : records.stacks) {
             meter.track(r.pid());

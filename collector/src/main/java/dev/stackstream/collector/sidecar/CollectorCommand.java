@@ -89,7 +89,7 @@ public final class CollectorCommand implements Callable<Integer> {
     int frequency;
 
     @Option(names = "--profile", paramLabel = "TYPE", split = ",", converter = ProfileKindConverter.class,
-            description = "Profile type to sample from every target: cpu, wall, offcpu or page-faults;"
+            description = "Profile type to sample from every target: cpu, wall, offcpu, page-faults or alloc;"
                     + " repeatable (or comma-separated) for several types at once, each a series of its own"
                     + " (default: cpu).")
     List<ProfileKind> profiles;
@@ -97,6 +97,10 @@ public final class CollectorCommand implements Callable<Integer> {
     @Option(names = "--period", paramLabel = "N", defaultValue = "1",
             description = "page-faults: one sample every N faults (default ${DEFAULT-VALUE}).")
     long period;
+
+    @Option(names = "--alloc-interval", paramLabel = "BYTES", defaultValue = "524288",
+            description = "alloc: about one sample every BYTES bytes allocated (Poisson; default ${DEFAULT-VALUE}).")
+    long allocIntervalBytes;
 
     @Option(names = "--window", paramLabel = "SECONDS", defaultValue = "10", description = "Window length (default ${DEFAULT-VALUE}).")
     double windowSeconds;
@@ -209,6 +213,7 @@ public final class CollectorCommand implements Callable<Integer> {
             CollectorConfig.Builder b = CollectorConfig.builder(target, service, publisherConfig())
                     .labels(userLabels).collectorId(collectorId)
                     .sampling(unwinding.applyTo(SamplingOptions.builder().frequencyHz(frequency).period(period)
+                            .allocIntervalBytes(allocIntervalBytes)
                             .perThread(perThread)).build())
                     .profiles(profiles == null || profiles.isEmpty() ? List.of(ProfileKind.CPU) : profiles)
                     .window(seconds(windowSeconds)).rescan(seconds(rescanSeconds))

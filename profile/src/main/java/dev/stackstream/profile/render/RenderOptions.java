@@ -53,10 +53,14 @@ public final class RenderOptions {
     /**
      * The defaults with what one count of a profile type is called in hover texts: µs for an
      * off-CPU profile (counts of {@link dev.stackstream.profile.ProfileType#OFF_CPU_QUANTUM_NS}),
-     * samples otherwise (cpu and wall: 1/Hz each; page faults: one per period).
+     * bytes for an alloc profile, samples otherwise (cpu and wall: 1/Hz each; page faults: one per period).
      */
     public static RenderOptions forType(String typeName) {
-        return "offcpu".equals(typeName) ? DEFAULTS.withCountName("µs") : DEFAULTS;
+        return switch (typeName) {
+            case "offcpu" -> DEFAULTS.withCountName("µs");
+            case "alloc" -> DEFAULTS.withCountName("bytes");
+            default -> DEFAULTS;
+        };
     }
 
     public static RenderOptions defaults() {
