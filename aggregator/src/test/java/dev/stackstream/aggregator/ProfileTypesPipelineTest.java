@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.stackstream.aggregator.connect.ProfileTypeIds;
 import dev.stackstream.broker.EmbeddedKafka;
 import dev.stackstream.broker.SharedKafka;
 import dev.stackstream.collector.publish.PublisherConfig;
@@ -117,6 +118,74 @@ class ProfileTypesPipelineTest {
                     + "&format=text").body();
             assertTrue(summary.contains("wall (nanoseconds, period 1001001)") && summary.contains("total weight"),
                     summary);
+        }
+    }
+
+    /**
+     * The sidecar samples allocsplit (256 MiB, 70 % of the bytes from hot_alloc) as alloc every 64 KiB on
+     * average: the aggregator keeps its bytes (alloc) and its allocations (alloc-objects) as two series,
+     * each estimate within 4 of the standard deviations the fixture computed for it, and Grafana sees
+     * them under the memory ids.
+     */
+    @Test
+    void allocBytesAndAllocationsAreTwoSeries(@TempDir Path dir) throws Exception {
+        EmbeddedKafka kafka = SharedKafka.get();
+        String suffix = "alloc-" + System.nanoTime();
+        String service = "allocsplit-" + suffix;
+        Path report = dir.resolve("allocsplit.txt");
+        Path allocsplit = Path.of(System.getProperty("stackstream.native.dir", "../native/target/native"),
+                "fixtures", "allocsplit").toAbsolutePath();
+        assertTrue(Files.isExecutable(allocsplit), "native fixture " + allocsplit);
+
+        try (Aggregator aggregator = Aggregator.start(AggregatorConfig.builder(kafka.bootstrapServers())
+                .applicationId("agg-" + suffix).stateDir(dir.resolve("state"))
+                .samplesTopic("samples-" + suffix).stacksTopic("stacks-" + suffix).dlqTopic("dlq-" + suffix)
+                .topicPartitions(1).httpPort(0).rocksDbMemoryBytes(32L << 20).build(), new SimpleMeterRegistry())) {
+            assertTrue(aggregator.awaitRunning(Duration.ofMinutes(1)), "aggregator RUNNING");
+            Process p = new ProcessBuilder("sh", "-c", "read go; exec \"$0\" 256 65536 \"$1\"", allocsplit.toString(),
+                    report.toString()).redirectOutput(ProcessBuilder.Redirect.INHERIT).start();
+            PublisherConfig publisher = PublisherConfig.builder(kafka.bootstrapServers())
+                    .samplesTopic("samples-" + suffix).stacksTopic("stacks-" + suffix).topicPartitions(1).build();
+            CollectorConfig config = CollectorConfig.builder(CollectorConfig.Target.pid((int) p.pid()), service,
+                            publisher)
+                    .sampling(SamplingOptions.builder().allocIntervalBytes(65536).perThread(false).build())
+                    .profiles(List.of(ProfileKind.ALLOC)).window(Duration.ofSeconds(1)).build();
+            try (Collector collector = Collector.start(config)) {
+                try (OutputStream in = p.getOutputStream()) {
+                    in.write("go\n".getBytes(StandardCharsets.UTF_8));
+                }
+                assertEquals(0, p.waitFor(), "allocsplit exit status");
+                collector.awaitTermination();
+            }
+            String[] w = Files.readString(report).trim().split("\\s+");
+            int port = aggregator.httpPort();
+            String q = "/api/v1/profile?service=" + service + "&from=now-1h&format=collapsed";
+            double hotBytes = Double.parseDouble(w[2]);
+            await(Duration.ofSeconds(60), "the alloc series holds the run",
+                    () -> seconds(TestKafka.get(port, q + "&type=alloc").body(), "hot_alloc", 1_000_000_000)
+                            >= 0.8 * hotBytes);
+            String bytes = TestKafka.get(port, q + "&type=alloc").body();
+            double hot = seconds(bytes, "hot_alloc", 1_000_000_000);
+            double cold = seconds(bytes, "cold_alloc", 1_000_000_000);
+            assertEquals(hotBytes, hot, 4 * Double.parseDouble(w[4]), "hot_alloc bytes");
+            assertEquals(Double.parseDouble(w[7]), cold, 4 * Double.parseDouble(w[9]), "cold_alloc bytes");
+            await(Duration.ofSeconds(30), "the alloc-objects series",
+                    () -> seconds(TestKafka.get(port, q + "&type=alloc-objects").body(), "cold_alloc", 1_000_000_000)
+                            > 0);
+            String calls = TestKafka.get(port, q + "&type=alloc-objects").body();
+            assertEquals(Double.parseDouble(w[1]), seconds(calls, "hot_alloc", 1_000_000_000),
+                    4 * Double.parseDouble(w[3]), "hot_alloc calls");
+            assertEquals(Double.parseDouble(w[6]), seconds(calls, "cold_alloc", 1_000_000_000),
+                    4 * Double.parseDouble(w[8]), "cold_alloc calls");
+
+            JsonNode types = JSON.readTree(TestKafka.get(port, "/api/v1/profile-types?service=" + service).body());
+            assertEquals("[alloc-objects/count/1, alloc/bytes/1]", describe(types.get("profileTypes")),
+                    types.toString());
+            assertEquals("memory:alloc_space:bytes:space:bytes", ProfileTypeIds.byType("alloc").orElseThrow().id());
+            assertEquals("memory:alloc_objects:count:space:bytes",
+                    ProfileTypeIds.byType("alloc-objects").orElseThrow().id());
+            String svg = TestKafka.get(port, q.replace("collapsed", "svg") + "&type=alloc").body();
+            assertTrue(svg.contains(service + " alloc") && svg.contains(" bytes, "), "svg title and byte counts");
         }
     }
 

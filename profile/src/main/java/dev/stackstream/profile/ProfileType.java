@@ -59,6 +59,11 @@ public record ProfileType(String name, String unit, long period) {
         return new ProfileType("alloc", "bytes", 1);
     }
 
+    /** Allocations (malloc, calloc, realloc calls), estimated from the same samples as {@link #allocSpace()}. */
+    public static ProfileType allocObjects() {
+        return new ProfileType("alloc-objects", "count", 1);
+    }
+
     /** The sampling frequency this type implies, for cpu profiles. */
     public double frequencyHz() {
         return 1e9 / period;

@@ -48,7 +48,8 @@ public final class ProfileTypeIds {
             new Entry("page-faults", "page_faults", "page_faults", "count", "page_faults", "count"),
             new Entry("context-switches", "context_switches", "context_switches", "count", "context_switches",
                     "count"),
-            new Entry("alloc", "memory", "alloc_space", "bytes", "space", "bytes"));
+            new Entry("alloc", "memory", "alloc_space", "bytes", "space", "bytes"),
+            new Entry("alloc-objects", "memory", "alloc_objects", "count", "space", "bytes"));
 
     private ProfileTypeIds() {
     }

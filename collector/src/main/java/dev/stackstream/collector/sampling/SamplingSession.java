@@ -199,6 +199,15 @@ public final class SamplingSession implements AutoCloseable {
      * (it returns what the final ring drain counted), not after {@link #close()}.
      */
     public synchronized Profile drainWindow() {
+        return drainWindows().get(0);
+    }
+
+    /**
+     * {@link #drainWindow()} with every sample type of the window: one profile for most types; for
+     * alloc the bytes ({@link ProfileType#allocSpace()}) and then the allocations
+     * ({@link ProfileType#allocObjects()}) of the same samples, each an estimate of its own.
+     */
+    public synchronized List<Profile> drainWindows() {
         Pointer p = requireOpen();
         int length = drainInto(p);
         Instant now = clock.instant();
@@ -209,6 +218,8 @@ public final class SamplingSession implements AutoCloseable {
         applyMetadata(records);
 
         ProfileBuilder builder = Profile.builder(type);
+        boolean alloc = options.event() == SamplingOptions.Event.ALLOC;
+        ProfileBuilder objects = alloc ? Profile.builder(ProfileType.allocObjects()) : null;
         Map<RawStackKey, Stack> symbolized = new HashMap<>();
         // Off-CPU and wall stacks carry nanoseconds (an interval each, or cpu-clock periods): the
         // profile counts them in units of the type's period.
@@ -221,12 +232,15 @@ public final class SamplingSession implements AutoCloseable {
             Stack stack = symbolized.computeIfAbsent(new RawStackKey(r.pid(), r.kernelDepth(), r.ips(), r.truncated()),
                     k -> new Stack(symbolize(r), r.truncated()));
             long count = timeWeighted ? roundedQuanta(r.weight(), type.period()) : r.count();
+            if (alloc && r.instructions() > 0) {    // the native core's allocation estimate
+                objects.add(stack, options.perThread() ? threadName(r.tid()) : null, r.instructions(), -1);
+            }
             if (count == 0) {
                 continue;
             }
             builder.add(stack, options.perThread() ? threadName(r.tid()) : null, count,
                     stats.instructionsAvailable() ? r.instructions() : -1);
-            instructions += r.instructions();
+            instructions += stats.instructionsAvailable() ? r.instructions() : 0;
         }
 
         // Exits last: the stacks above may still need the exited process's mappings.
@@ -262,7 +276,8 @@ public final class SamplingSession implements AutoCloseable {
         lastStats = stats;
         Instant start = windowStart.isAfter(now) ? now : windowStart;
         windowStart = now;
-        return builder.timeRange(start, now).stats(windowStats).build();
+        Profile main = builder.timeRange(start, now).stats(windowStats).build();
+        return alloc ? List.of(main, objects.timeRange(start, now).stats(windowStats).build()) : List.of(main);
     }
 
     /**

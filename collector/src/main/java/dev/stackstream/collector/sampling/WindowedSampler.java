@@ -40,6 +40,7 @@ public final class WindowedSampler {
     private final Clock clock;
     private final Consumer<Profile> sink;
     private final Duration duration;
+    private final boolean everySampleType;
     private final Object lock = new Object();
     private boolean stopRequested;
     private volatile long windows;
@@ -51,6 +52,16 @@ public final class WindowedSampler {
      */
     public WindowedSampler(SamplingSession session, Duration window, Duration duration, Clock clock,
                            Consumer<Profile> sink) {
+        this(session, window, duration, clock, sink, false);
+    }
+
+    /**
+     * @param everySampleType hand the sink every sample type of a window (alloc: bytes, then allocations;
+     *     {@link SamplingSession#drainWindows()}), not only the first
+     */
+    public WindowedSampler(SamplingSession session, Duration window, Duration duration, Clock clock,
+                           Consumer<Profile> sink, boolean everySampleType) {
+        this.everySampleType = everySampleType;
         this.session = Objects.requireNonNull(session, "session");
         this.window = Objects.requireNonNull(window, "window");
         this.clock = Objects.requireNonNull(clock, "clock");
@@ -90,7 +101,7 @@ public final class WindowedSampler {
                     break;
                 }
                 if (!now.isBefore(nextDrain)) {
-                    deliver(session.drainWindow());
+                    drain();
                     // Keep a fixed cadence; after a long stall skip ahead instead of bursting.
                     nextDrain = nextDrain.plus(window);
                     if (!nextDrain.isAfter(now)) {
@@ -104,8 +115,16 @@ public final class WindowedSampler {
         } finally {
             session.stop();
         }
-        deliver(session.drainWindow());
+        drain();
         return reason;
+    }
+
+    private void drain() {
+        if (everySampleType) {
+            session.drainWindows().forEach(this::deliver);
+        } else {
+            deliver(session.drainWindow());
+        }
     }
 
     private void deliver(Profile p) {

@@ -97,7 +97,8 @@ final class Sidecar {
             this.labels = labels;
             this.session = session;
             this.symbolizer = symbolizer;
-            this.sampler = new WindowedSampler(session, window, null, clock, this::onWindow);
+            // Every sample type its own series (alloc: bytes and allocations).
+            this.sampler = new WindowedSampler(session, window, null, clock, this::onWindow, true);
             this.meter = metrics == null ? null : metrics.sampling().attach(name, session::stats);
             this.symbolizerMeter = metrics == null ? null : metrics.bindSymbolizer(symbolizer::stats);
             this.thread = new Thread(this::run, "stackstream-sampler-" + name.replace(' ', '-'));
