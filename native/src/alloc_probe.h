@@ -5,6 +5,7 @@
 #ifndef SS_ALLOC_PROBE_H
 #define SS_ALLOC_PROBE_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +26,19 @@ int bs_open(bs_sampler *b, uint64_t mean_bytes, char *err, size_t len);
 int bs_link(const bs_sampler *b, int kind, int perf_fd, uint32_t tid, char *err, size_t len);
 void bs_close(bs_sampler *b);
 
+/* Closing a uprobe event (or its BPF link) waits for an RCU-tasks grace period: ~110 ms each
+ * here, ~0.33 s for a thread's three. The reader hands the fds of exited threads to this thread
+ * instead, so a target that starts and ends short-lived children (a shell script) does not stall
+ * the rings of the others. */
+typedef struct ap_closer {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t work, idle;
+    int *fds;                  /* waiting to be closed */
+    size_t n, cap;
+    int busy, stop, started;
+} ap_closer;
+
 typedef struct alloc_probe {
     char path[4200];           /* the libc the target maps, through /proc/PID/root */
     uint64_t offset[AP_FUNCS]; /* file offsets of malloc, calloc, realloc in it */
@@ -32,6 +46,7 @@ typedef struct alloc_probe {
     uint64_t mean;             /* mean bytes between samples (ss_options.period) */
     uint64_t rng;              /* xorshift state: unbiased rounding of the weights */
     bs_sampler bpf;
+    ap_closer closer;
 } alloc_probe;
 
 /* Unbiased weights of one sampled allocation of `size` bytes (sampled with probability

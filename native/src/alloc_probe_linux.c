@@ -16,6 +16,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +107,81 @@ static int resolve(alloc_probe *a, int pid, const char *shown, char *err, size_t
     return rc;
 }
 
+static void *closer_main(void *arg)
+{
+    ap_closer *c = arg;
+    pthread_mutex_lock(&c->mu);
+    for (;;) {
+        while (c->n == 0 && !c->stop)
+            pthread_cond_wait(&c->work, &c->mu);
+        if (c->n == 0)
+            break;
+        int fd = c->fds[--c->n];
+        c->busy = 1;
+        pthread_mutex_unlock(&c->mu);
+        close(fd);
+        pthread_mutex_lock(&c->mu);
+        c->busy = 0;
+        if (c->n == 0)
+            pthread_cond_broadcast(&c->idle);
+    }
+    pthread_cond_broadcast(&c->idle);
+    pthread_mutex_unlock(&c->mu);
+    return NULL;
+}
+
+static void defer_close(alloc_probe *a, int fd)
+{
+    ap_closer *c = &a->closer;
+    if (fd < 0)
+        return;
+    pthread_mutex_lock(&c->mu);
+    if (c->started && c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 64;
+        int *v = realloc(c->fds, cap * sizeof(int));
+        if (v) {
+            c->fds = v;
+            c->cap = cap;
+        }
+    }
+    int queued = c->started && c->n < c->cap;
+    if (queued) {
+        c->fds[c->n++] = fd;
+        pthread_cond_signal(&c->work);
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (!queued)
+        close(fd);                   /* no closer (or no memory): close here, slowly */
+}
+
+void ap_flush_closes(ss_session *s)
+{
+    if (!s->alloc || !s->alloc->closer.started)
+        return;
+    ap_closer *c = &s->alloc->closer;
+    pthread_mutex_lock(&c->mu);
+    while (c->n > 0 || c->busy)
+        pthread_cond_wait(&c->idle, &c->mu);
+    pthread_mutex_unlock(&c->mu);
+}
+
+static int start_closer(alloc_probe *a, char *err, size_t len)
+{
+    ap_closer *c = &a->closer;
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->work, NULL);
+    pthread_cond_init(&c->idle, NULL);
+    sigset_t all, old;
+    sigfillset(&all);                /* as the reader: no signals (a JVM's are its own) */
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int rc = pthread_create(&c->thread, NULL, closer_main, c);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0)
+        return ss_fail(err, len, -rc, "cannot start the uprobe closer thread: %s", strerror(rc));
+    c->started = 1;
+    return 0;
+}
+
 int ap_open(ss_session *s, char *err, size_t len)
 {
     alloc_probe *a = calloc(1, sizeof(*a));
@@ -115,9 +191,12 @@ int ap_open(ss_session *s, char *err, size_t len)
     for (int k = 0; k < AP_FUNCS; k++)
         a->bpf.prog_fd[k] = -1;
     s->alloc = a;
+    int rc = start_closer(a, err, len);
+    if (rc < 0)
+        return rc;
     a->mean = (uint64_t)s->o.period;
     a->rng = ss_now_ns() ^ ((uint64_t)s->root_pid << 32);
-    int rc = read_pmu_type(&a->pmu_type, err, len);
+    rc = read_pmu_type(&a->pmu_type, err, len);
     if (rc < 0)
         return rc;
     struct find_ctx c = { .found = 0 };
@@ -145,6 +224,18 @@ void ap_close(ss_session *s)
 {
     if (!s->alloc)
         return;
+    ap_closer *c = &s->alloc->closer;
+    if (c->started) {
+        pthread_mutex_lock(&c->mu);
+        c->stop = 1;
+        pthread_cond_signal(&c->work);
+        pthread_mutex_unlock(&c->mu);
+        pthread_join(c->thread, NULL);   /* after closing everything queued */
+        pthread_mutex_destroy(&c->mu);
+        pthread_cond_destroy(&c->work);
+        pthread_cond_destroy(&c->idle);
+        free(c->fds);
+    }
     bs_close(&s->alloc->bpf);
     free(s->alloc);
     s->alloc = NULL;
@@ -195,16 +286,19 @@ int ap_attach(ss_session *s, ss_pev *e, int target, int cpu, unsigned long flags
     return 0;
 }
 
-void ap_detach(ss_pev *e)
+void ap_detach(ss_session *s, ss_pev *e)
 {
     for (int k = 0; k < AP_FUNCS; k++) {
-        if (e->ap_link[k] >= 0)
-            close(e->ap_link[k]);
+        defer_close(s->alloc, e->ap_link[k]);
         e->ap_link[k] = -1;
-        if (k > 0 && e->ap_fd[k] >= 0)
-            close(e->ap_fd[k]);
+        if (k > 0)
+            defer_close(s->alloc, e->ap_fd[k]);
         e->ap_fd[k] = -1;
     }
+    /* Disabled first: no more samples into the ring unmapped next. */
+    ioctl(e->fd, PERF_EVENT_IOC_DISABLE, 0);
+    defer_close(s->alloc, e->fd);
+    e->fd = -1;
 }
 
 int ap_size(const ss_pev *e, uint64_t id, uint64_t arg0, uint64_t arg1, uint64_t *size)

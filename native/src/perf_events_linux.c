@@ -322,7 +322,7 @@ void pe_close(ss_session *s, ss_pev *e)
         return;
     oc_forget(s, e);
     if (s->o.event == SS_EVENT_ALLOC)
-        ap_detach(e);
+        ap_detach(s, e);       /* its fds (e->fd too) are closed on the closer thread */
     if (e->sw_fd >= 0)
         close(e->sw_fd);
     if (e->ring)

@@ -168,7 +168,10 @@ void ap_init_attr(const ss_session *s, struct perf_event_attr *a, int kind);
  * itself failed, err filled otherwise). */
 int ap_attach(ss_session *s, ss_pev *e, int target, int cpu, unsigned long flags, int *open_errno,
               char *err, size_t len);
-void ap_detach(ss_pev *e);
+/* Hands the thread's uprobe fds and links (e->fd included) to the closer thread. */
+void ap_detach(ss_session *s, ss_pev *e);
+/* Waits until the closer has closed every fd handed to it. */
+void ap_flush_closes(ss_session *s);
 /* The allocation size of a sample of event id from its argument registers; -1 if not ours. */
 int ap_size(const ss_pev *e, uint64_t id, uint64_t arg0, uint64_t arg1, uint64_t *size);
 

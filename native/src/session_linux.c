@@ -265,6 +265,7 @@ SS_EXPORT int32_t ss_stop(ss_session *s)
         s->reader_started = 0;
     }
     tg_free(s);        /* every perf fd and ring goes now; the counts stay for ss_drain */
+    ap_flush_closes(s);
     s->stopped = 1;
     return 0;
 }

@@ -406,8 +406,10 @@ void tg_reap_dead(ss_session *s)
     __atomic_store_n(&s->st.open_fds, (uint32_t)s->nev, __ATOMIC_RELAXED);
     /* A caller that sees the target gone also sees its file descriptors closed: the sweep that
      * read the exit closes them first (unwinding makes a sweep long enough for the gap to show). */
-    if (s->root_gone)
+    if (s->root_gone) {
+        ap_flush_closes(s);
         __atomic_store_n(&s->alive, 0, __ATOMIC_RELEASE);
+    }
 }
 
 void tg_free(ss_session *s)

@@ -340,6 +340,30 @@ TEST(types_alloc_target_gone)
     CHECKF(code == -ESRCH && strstr(err, "no such process"), "%d %s", code, err);
 }
 
+/* Every uprobe fd, link and BPF object is gone after ss_close, though exited threads' fds are
+ * closed on the closer thread. */
+TEST(types_alloc_open_close_no_fd_leak)
+{
+    const char *exe = t_fixture("allocsplit");
+    const char *argv[] = { exe, "1000000", "65536", "/dev/null", NULL };
+    int before = t_count_fds();
+    for (int i = 0; i < 3; i++) {
+        ss_options o;
+        ss_options_init(&o);
+        o.event = SS_EVENT_ALLOC;
+        o.period = 65536;
+        int32_t pid;
+        ss_session *s = t_spawn_session(argv, &o, &pid);
+        CHECK(s != NULL);
+        ss_resume(pid);
+        usleep(50000);
+        kill(pid, SIGKILL);
+        ss_wait(pid, -1);
+        ss_close(s);
+    }
+    CHECKF(t_count_fds() == before, "%d fds before, %d after", before, t_count_fds());
+}
+
 TEST(types_alloc_bad_options)
 {
     ss_options o;
