@@ -254,14 +254,14 @@ static int alloc_report(const char *path, alloc_truth t[NFN])
  * 4 sd: a false failure once in ~16,000 runs per check). At 64 KiB the bytes of hot_alloc have an
  * sd of ~1.8 %, its calls ~3.3 %; the 70/30 split itself is checked to +-2 points (~3.5 sd of
  * the share). */
-TEST(types_alloc_split_70_30_by_bytes)
+static void alloc_split(const char *threads)
 {
     split r;
     const char *exe = t_fixture("allocsplit");
     CHECKF(load(&r, exe, "hot_alloc", "cold_alloc"), "symbols of %s", exe);
     char report[64];
     snprintf(report, sizeof(report), "/tmp/ss-allocsplit-%d", (int)getpid());
-    const char *argv[] = { exe, "256", "65536", report, NULL };
+    const char *argv[] = { exe, "256", "65536", report, threads, NULL };
     ss_stats st;
     double elapsed = 0;
     int status = run(argv, SS_EVENT_ALLOC, 65536, 4096, 4096, &r, &st, &elapsed);
@@ -287,6 +287,18 @@ TEST(types_alloc_split_70_30_by_bytes)
                (unsigned long long)r.objects[f], t[f].calls, t[f].sd_calls);
     }
     CHECKF(share > 0.68 && share < 0.72, "hot_alloc share %.4f outside 0.70 +- 0.02", share);
+}
+
+TEST(types_alloc_split_70_30_by_bytes)
+{
+    alloc_split("1");
+}
+
+/* The same work on 4 threads: each thread's events see every thread's calls (uprobes are per
+ * process), and the sampler must count each call once, for its own thread only. */
+TEST(types_alloc_split_on_four_threads)
+{
+    alloc_split("4");
 }
 
 /* A target whose C library has no such function cannot be probed: the message says which. */
