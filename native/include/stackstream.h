@@ -201,6 +201,8 @@ typedef struct ss_stats {
     uint64_t unwind_evictions;   /* tables evicted (least recently used) to stay under the cap */
     uint64_t unwind_cache_bytes; /* the cap in effect (unwind_cache_bytes option) */
     uint64_t unwind_debug_frame_tables; /* tables compiled from .debug_frame (module or debug file) */
+    uint64_t alloc_unprobed;     /* ALLOC: processes that exec'd an image with no dynamic loader (a
+                                    static binary): no shared libc, their allocations are not seen */
 } ss_stats;
 
 void ss_get_stats(const ss_session *s, ss_stats *out);

@@ -182,6 +182,21 @@ static int start_closer(alloc_probe *a, char *err, size_t len)
     return 0;
 }
 
+void ap_on_mapping(ss_process *p, const char *path, size_t len)
+{
+    if (is_libc(path, len))
+        p->libc_seen = 1;
+}
+
+/* libc is mapped by the dynamic loader after the exec, so this is decided when the image ends. */
+void ap_on_image(ss_session *s, ss_process *p, int exec)
+{
+    if (p->execd && !p->libc_seen)
+        STAT_ADD(s, alloc_unprobed, 1);
+    p->execd = (uint8_t)exec;
+    p->libc_seen = 0;
+}
+
 int ap_open(ss_session *s, char *err, size_t len)
 {
     alloc_probe *a = calloc(1, sizeof(*a));

@@ -42,6 +42,8 @@ typedef struct ss_process {
     int threads;         /* attached live threads (PID target) */
     int gone;            /* exited */
     ss_mapset maps;      /* executable mappings (leaf fix-up) */
+    uint8_t execd;       /* ALLOC: exec'd while sampled */
+    uint8_t libc_seen;   /* ALLOC: a C library mapped since (else its allocations went unseen) */
 } ss_process;
 
 #define VERIFY_CACHE 4096
@@ -170,6 +172,11 @@ int ap_attach(ss_session *s, ss_pev *e, int target, int cpu, unsigned long flags
               char *err, size_t len);
 /* Hands the thread's uprobe fds and links (e->fd included) to the closer thread. */
 void ap_detach(ss_session *s, ss_pev *e);
+/* An executable mapping of p (for libc_seen). */
+void ap_on_mapping(ss_process *p, const char *path, size_t len);
+/* p exec'd (1) or is gone or no longer sampled (0): a process that exec'd and mapped no C library
+ * since is counted in alloc_unprobed. */
+void ap_on_image(ss_session *s, ss_process *p, int exec);
 /* Waits until the closer has closed every fd handed to it. */
 void ap_flush_closes(ss_session *s);
 /* The allocation size of a sample of event id from its argument registers; -1 if not ours. */

@@ -81,6 +81,7 @@ static int on_proc_map(const proc_map *m, void *arg)
     ms_add(&c->p->maps, m->start, m->end, m->pgoff,
            ut_module(c->s, c->p->pid, id, id_len, dev, m->inode, path, path_len));
     emit_mmap(c->s, c->p->pid, m->start, m->end - m->start, m->pgoff, id, id_len, path, path_len);
+    ap_on_mapping(c->p, path, path_len);
     return 0;
 }
 
@@ -242,6 +243,8 @@ static void process_gone(ss_session *s, ss_process *p)
     if (p->gone)
         return;
     p->gone = 1;
+    if (s->alloc)
+        ap_on_image(s, p, 0);
     emit_exit(s, p->pid, p->pid);
     if (p->pid == s->root_pid)
         s->root_gone = 1;   /* published by tg_reap_dead, after the events it leaves are closed */
@@ -280,8 +283,11 @@ void tg_on_comm(ss_session *s, int pid, int tid, const char *name, int exec)
     if (!p)
         return;
     emit_comm(s, pid, tid, name, exec);
-    if (exec)
+    if (exec) {
+        if (s->alloc)
+            ap_on_image(s, p, 1);
         load_maps(s, p);   /* exec replaced the address space: report the new one */
+    }
 }
 
 void tg_on_mmap(ss_session *s, int pid, uint64_t start, uint64_t len, uint64_t pgoff,
@@ -300,6 +306,7 @@ void tg_on_mmap(ss_session *s, int pid, uint64_t start, uint64_t len, uint64_t p
     ms_add(&p->maps, start, start + len, pgoff,
            ut_module(s, pid, build_id, build_id_len, makedev(maj, min), ino, path, strlen(path)));
     emit_mmap(s, pid, start, len, pgoff, build_id, build_id_len, path, strlen(path));
+    ap_on_mapping(p, path, strlen(path));
 }
 
 #define CHILD_SCAN_EVERY 10
@@ -423,6 +430,8 @@ void tg_free(ss_session *s)
     for (size_t i = 0; s->procs.keys && i <= s->procs.mask; i++) {
         if (s->procs.keys[i] > 0) {
             ss_process *p = s->procs.vals[i];
+            if (s->alloc && !p->gone)
+                ap_on_image(s, p, 0);      /* still running at the stop */
             ms_free(&p->maps);
             free(p);
         }

@@ -139,6 +139,11 @@ public final class RecordPipeline {
                 + "); the command keeps running, but no profile can be written"));
         try (broker; kafka; Symbolizer symbolizer = Symbolizers.create(SymbolizerOptions.defaults())) {
             Recorder.Result recorded = record(symbolizer, kafka);
+            if (recorded.stats().allocUnprobed() > 0) {
+                notices.accept(recorded.stats().allocUnprobed() + " process(es) of the command run a static binary"
+                        + " (no shared C library): their malloc/calloc/realloc cannot be probed, and their"
+                        + " allocations are missing from the alloc profile");
+            }
             KafkaRecording.ReadBack back = readBack(broker, kafka, notices);
             String summary = ProfileReports.summary(back.profile(), recorded.stats());
             List<Path> files = write(back.profile(), recorded.kernelFrames(), summary);

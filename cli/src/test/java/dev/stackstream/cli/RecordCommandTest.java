@@ -467,6 +467,7 @@ class RecordCommandTest {
         assertEquals(Double.parseDouble(w[7]), cold, 4 * Double.parseDouble(w[9]), "cold_alloc bytes\n" + summary);
         assertEquals(70.0, 100.0 * hot / (hot + cold), 2.0, "hot_alloc share of the bytes");
         assertTrue(summary.contains("alloc (bytes, period 1)"), summary);
+        assertFalse(r.err().contains("static binary"), "a dynamically linked command: " + r.err());
         assertTrue(Files.readString(out.resolve("flamegraph.svg")).contains(" bytes, "), "hover counts are bytes");
     }
 
@@ -542,7 +543,16 @@ class RecordCommandTest {
         return text;
     }
 
-    /** A running static binary: no shared libc to probe. (A command is checked only at its exec: not yet.) */
+    /** A static command runs, but record says that its allocations cannot be seen. */
+    @Test
+    void allocOfAStaticCommandIsRecordedWithANotice(@TempDir Path dir) throws Exception {
+        Run r = recordShared("--profile", "alloc", "--output", dir.toString(), "--", fixture("allocsplit_static"),
+                "16");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.err().contains("1 process(es) of the command run a static binary"), r.err());
+    }
+
+    /** A running static binary: no shared libc to probe. */
     @Test
     void allocOfAStaticBinaryIsRefusedWithAClearMessage(@TempDir Path dir) throws Exception {
         Process p = new ProcessBuilder(fixture("allocsplit_static"), "1000000").start();

@@ -19,11 +19,12 @@ import dev.stackstream.collector.nativeapi.SsStats;
  * @param kernelFrames whether kernel frames are being captured
  * @param instructionsAvailable whether a hardware instructions counter is read with each sample
  * @param unwind unwinding counters (stacks cut by reason, frames by method, unwind tables)
+ * @param allocUnprobed alloc profiles: processes that exec'd a static binary, whose allocations cannot be seen
  */
 public record NativeStats(long samples, long lost, long throttled, long tableOverflow, long truncated,
                           long leafFixups, long threadsAttached, long threadsExited, long attachFailures,
                           long tableBytes, int openFds, boolean kernelFrames, boolean instructionsAvailable,
-                          UnwindStats unwind) {
+                          UnwindStats unwind, long allocUnprobed) {
 
     /** Zero counters, before anything was read. */
     public static final NativeStats ZERO = new NativeStats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, false, false);
@@ -33,12 +34,12 @@ public record NativeStats(long samples, long lost, long throttled, long tableOve
                        long threadsAttached, long threadsExited, long attachFailures, long tableBytes, int openFds,
                        boolean kernelFrames, boolean instructionsAvailable) {
         this(samples, lost, throttled, tableOverflow, truncated, leafFixups, threadsAttached, threadsExited,
-                attachFailures, tableBytes, openFds, kernelFrames, instructionsAvailable, UnwindStats.ZERO);
+                attachFailures, tableBytes, openFds, kernelFrames, instructionsAvailable, UnwindStats.ZERO, 0);
     }
 
     static NativeStats of(SsStats s) {
         return new NativeStats(s.samples, s.lost, s.throttled, s.table_overflow, s.truncated, s.leaf_fixups,
                 s.threads_attached, s.threads_exited, s.attach_failures, s.table_bytes, s.open_fds,
-                s.kernel_frames != 0, s.instructions_available != 0, UnwindStats.of(s));
+                s.kernel_frames != 0, s.instructions_available != 0, UnwindStats.of(s), s.alloc_unprobed);
     }
 }
