@@ -23,24 +23,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "session.h"
 
-enum { MODES = 3, MAX_RUNS = 15 };
+enum { MODES = 3, MAX_RUNS = BENCH_MAX_RUNS };
 static const char *mode_name[MODES] = { "none", "ours", "perf" };
-
-static int by_value(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median_of(const double *v, int n)
-{
-    double c[MAX_RUNS];
-    memcpy(c, v, (size_t)n * sizeof(double));
-    qsort(c, (size_t)n, sizeof(double), by_value);
-    return c[n / 2];
-}
+#define median_of bench_median
 
 static double children_cpu(void)
 {
@@ -98,18 +86,11 @@ static int run(int mode, const char *dir, const char *mib, const char *interval,
         if (mode == 1) {
             ss_options o;
             ss_options_init(&o);
-            o.pid = pid;
-            o.event = SS_EVENT_ALLOC;
             o.period = atoll(interval);
-            o.per_thread = 0;
             o.stack_bytes = 8192;
             o.ring_pages = 1024;
-            int32_t code;
-            s = ss_open(&o, &code, err, sizeof(err));
-            if (!s) {
-                fprintf(stderr, "ss_open: %s\n", err);
+            if (!(s = bench_open(pid, SS_EVENT_ALLOC, &o)))
                 return -1;
-            }
         }
         static uint8_t buf[8 << 20];
         double cpu0 = children_cpu();
@@ -124,11 +105,7 @@ static int run(int mode, const char *dir, const char *mib, const char *interval,
         r->wall = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
         r->cpu = children_cpu() - cpu0;
         if (s) {
-            clockid_t c;
-            struct timespec ts = { 0, 0 };
-            if (pthread_getcpuclockid(s->reader, &c) == 0)
-                clock_gettime(c, &ts);
-            r->prof_cpu = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+            r->prof_cpu = bench_thread_cpu(s->reader);
             ss_stop(s);
             ss_drain(s, buf, sizeof(buf), NULL);
             ss_stats st;

@@ -21,24 +21,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "session.h"
 
-enum { MODES = 4, MAX_RUNS = 15 };
+enum { MODES = 4, MAX_RUNS = BENCH_MAX_RUNS };
 static const char *mode_name[MODES] = { "none", "ours", "perf-fp", "perf-dw" };
-
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    double c[MAX_RUNS];
-    memcpy(c, v, (size_t)n * sizeof(double));
-    qsort(c, (size_t)n, sizeof(double), cmp_d);
-    return c[n / 2];
-}
+#define median bench_median
 
 static int read_report(const char *path, double *cpu, double *wall)
 {
@@ -47,15 +35,6 @@ static int read_report(const char *path, double *cpu, double *wall)
     if (f)
         fclose(f);
     return ok;
-}
-
-static double thread_cpu(pthread_t t)
-{
-    clockid_t c;
-    struct timespec ts;
-    if (pthread_getcpuclockid(t, &c) || clock_gettime(c, &ts))
-        return -1;
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* One run; returns 0 and fills wall, cpu (the workload's), prof_cpu and events. */
@@ -73,19 +52,8 @@ static int run(int mode, const char *dir, const char *rounds, double *wall, doub
         if (pid < 0)
             return -1;
         ss_session *s = NULL;
-        if (mode == 1) {
-            ss_options o;
-            ss_options_init(&o);
-            o.pid = pid;
-            o.event = SS_EVENT_OFF_CPU;
-            o.per_thread = 0;
-            int32_t code;
-            s = ss_open(&o, &code, err, sizeof(err));
-            if (!s) {
-                fprintf(stderr, "ss_open: %s\n", err);
-                return -1;
-            }
-        }
+        if (mode == 1 && !(s = bench_open(pid, SS_EVENT_OFF_CPU, NULL)))
+            return -1;
         static uint8_t buf[8 << 20];
         ss_resume(pid);
         int status;
@@ -93,7 +61,7 @@ static int run(int mode, const char *dir, const char *rounds, double *wall, doub
             if (s)
                 ss_drain(s, buf, sizeof(buf), NULL);
         if (s) {
-            *prof_cpu = thread_cpu(s->reader);
+            *prof_cpu = bench_thread_cpu(s->reader);
             ss_stop(s);
             ss_drain(s, buf, sizeof(buf), NULL);
             ss_stats st;

@@ -39,38 +39,12 @@ class ProfileTypesPipelineTest {
 
     @Test
     void cpuWallAndOffCpuOfOneTargetAreSeparateSeriesWithTheirUnits(@TempDir Path dir) throws Exception {
-        EmbeddedKafka kafka = SharedKafka.get();
         String suffix = "types-" + System.nanoTime();
         String service = "sleepspin-" + suffix;
         Path report = dir.resolve("sleepspin.txt");
-        Path sleepspin = Path.of(System.getProperty("stackstream.native.dir", "../native/target/native"),
-                "fixtures", "sleepspin").toAbsolutePath();
-        assertTrue(Files.isExecutable(sleepspin), "native fixture " + sleepspin);
-
-        try (Aggregator aggregator = Aggregator.start(AggregatorConfig.builder(kafka.bootstrapServers())
-                .applicationId("agg-" + suffix).stateDir(dir.resolve("state"))
-                .samplesTopic("samples-" + suffix).stacksTopic("stacks-" + suffix).dlqTopic("dlq-" + suffix)
-                .topicPartitions(1).httpPort(0).rocksDbMemoryBytes(32L << 20).build(), new SimpleMeterRegistry())) {
-            assertTrue(aggregator.awaitRunning(Duration.ofMinutes(1)), "aggregator RUNNING");
-
-            // The shell waits for a line before it execs the fixture under the same pid, so the
-            // collector is attached before the first round.
-            Process p = new ProcessBuilder("sh", "-c", "read go; exec \"$0\" 10 100 \"$1\"", sleepspin.toString(),
-                    report.toString()).redirectOutput(ProcessBuilder.Redirect.INHERIT).start();
-            PublisherConfig publisher = PublisherConfig.builder(kafka.bootstrapServers())
-                    .samplesTopic("samples-" + suffix).stacksTopic("stacks-" + suffix).topicPartitions(1).build();
-            CollectorConfig config = CollectorConfig.builder(CollectorConfig.Target.pid((int) p.pid()), service,
-                            publisher)
-                    .sampling(SamplingOptions.builder().frequencyHz(999).perThread(false).build())
-                    .profiles(List.of(ProfileKind.CPU, ProfileKind.WALL, ProfileKind.OFF_CPU))
-                    .window(Duration.ofSeconds(1)).build();
-            try (Collector collector = Collector.start(config)) {
-                try (OutputStream in = p.getOutputStream()) {
-                    in.write("go\n".getBytes(StandardCharsets.UTF_8));
-                }
-                assertEquals(0, p.waitFor(), "sleepspin exit status");
-                collector.awaitTermination();
-            }
+        try (Aggregator aggregator = sampleFixture(dir, suffix, service, "sleepspin",
+                List.of("10", "100", report.toString()), SamplingOptions.builder().frequencyHz(999).perThread(false),
+                List.of(ProfileKind.CPU, ProfileKind.WALL, ProfileKind.OFF_CPU))) {
             String[] w = Files.readString(report).trim().split("\\s+");
             double spinS = Double.parseDouble(w[1]);
             double dozeS = Double.parseDouble(w[3]);
@@ -129,34 +103,12 @@ class ProfileTypesPipelineTest {
      */
     @Test
     void allocBytesAndAllocationsAreTwoSeries(@TempDir Path dir) throws Exception {
-        EmbeddedKafka kafka = SharedKafka.get();
         String suffix = "alloc-" + System.nanoTime();
         String service = "allocsplit-" + suffix;
         Path report = dir.resolve("allocsplit.txt");
-        Path allocsplit = Path.of(System.getProperty("stackstream.native.dir", "../native/target/native"),
-                "fixtures", "allocsplit").toAbsolutePath();
-        assertTrue(Files.isExecutable(allocsplit), "native fixture " + allocsplit);
-
-        try (Aggregator aggregator = Aggregator.start(AggregatorConfig.builder(kafka.bootstrapServers())
-                .applicationId("agg-" + suffix).stateDir(dir.resolve("state"))
-                .samplesTopic("samples-" + suffix).stacksTopic("stacks-" + suffix).dlqTopic("dlq-" + suffix)
-                .topicPartitions(1).httpPort(0).rocksDbMemoryBytes(32L << 20).build(), new SimpleMeterRegistry())) {
-            assertTrue(aggregator.awaitRunning(Duration.ofMinutes(1)), "aggregator RUNNING");
-            Process p = new ProcessBuilder("sh", "-c", "read go; exec \"$0\" 256 65536 \"$1\"", allocsplit.toString(),
-                    report.toString()).redirectOutput(ProcessBuilder.Redirect.INHERIT).start();
-            PublisherConfig publisher = PublisherConfig.builder(kafka.bootstrapServers())
-                    .samplesTopic("samples-" + suffix).stacksTopic("stacks-" + suffix).topicPartitions(1).build();
-            CollectorConfig config = CollectorConfig.builder(CollectorConfig.Target.pid((int) p.pid()), service,
-                            publisher)
-                    .sampling(SamplingOptions.builder().allocIntervalBytes(65536).perThread(false).build())
-                    .profiles(List.of(ProfileKind.ALLOC)).window(Duration.ofSeconds(1)).build();
-            try (Collector collector = Collector.start(config)) {
-                try (OutputStream in = p.getOutputStream()) {
-                    in.write("go\n".getBytes(StandardCharsets.UTF_8));
-                }
-                assertEquals(0, p.waitFor(), "allocsplit exit status");
-                collector.awaitTermination();
-            }
+        try (Aggregator aggregator = sampleFixture(dir, suffix, service, "allocsplit",
+                List.of("256", "65536", report.toString()),
+                SamplingOptions.builder().allocIntervalBytes(65536).perThread(false), List.of(ProfileKind.ALLOC))) {
             String[] w = Files.readString(report).trim().split("\\s+");
             int port = aggregator.httpPort();
             String q = "/api/v1/profile?service=" + service + "&from=now-1h&format=collapsed";
@@ -186,6 +138,47 @@ class ProfileTypesPipelineTest {
                     ProfileTypeIds.byType("alloc-objects").orElseThrow().id());
             String svg = TestKafka.get(port, q.replace("collapsed", "svg") + "&type=alloc").body();
             assertTrue(svg.contains(service + " alloc") && svg.contains(" bytes, "), "svg title and byte counts");
+        }
+    }
+
+    /**
+     * Starts an aggregator on topics of its own, then runs a native fixture to its end under a collector
+     * sidecar sampling it as {@code profiles}: a shell holds the fixture until the collector is attached,
+     * then execs it under the same pid. The aggregator is left running for the caller's queries.
+     */
+    private static Aggregator sampleFixture(Path dir, String suffix, String service, String fixture,
+                                            List<String> args, SamplingOptions.Builder sampling,
+                                            List<ProfileKind> profiles) throws Exception {
+        EmbeddedKafka kafka = SharedKafka.get();
+        Path exe = Path.of(System.getProperty("stackstream.native.dir", "../native/target/native"),
+                "fixtures", fixture).toAbsolutePath();
+        assertTrue(Files.isExecutable(exe), "native fixture " + exe);
+        Aggregator aggregator = Aggregator.start(AggregatorConfig.builder(kafka.bootstrapServers())
+                .applicationId("agg-" + suffix).stateDir(dir.resolve("state"))
+                .samplesTopic("samples-" + suffix).stacksTopic("stacks-" + suffix).dlqTopic("dlq-" + suffix)
+                .topicPartitions(1).httpPort(0).rocksDbMemoryBytes(32L << 20).build(), new SimpleMeterRegistry());
+        try {
+            assertTrue(aggregator.awaitRunning(Duration.ofMinutes(1)), "aggregator RUNNING");
+            List<String> command = new java.util.ArrayList<>(List.of("sh", "-c", "read go; exec \"$0\" \"$@\"",
+                    exe.toString()));
+            command.addAll(args);
+            Process p = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.INHERIT).start();
+            PublisherConfig publisher = PublisherConfig.builder(kafka.bootstrapServers())
+                    .samplesTopic("samples-" + suffix).stacksTopic("stacks-" + suffix).topicPartitions(1).build();
+            CollectorConfig config = CollectorConfig.builder(CollectorConfig.Target.pid((int) p.pid()), service,
+                            publisher)
+                    .sampling(sampling.build()).profiles(profiles).window(Duration.ofSeconds(1)).build();
+            try (Collector collector = Collector.start(config)) {
+                try (OutputStream in = p.getOutputStream()) {
+                    in.write("go\n".getBytes(StandardCharsets.UTF_8));
+                }
+                assertEquals(0, p.waitFor(), fixture + " exit status");
+                collector.awaitTermination();
+            }
+            return aggregator;
+        } catch (Exception | AssertionError e) {
+            aggregator.close();
+            throw e;
         }
     }
 
