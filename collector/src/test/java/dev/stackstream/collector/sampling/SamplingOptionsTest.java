@@ -55,4 +55,18 @@ class SamplingOptionsTest {
         SamplingOptions wall = ProfileKind.WALL.applyTo(SamplingOptions.builder()).build();
         assertEquals(0, wall.ringPages(), "other types keep the native default ring");
     }
+
+    @Test
+    void allocSamplesEvery512KiBByDefaultWithItsOwnCopyAndRing() {
+        SamplingOptions alloc = ProfileKind.byName("ALLOC").applyTo(SamplingOptions.builder()).build();
+        assertEquals(SamplingOptions.Event.ALLOC, alloc.event());
+        assertEquals(5, alloc.event().nativeValue(), "SS_EVENT_ALLOC");
+        assertEquals(512 * 1024, alloc.allocIntervalBytes());
+        assertEquals(8192, alloc.stackBytes());
+        assertEquals(4L << 20, (long) alloc.ringPages() * 4096);
+        assertTrue(alloc.toString().contains("every 524288 bytes"), alloc.toString());
+        var e = assertThrows(IllegalArgumentException.class,
+                () -> SamplingOptions.builder().allocIntervalBytes(0).build());
+        assertTrue(e.getMessage().contains("alloc interval"));
+    }
 }
