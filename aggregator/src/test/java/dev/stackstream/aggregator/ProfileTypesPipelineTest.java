@@ -96,8 +96,8 @@ class ProfileTypesPipelineTest {
     }
 
     /**
-     * The sidecar samples allocsplit (256 MiB, 70 % of the bytes from hot_alloc) as alloc every 64 KiB on
-     * average: the aggregator keeps its bytes (alloc) and its allocations (alloc-objects) as two series,
+     * The sidecar samples allocsplit (1 GiB, 70 % of the bytes from hot_alloc) as alloc at the default
+     * interval, about every 512 KiB (~2,050 samples): the aggregator keeps its bytes (alloc) and its allocations (alloc-objects) as two series,
      * each estimate within 4 of the standard deviations the fixture computed for it, and Grafana sees
      * them under the memory ids.
      */
@@ -107,8 +107,8 @@ class ProfileTypesPipelineTest {
         String service = "allocsplit-" + suffix;
         Path report = dir.resolve("allocsplit.txt");
         try (Aggregator aggregator = sampleFixture(dir, suffix, service, "allocsplit",
-                List.of("256", "65536", report.toString()),
-                SamplingOptions.builder().allocIntervalBytes(65536).perThread(false), List.of(ProfileKind.ALLOC))) {
+                List.of("1024", "524288", report.toString()), SamplingOptions.builder().perThread(false),
+                List.of(ProfileKind.ALLOC))) {
             String[] w = Files.readString(report).trim().split("\\s+");
             int port = aggregator.httpPort();
             String q = "/api/v1/profile?service=" + service + "&from=now-1h&format=collapsed";
@@ -138,6 +138,8 @@ class ProfileTypesPipelineTest {
                     ProfileTypeIds.byType("alloc-objects").orElseThrow().id());
             String svg = TestKafka.get(port, q.replace("collapsed", "svg") + "&type=alloc").body();
             assertTrue(svg.contains(service + " alloc") && svg.contains(" bytes, "), "svg title and byte counts");
+            String objectsSvg = TestKafka.get(port, q.replace("collapsed", "svg") + "&type=alloc-objects").body();
+            assertTrue(objectsSvg.contains(" calls, "), "alloc-objects counts are calls");
         }
     }
 

@@ -53,12 +53,13 @@ public final class RenderOptions {
     /**
      * The defaults with what one count of a profile type is called in hover texts: µs for an
      * off-CPU profile (counts of {@link dev.stackstream.profile.ProfileType#OFF_CPU_QUANTUM_NS}),
-     * bytes for an alloc profile, samples otherwise (cpu and wall: 1/Hz each; page faults: one per period).
+     * bytes for an alloc profile, calls for alloc-objects, samples otherwise (cpu and wall: 1/Hz each; page faults: one per period).
      */
     public static RenderOptions forType(String typeName) {
         return switch (typeName) {
             case "offcpu" -> DEFAULTS.withCountName("µs");
             case "alloc" -> DEFAULTS.withCountName("bytes");
+            case "alloc-objects" -> DEFAULTS.withCountName("calls");
             default -> DEFAULTS;
         };
     }
