@@ -125,6 +125,41 @@ TEST(errors_off_cpu_and_wall_need_kernel_access)
     CHECKF(rc == 0, "child check %d failed", rc);
 }
 
+/* Alloc sampling loads a BPF program: an unprivileged process is refused with a message naming
+ * the capabilities and the sysctl, before any uprobe is placed. */
+static int alloc_unprivileged(void)
+{
+    if (drop_root() < 0)
+        return 10;
+    ss_options o;
+    ss_options_init(&o);
+    o.event = SS_EVENT_ALLOC;
+    o.period = 524288;
+    char err[1024];
+    int32_t code = 0;
+    ss_session *s = ss_open(&o, &code, err, sizeof(err));
+    if (s) {
+        ss_close(s);
+        return 11;
+    }
+    if ((code != -EACCES && code != -EPERM) || !strstr(err, "CAP_BPF") || !strstr(err, "CAP_PERFMON") ||
+        !strstr(err, "kernel.unprivileged_bpf_disabled")) {
+        fprintf(stderr, "    code %d message: %s\n", code, err);
+        return 12;
+    }
+    return 0;
+}
+
+TEST(errors_alloc_needs_bpf_privileges)
+{
+    if (getuid() != 0) {
+        printf("    skipped: needs root to drop privileges\n");
+        return;
+    }
+    int rc = in_child(alloc_unprivileged);
+    CHECKF(rc == 0, "child check %d failed", rc);
+}
+
 static int other_users_process(void)
 {
     int parent = getppid();
