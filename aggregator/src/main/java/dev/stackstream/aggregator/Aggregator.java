@@ -3,7 +3,6 @@ package dev.stackstream.aggregator;
 import dev.stackstream.aggregator.engine.AggregatorTopology;
 import dev.stackstream.aggregator.engine.BoundedRocksDbConfig;
 import dev.stackstream.aggregator.engine.IngestErrorHandler;
-import dev.stackstream.aggregator.engine.IngestLimits;
 import dev.stackstream.aggregator.http.ApiServer;
 import dev.stackstream.aggregator.metrics.FunctionMetrics;
 import dev.stackstream.aggregator.metrics.StreamsMetrics;
@@ -124,7 +123,7 @@ public final class Aggregator implements AutoCloseable {
                     : config.httpPort());
             Topology topology = AggregatorTopology.build(config.samplesTopic(), config.stacksTopic(),
                     config.dlqTopic(), config.tiers(), config.rollupGrace(), config.rollupInterval(),
-                    config.dedupRetention(), IngestLimits.DEFAULTS, config.merges(), config.clock(), metrics);
+                    config.dedupRetention(), config.ingestLimits(), config.merges(), config.clock(), metrics);
             Properties props = streamsProperties(config, self);
             props.put(IngestErrorHandler.METRICS_CONFIG, metrics);
             KafkaStreams streams = new KafkaStreams(topology, props);
@@ -141,7 +140,7 @@ public final class Aggregator implements AutoCloseable {
             ClusterQueries cluster = new ClusterQueries(streams, local,
                     new CaughtUpStandbys(streams, config.samplesTopic(), config.applicationId(), admin), self,
                     config.httpSettings().peerToken(), config.samplesTopic(), samplesPartitions);
-            StackDictionary dictionary = new StackDictionary(streams, metrics);
+            StackDictionary dictionary = new StackDictionary(streams, metrics, config.maxFramesPerStack());
             streams.start();
             // Until attached, the API answers 503 with Retry-After.
             ApiServer api = started(apiStart);
