@@ -3,7 +3,6 @@ package dev.stackstream.aggregator;
 import dev.stackstream.aggregator.engine.AggregatorTopology;
 import dev.stackstream.aggregator.engine.BoundedRocksDbConfig;
 import dev.stackstream.aggregator.engine.IngestErrorHandler;
-import dev.stackstream.aggregator.engine.IngestLimits;
 import dev.stackstream.aggregator.http.ApiServer;
 import dev.stackstream.aggregator.metrics.FunctionMetrics;
 import dev.stackstream.aggregator.metrics.StreamsMetrics;
@@ -23,6 +22,7 @@ import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -57,6 +57,8 @@ public final class Aggregator implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Aggregator.class);
     /** Session timeout of the static member (see streamsProperties). */
     static final int SESSION_TIMEOUT_MS = 10_000;
+    /** fetch.max.wait.ms of the restore and global consumers (see streamsProperties). */
+    static final int RESTORE_FETCH_MAX_WAIT_MS = 50;
 
     private final AggregatorConfig config;
     private final ApiServer api;
@@ -90,21 +92,38 @@ public final class Aggregator implements AutoCloseable {
      * @throws Exception anything else, e.g. the HTTP API cannot listen on its port
      */
     public static Aggregator start(AggregatorConfig config, MeterRegistry registry) throws Exception {
+        // How long the JVM took to get here is part of every restart's outage (RestartBench reads it).
+        LOG.info("aggregator {} starting ({} ms after the JVM started)", config.applicationId(),
+                java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime());
         AggregatorMetrics metrics = new AggregatorMetrics(registry, config.clock());
-        int samplesPartitions = ensureTopics(config);
         KafkaStreams[] holder = new KafkaStreams[1];
-        ApiServer api = new ApiServer(config.httpSettings(), metrics,
-                () -> holder[0] == null ? "STARTING" : holder[0].state().name());
-        // Reads the changelogs' stable ends when a standby is to stand in for a lost owner.
-        Admin admin = Admin.create(adminProperties(config));
+        // The HTTP server (Javalin on Jetty: a second or more of class loading on a busy machine) starts
+        // on a thread of its own while the topics are checked and Kafka Streams starts: both lie on the
+        // path of every restart. Only a fixed port allows that, as Streams advertises the port
+        // (application.server); port 0's is known once bound, so that server starts first.
+        FutureTask<ApiServer> apiStart = new FutureTask<>(() -> new ApiServer(config.httpSettings(), metrics,
+                () -> holder[0] == null ? "STARTING" : holder[0].state().name()));
+        if (config.httpPort() == 0) {
+            apiStart.run();
+        } else {
+            Thread t = new Thread(apiStart, "aggregator-http-start");
+            t.setDaemon(true);
+            t.start();
+        }
+        // Creates missing topics, then reads the changelogs' stable ends when a standby is to stand in
+        // for a lost owner.
+        Admin admin = null;
         try {
+            admin = Admin.create(adminProperties(config));
+            int samplesPartitions = ensureTopics(admin, config);
             String advertised = config.advertisedHost() != null ? config.advertisedHost()
                     : config.httpHost().equals("0.0.0.0") ? java.net.InetAddress.getLocalHost().getHostName()
                     : config.httpHost();
-            HostInfo self = new HostInfo(advertised, api.port());
+            HostInfo self = new HostInfo(advertised, config.httpPort() == 0 ? started(apiStart).port()
+                    : config.httpPort());
             Topology topology = AggregatorTopology.build(config.samplesTopic(), config.stacksTopic(),
                     config.dlqTopic(), config.tiers(), config.rollupGrace(), config.rollupInterval(),
-                    config.dedupRetention(), IngestLimits.DEFAULTS, config.merges(), config.clock(), metrics);
+                    config.dedupRetention(), config.ingestLimits(), config.merges(), config.clock(), metrics);
             Properties props = streamsProperties(config, self);
             props.put(IngestErrorHandler.METRICS_CONFIG, metrics);
             KafkaStreams streams = new KafkaStreams(topology, props);
@@ -121,11 +140,13 @@ public final class Aggregator implements AutoCloseable {
             ClusterQueries cluster = new ClusterQueries(streams, local,
                     new CaughtUpStandbys(streams, config.samplesTopic(), config.applicationId(), admin), self,
                     config.httpSettings().peerToken(), config.samplesTopic(), samplesPartitions);
-            StackDictionary dictionary = new StackDictionary(streams, metrics);
+            StackDictionary dictionary = new StackDictionary(streams, metrics, config.maxFramesPerStack());
+            streams.start();
+            // Until attached, the API answers 503 with Retry-After.
+            ApiServer api = started(apiStart);
             api.attach(new QueryService(cluster, dictionary, config.tiers(), config.clock()), cluster);
             FunctionMetrics functions = new FunctionMetrics(local, dictionary, config.tiers(), config.clock(),
                     config.functionMetrics());
-            streams.start();
             ScheduledExecutorService refresh = scheduleFunctionMetrics(functions, registry);
             LOG.info("aggregator {} started: application.server {}, state dir {}, tiers {}, group.instance.id {},"
                     + " Kafka properties {}", config.applicationId(), self, config.stateDir(), config.tiers(),
@@ -133,10 +154,30 @@ public final class Aggregator implements AutoCloseable {
                     KafkaClientProperties.masked(config.kafkaProperties()));
             return new Aggregator(config, api, streams, sm, local, functions, refresh, admin);
         } catch (Exception | Error e) {
-            api.close();
-            admin.close(Duration.ofSeconds(5));
+            try {
+                started(apiStart).close();
+            } catch (Exception notStarted) {
+                if (notStarted != e) {
+                    e.addSuppressed(notStarted);
+                }
+            }
+            if (admin != null) {
+                admin.close(Duration.ofSeconds(5));
+            }
             if (holder[0] != null) {
                 holder[0].close(Duration.ofSeconds(10));
+            }
+            throw e;
+        }
+    }
+
+    /** The HTTP server once started, or what stopped it from starting. */
+    private static ApiServer started(FutureTask<ApiServer> apiStart) throws Exception {
+        try {
+            return apiStart.get();
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof Exception cause) {
+                throw cause;
             }
             throw e;
         }
@@ -207,6 +248,14 @@ public final class Aggregator implements AutoCloseable {
         // (as it must for plain stores under exactly-once) and restoring every changelog. Queries read
         // committed data only: an answer never shows a window a crash could take back.
         p.put(StreamsConfig.TRANSACTIONAL_STATE_STORES_CONFIG, true);
+        // The restore and global consumers read changelogs and the stacks topic to their ends at start.
+        // At an end a fetch waits fetch.max.wait.ms (500 ms by default) for data that does not come, and
+        // the broker answers a connection's requests in order, so the next partition's offset lookup
+        // waited behind it: one such stall per partition restored, most of a restart's time in
+        // RestartBench (7.4 s -> 4.8 s median with 50 ms). An idle standby or global consumer then asks
+        // 20 times a second instead of twice, which neither side notices.
+        p.put(StreamsConfig.restoreConsumerPrefix(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG), RESTORE_FETCH_MAX_WAIT_MS);
+        p.put(StreamsConfig.globalConsumerPrefix(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG), RESTORE_FETCH_MAX_WAIT_MS);
         p.put(StreamsConfig.DEFAULT_INTERACTIVE_QUERY_ISOLATION_LEVEL_CONFIG, "READ_COMMITTED");
         p.putAll(c.kafkaProperties());
         return p;
@@ -227,43 +276,41 @@ public final class Aggregator implements AutoCloseable {
     }
 
     /** Creates the missing topics; returns the samples topic's partition count (what a full answer covers). */
-    private static int ensureTopics(AggregatorConfig c) throws Exception {
-        try (Admin admin = Admin.create(adminProperties(c))) {
-            Set<String> existing = listTopics(admin, c.bootstrapServers());
-            List<NewTopic> missing = new ArrayList<>();
-            if (!existing.contains(c.samplesTopic())) {
-                missing.add(new NewTopic(c.samplesTopic(), java.util.Optional.of(c.topicPartitions()),
-                        java.util.Optional.empty()));
-            }
-            if (!existing.contains(c.stacksTopic())) {
-                missing.add(new NewTopic(c.stacksTopic(), java.util.Optional.of(c.topicPartitions()),
-                        java.util.Optional.empty()).configs(Map.of(TopicConfig.CLEANUP_POLICY_CONFIG,
-                        TopicConfig.CLEANUP_POLICY_COMPACT)));
-            }
-            if (!existing.contains(c.dlqTopic())) {
-                missing.add(new NewTopic(c.dlqTopic(), java.util.Optional.of(1), java.util.Optional.empty()));
-            }
-            for (NewTopic t : missing) {
-                try {
-                    admin.createTopics(List.of(t)).all().get(30, TimeUnit.SECONDS);
-                    LOG.info("created topic {} ({} partitions)", t.name(), t.numPartitions());
-                } catch (ExecutionException e) {
-                    if (!(e.getCause() instanceof TopicExistsException)) {
-                        throw kafkaFailure("cannot create topic " + t.name() + " at " + c.bootstrapServers(), e.getCause());
-                    }
-                } catch (TimeoutException e) {
-                    throw kafkaFailure("cannot create topic " + t.name() + " at " + c.bootstrapServers(), e);
-                }
-            }
-            awaitLeaders(admin, missing.stream().map(NewTopic::name).toList());
+    private static int ensureTopics(Admin admin, AggregatorConfig c) throws Exception {
+        Set<String> existing = listTopics(admin, c.bootstrapServers());
+        List<NewTopic> missing = new ArrayList<>();
+        if (!existing.contains(c.samplesTopic())) {
+            missing.add(new NewTopic(c.samplesTopic(), java.util.Optional.of(c.topicPartitions()),
+                    java.util.Optional.empty()));
+        }
+        if (!existing.contains(c.stacksTopic())) {
+            missing.add(new NewTopic(c.stacksTopic(), java.util.Optional.of(c.topicPartitions()),
+                    java.util.Optional.empty()).configs(Map.of(TopicConfig.CLEANUP_POLICY_CONFIG,
+                    TopicConfig.CLEANUP_POLICY_COMPACT)));
+        }
+        if (!existing.contains(c.dlqTopic())) {
+            missing.add(new NewTopic(c.dlqTopic(), java.util.Optional.of(1), java.util.Optional.empty()));
+        }
+        for (NewTopic t : missing) {
             try {
-                return admin.describeTopics(List.of(c.samplesTopic())).allTopicNames().get(30, TimeUnit.SECONDS)
-                        .get(c.samplesTopic()).partitions().size();
+                admin.createTopics(List.of(t)).all().get(30, TimeUnit.SECONDS);
+                LOG.info("created topic {} ({} partitions)", t.name(), t.numPartitions());
             } catch (ExecutionException e) {
-                throw kafkaFailure("cannot describe topic " + c.samplesTopic() + " at " + c.bootstrapServers(), e.getCause());
+                if (!(e.getCause() instanceof TopicExistsException)) {
+                    throw kafkaFailure("cannot create topic " + t.name() + " at " + c.bootstrapServers(), e.getCause());
+                }
             } catch (TimeoutException e) {
-                throw kafkaFailure("cannot describe topic " + c.samplesTopic() + " at " + c.bootstrapServers(), e);
+                throw kafkaFailure("cannot create topic " + t.name() + " at " + c.bootstrapServers(), e);
             }
+        }
+        awaitLeaders(admin, missing.stream().map(NewTopic::name).toList());
+        try {
+            return admin.describeTopics(List.of(c.samplesTopic())).allTopicNames().get(30, TimeUnit.SECONDS)
+                    .get(c.samplesTopic()).partitions().size();
+        } catch (ExecutionException e) {
+            throw kafkaFailure("cannot describe topic " + c.samplesTopic() + " at " + c.bootstrapServers(), e.getCause());
+        } catch (TimeoutException e) {
+            throw kafkaFailure("cannot describe topic " + c.samplesTopic() + " at " + c.bootstrapServers(), e);
         }
     }
 

@@ -1,9 +1,11 @@
 package dev.stackstream.aggregator;
 
 import dev.stackstream.aggregator.engine.DurationText;
+import dev.stackstream.aggregator.engine.IngestLimits;
 import dev.stackstream.aggregator.engine.Tier;
 import dev.stackstream.aggregator.metrics.FunctionMetrics;
 import dev.stackstream.aggregator.query.QueryLimits;
+import dev.stackstream.aggregator.query.StackDictionary;
 import dev.stackstream.command.CommandFailure;
 import dev.stackstream.command.ExitStatus;
 import dev.stackstream.command.KafkaClientProperties;
@@ -157,6 +159,51 @@ public final class AggregatorCommand implements Callable<Integer> {
             defaultValue = "${env:STACKSTREAM_FUNCTION_METRICS_SERVICES:-50}",
             description = "Services with function metrics at most, those with the most samples (default ${DEFAULT-VALUE}).")
     int functionMetricsServices;
+    @Option(names = "--max-series-per-service", paramLabel = "N",
+            defaultValue = "${env:STACKSTREAM_MAX_SERIES_PER_SERVICE:-" + IngestLimits.DEFAULT_MAX_SERIES_PER_SERVICE + "}",
+            description = "Series (label sets x profile types) a service keeps per samples partition; the windows of"
+                    + " further label sets count in the service's overflow series (default ${DEFAULT-VALUE}).")
+    int maxSeriesPerService;
+
+    @Option(names = "--max-stacks-per-bucket", paramLabel = "N",
+            defaultValue = "${env:STACKSTREAM_MAX_STACKS_PER_BUCKET:-" + IngestLimits.DEFAULT_MAX_ENTRIES_PER_BUCKET + "}",
+            description = "(Stack, thread) entries a bucket keeps; past it the smallest are summed into [other], at"
+                    + " most " + IngestLimits.MAX_ENTRIES_PER_BUCKET_LIMIT + " (default ${DEFAULT-VALUE}).")
+    int maxStacksPerBucket;
+
+    @Option(names = "--max-frames-per-stack", paramLabel = "N",
+            defaultValue = "${env:STACKSTREAM_MAX_FRAMES_PER_STACK:-" + StackDictionary.DEFAULT_MAX_FRAMES + "}",
+            description = "Frames a stack shows; a longer one keeps its leaf-most frames under [truncated]"
+                    + " (default ${DEFAULT-VALUE}).")
+    int maxFramesPerStack;
+
+    @Option(names = "--max-labels", paramLabel = "N",
+            defaultValue = "${env:STACKSTREAM_MAX_LABELS:-" + IngestLimits.DEFAULT_MAX_LABELS + "}",
+            description = "Labels one window may carry; a window with more is dead-lettered, reason limits"
+                    + " (default ${DEFAULT-VALUE}).")
+    int maxLabels;
+
+    @Option(names = "--max-label-name-bytes", paramLabel = "BYTES",
+            defaultValue = "${env:STACKSTREAM_MAX_LABEL_NAME_BYTES:-" + IngestLimits.DEFAULT_MAX_LABEL_NAME_BYTES + "}",
+            description = "Longest label name (UTF-8), else dead-lettered, reason limits (default ${DEFAULT-VALUE}).")
+    int maxLabelNameBytes;
+
+    @Option(names = "--max-label-value-bytes", paramLabel = "BYTES",
+            defaultValue = "${env:STACKSTREAM_MAX_LABEL_VALUE_BYTES:-" + IngestLimits.DEFAULT_MAX_LABEL_VALUE_BYTES + "}",
+            description = "Longest label value (UTF-8), else dead-lettered, reason limits (default ${DEFAULT-VALUE}).")
+    int maxLabelValueBytes;
+
+    @Option(names = "--max-service-bytes", paramLabel = "BYTES",
+            defaultValue = "${env:STACKSTREAM_MAX_SERVICE_BYTES:-" + IngestLimits.DEFAULT_MAX_SERVICE_BYTES + "}",
+            description = "Longest service name (UTF-8), else dead-lettered, reason limits (default ${DEFAULT-VALUE}).")
+    int maxServiceBytes;
+
+    @Option(names = "--max-clock-skew", paramLabel = "DURATION",
+            defaultValue = "${env:STACKSTREAM_MAX_CLOCK_SKEW:-" + IngestLimits.DEFAULT_MAX_CLOCK_SKEW + "}",
+            description = "How far past this aggregator's clock a window may start; later ones are dead-lettered,"
+                    + " reason window-in-future (default ${DEFAULT-VALUE}).")
+    String maxClockSkew;
+
     @Option(names = "--standby-replicas", defaultValue = "${env:STACKSTREAM_STANDBY_REPLICAS:-1}",
             description = "Warm copies of each partition's state on other instances, read when an instance is"
                     + " lost (default ${DEFAULT-VALUE}; none exist while one instance runs).")
@@ -222,12 +269,26 @@ public final class AggregatorCommand implements Callable<Integer> {
                     .instanceId(blankToNull(instanceId)).topicPartitions(topicPartitions)
                     .functionMetrics(new FunctionMetrics.Settings(functionMetricsTop,
                             DurationText.parse(functionMetricsWindow), functionMetricsServices,
-                            FunctionMetrics.Settings.DEFAULTS.refreshInterval()));
+                            FunctionMetrics.Settings.DEFAULTS.refreshInterval()))
+                    .ingestLimits(ingestLimits())
+                    .maxFramesPerStack(maxFramesPerStack);
             KafkaClientProperties.resolve(kafkaProperties, kafkaConfig, System.getenv()).forEach(b::kafkaProperty);
             return b.build();
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
+    }
+
+    /** The per-window and per-service bounds (IngestLimits refuses a bad one, naming its option). */
+    private IngestLimits ingestLimits() {
+        Duration skew;
+        try {
+            skew = DurationText.parse(maxClockSkew);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--max-clock-skew: " + e.getMessage(), e);
+        }
+        return new IngestLimits(skew, maxServiceBytes, maxLabels, maxLabelNameBytes, maxLabelValueBytes,
+                maxStacksPerBucket, maxSeriesPerService);
     }
 
     private static String blankToNull(String s) {

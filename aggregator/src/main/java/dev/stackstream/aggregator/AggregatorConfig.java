@@ -1,11 +1,13 @@
 package dev.stackstream.aggregator;
 
 import dev.stackstream.aggregator.engine.BoundedRocksDbConfig;
+import dev.stackstream.aggregator.engine.IngestLimits;
 import dev.stackstream.aggregator.engine.MergedSeries;
 import dev.stackstream.aggregator.engine.Tier;
 import dev.stackstream.aggregator.http.HttpSettings;
 import dev.stackstream.aggregator.metrics.FunctionMetrics;
 import dev.stackstream.aggregator.query.QueryLimits;
+import dev.stackstream.aggregator.query.StackDictionary;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -48,6 +50,8 @@ public final class AggregatorConfig {
     private final int topicPartitions;
     private final Map<String, String> kafkaProperties;
     private final FunctionMetrics.Settings functionMetrics;
+    private final IngestLimits ingestLimits;
+    private final int maxFramesPerStack;
     private final Clock clock;
 
     private AggregatorConfig(Builder b) {
@@ -77,6 +81,8 @@ public final class AggregatorConfig {
         topicPartitions = b.topicPartitions;
         kafkaProperties = Map.copyOf(b.kafkaProperties);
         functionMetrics = b.functionMetrics;
+        ingestLimits = b.ingestLimits;
+        maxFramesPerStack = b.maxFramesPerStack;
         clock = b.clock;
     }
 
@@ -127,6 +133,10 @@ public final class AggregatorConfig {
     public Map<String, String> kafkaProperties() { return kafkaProperties; }
     /** Top-N functions per service exported as gauges (FunctionMetrics); top 0 = off. */
     public FunctionMetrics.Settings functionMetrics() { return functionMetrics; }
+    /** Bounds on what one window may put into the state (series, labels, entries per bucket, clock skew). */
+    public IngestLimits ingestLimits() { return ingestLimits; }
+    /** Frames a stack shows at most; a longer one keeps its leaf-most frames under {@code [truncated]}. */
+    public int maxFramesPerStack() { return maxFramesPerStack; }
     public Clock clock() { return clock; }
 
     /** Mutable builder; {@link #build()} validates. */
@@ -157,6 +167,8 @@ public final class AggregatorConfig {
         private int topicPartitions = 6;
         private final Map<String, String> kafkaProperties = new LinkedHashMap<>();
         private FunctionMetrics.Settings functionMetrics = FunctionMetrics.Settings.DEFAULTS;
+        private IngestLimits ingestLimits = IngestLimits.DEFAULTS;
+        private int maxFramesPerStack = StackDictionary.DEFAULT_MAX_FRAMES;
         private Clock clock = Clock.systemUTC();
 
         private Builder(String bootstrapServers) {
@@ -189,6 +201,8 @@ public final class AggregatorConfig {
         public Builder kafkaProperty(String k, String v) { kafkaProperties.put(k, v); return this; }
         public Builder clock(Clock v) { clock = Objects.requireNonNull(v); return this; }
         public Builder functionMetrics(FunctionMetrics.Settings v) { functionMetrics = Objects.requireNonNull(v); return this; }
+        public Builder ingestLimits(IngestLimits v) { ingestLimits = Objects.requireNonNull(v); return this; }
+        public Builder maxFramesPerStack(int v) { maxFramesPerStack = v; return this; }
 
         public AggregatorConfig build() {
             if (httpPort < 0 || httpPort > 65535) {
@@ -205,6 +219,10 @@ public final class AggregatorConfig {
             }
             if (topicPartitions < 1) {
                 throw new IllegalArgumentException("topic partitions must be >= 1, got " + topicPartitions);
+            }
+            if (maxFramesPerStack < 2) {
+                throw new IllegalArgumentException("--max-frames-per-stack must be at least 2 (a [truncated] root and"
+                        + " a leaf), got " + maxFramesPerStack);
             }
             if (rollupInterval.toMillis() < 100) {
                 throw new IllegalArgumentException("rollup interval must be >= 100ms");

@@ -21,6 +21,7 @@ final class ForkedAggregator {
     private final String bootstrapServers;
     private final String applicationId;
     private final String topicPrefix;
+    private final List<String> jvmOptions;
     private final List<String> extraArgs;
     private final List<String> command;
     private final Path log;
@@ -28,21 +29,24 @@ final class ForkedAggregator {
 
     /**
      * @param topicPrefix topics are PREFIX-samples, PREFIX-stacks and PREFIX-dlq
+     * @param jvmOptions further options of the JVM (e.g. log levels)
      * @param extraArgs further options of the command
      */
     private ForkedAggregator(String bootstrapServers, String applicationId, String topicPrefix,
-                             List<String> extraArgs) throws IOException {
+                             List<String> jvmOptions, List<String> extraArgs) throws IOException {
         this.bootstrapServers = bootstrapServers;
         this.applicationId = applicationId;
         this.topicPrefix = topicPrefix;
+        this.jvmOptions = List.copyOf(jvmOptions);
         this.extraArgs = List.copyOf(extraArgs);
         this.httpPort = freePort();
         this.log = Files.createTempFile("agg-" + topicPrefix, ".log");
         Path stateDir = Files.createTempDirectory("agg-" + topicPrefix + "-state");
         List<String> cmd = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
-                "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
-                "-cp", System.getProperty("java.class.path"), AggregatorCommand.class.getName(),
+                "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"));
+        cmd.addAll(jvmOptions);
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), AggregatorCommand.class.getName(),
                 "--bootstrap-servers", bootstrapServers, "--http-port", Integer.toString(httpPort),
                 "--state-dir", stateDir.toString(), "--application-id", applicationId,
                 "--samples-topic", topicPrefix + "-samples", "--stacks-topic", topicPrefix + "-stacks",
@@ -57,6 +61,12 @@ final class ForkedAggregator {
      */
     static ForkedAggregator withNewTopics(String bootstrapServers, String topicPrefix, String... extraArgs)
             throws Exception {
+        return withNewTopics(bootstrapServers, topicPrefix, List.of(), extraArgs);
+    }
+
+    /** As {@link #withNewTopics(String, String, String...)}, with further JVM options for every start. */
+    static ForkedAggregator withNewTopics(String bootstrapServers, String topicPrefix, List<String> jvmOptions,
+                                          String... extraArgs) throws Exception {
         Properties ap = new Properties();
         ap.put("bootstrap.servers", bootstrapServers);
         try (Admin admin = Admin.create(ap)) {
@@ -65,7 +75,7 @@ final class ForkedAggregator {
                     .all().get(30, TimeUnit.SECONDS);
         }
         return new ForkedAggregator(bootstrapServers, "agg-" + topicPrefix + "-" + System.nanoTime(), topicPrefix,
-                List.of(extraArgs));
+                jvmOptions, List.of(extraArgs));
     }
 
     /**
@@ -73,7 +83,7 @@ final class ForkedAggregator {
      * directory, log file and HTTP port of its own, so it shares the partitions with this one.
      */
     ForkedAggregator peer() throws IOException {
-        return new ForkedAggregator(bootstrapServers, applicationId, topicPrefix, extraArgs);
+        return new ForkedAggregator(bootstrapServers, applicationId, topicPrefix, jvmOptions, extraArgs);
     }
 
     int httpPort() {

@@ -29,30 +29,51 @@ public record IngestLimits(Duration maxClockSkew, int maxServiceBytes, int maxLa
     public static final String OVERFLOW_LABEL = "stackstream_overflow";
     public static final String OVERFLOW_VALUE = "series-limit";
 
+    /** Default of {@link #maxClockSkew}, as the {@code aggregator} command's option writes it. */
+    public static final String DEFAULT_MAX_CLOCK_SKEW = "10m";
+    public static final int DEFAULT_MAX_SERVICE_BYTES = 256;
+    public static final int DEFAULT_MAX_LABELS = 64;
+    public static final int DEFAULT_MAX_LABEL_NAME_BYTES = 128;
+    public static final int DEFAULT_MAX_LABEL_VALUE_BYTES = 1024;
+    public static final int DEFAULT_MAX_ENTRIES_PER_BUCKET = 20_000;
+    public static final int DEFAULT_MAX_SERIES_PER_SERVICE = 2_000;
+    /**
+     * Most entries a bucket may be allowed: about 1 MB encoded, the broker's default record limit,
+     * so that a bucket's changelog record can always be written.
+     */
+    public static final int MAX_ENTRIES_PER_BUCKET_LIMIT = 40_000;
+    /** Longest service name, label name or value and most labels allowed: 2-byte lengths in the collector index. */
+    public static final int MAX_LABEL_LIMIT = 0xFFFF;
+
     /**
      * The defaults: 10 min skew, 256 B service, 64 labels of 128 B names and 1 KiB values, 20,000
      * entries per bucket, 2,000 series per service and partition.
      */
-    public static final IngestLimits DEFAULTS = new IngestLimits(Duration.ofMinutes(10), 256, 64, 128, 1024, 20_000,
-            2_000);
+    public static final IngestLimits DEFAULTS = new IngestLimits(DurationText.parse(DEFAULT_MAX_CLOCK_SKEW),
+            DEFAULT_MAX_SERVICE_BYTES, DEFAULT_MAX_LABELS, DEFAULT_MAX_LABEL_NAME_BYTES, DEFAULT_MAX_LABEL_VALUE_BYTES,
+            DEFAULT_MAX_ENTRIES_PER_BUCKET, DEFAULT_MAX_SERIES_PER_SERVICE);
 
+    /**
+     * Every bound is checked here, once for the API and the command: a message names the bound by
+     * the {@code aggregator} command's option that sets it, so a bad option value reads as such.
+     */
     public IngestLimits {
-        if (maxClockSkew.isNegative()) {
-            throw new IllegalArgumentException("maxClockSkew must not be negative: " + maxClockSkew);
+        if (maxClockSkew.isNegative() || maxClockSkew.isZero()) {
+            throw new IllegalArgumentException("--max-clock-skew must be positive, got " + maxClockSkew);
         }
-        if (maxServiceBytes < 1 || maxLabels < 0 || maxLabelNameBytes < 1 || maxLabelValueBytes < 0) {
-            throw new IllegalArgumentException("label limits must be positive");
-        }
-        // The collector-index store writes these with 2-byte lengths and counts.
-        if (maxServiceBytes > 0xFFFF || maxLabels > 0xFFFF || maxLabelNameBytes > 0xFFFF
-                || maxLabelValueBytes > 0xFFFF) {
-            throw new IllegalArgumentException("label limits must be at most 65535");
-        }
-        if (maxSeriesPerService < 1) {
-            throw new IllegalArgumentException("maxSeriesPerService must be at least 1, got " + maxSeriesPerService);
-        }
-        if (maxEntriesPerBucket < 2) {
-            throw new IllegalArgumentException("maxEntriesPerBucket must be at least 2, got " + maxEntriesPerBucket);
+        inRange("--max-service-bytes", maxServiceBytes, 1, MAX_LABEL_LIMIT);
+        inRange("--max-labels", maxLabels, 1, MAX_LABEL_LIMIT);
+        inRange("--max-label-name-bytes", maxLabelNameBytes, 1, MAX_LABEL_LIMIT);
+        inRange("--max-label-value-bytes", maxLabelValueBytes, 1, MAX_LABEL_LIMIT);
+        // One entry kept beside [other] at least.
+        inRange("--max-stacks-per-bucket", maxEntriesPerBucket, 2, MAX_ENTRIES_PER_BUCKET_LIMIT);
+        inRange("--max-series-per-service", maxSeriesPerService, 1, Integer.MAX_VALUE);
+    }
+
+    private static void inRange(String what, int value, int min, int max) {
+        if (value < min || value > max) {
+            throw new IllegalArgumentException(what + " must be " + (max == Integer.MAX_VALUE ? "at least " + min
+                    : "between " + min + " and " + max) + ", got " + value);
         }
     }
 }

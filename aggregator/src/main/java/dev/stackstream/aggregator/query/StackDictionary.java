@@ -54,10 +54,6 @@ public final class StackDictionary {
         }
     };
 
-    public StackDictionary(KafkaStreams streams, AggregatorMetrics metrics) {
-        this(streams, metrics, DEFAULT_MAX_FRAMES);
-    }
-
     public StackDictionary(KafkaStreams streams, AggregatorMetrics metrics, int maxFrames) {
         if (maxFrames < 2) {
             throw new IllegalArgumentException("a stack must be allowed at least 2 frames, got " + maxFrames);
