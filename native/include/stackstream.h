@@ -124,11 +124,13 @@ int32_t ss_target_alive(const ss_session *s);
  *                     uint64_t count (samples); uint64_t weight (sum of periods: ns for cpu-clock;
  *                     OFF_CPU: ns off CPU; WALL: ns on CPU (cpu-clock periods) + ns off CPU);
  *                     uint64_t instructions (sum; 0 unless stats.instructions_available);
- *                     uint16_t depth; uint16_t kernel_depth; uint32_t reserved;
+ *                     uint16_t depth; uint16_t kernel_depth; uint8_t cut (enum ss_cut_reason,
+ *                     SS_CUT_NONE unless truncated); uint8_t reserved[3];
  *                     uint64_t ip[depth]   leaf first; the first kernel_depth entries are kernel
  *                                          addresses, the rest user addresses. No PERF_CONTEXT
  *                                          markers. The leaf-caller fix-up is already applied.
- *                     flags: SS_STACK_TRUNCATED when the chain was cut at max_depth.
+ *                     flags: SS_STACK_TRUNCATED when the chain does not reach its root (cut at
+ *                     max_depth, or unwinding stopped early; cut says why).
  * type SS_REC_COMM:   header; uint32_t pid; uint32_t tid; char name[16] (NUL-padded)
  *                     flags: SS_COMM_EXEC when the name changed through exec.
  * type SS_REC_MMAP:   header; uint32_t pid; uint32_t reserved; uint64_t start; uint64_t len;

@@ -15,6 +15,7 @@ import dev.stackstream.profile.ProfileBuilder;
 import dev.stackstream.profile.ProfileStats;
 import dev.stackstream.profile.ProfileType;
 import dev.stackstream.profile.Stack;
+import dev.stackstream.profile.Unwinding;
 import dev.stackstream.symbols.Symbolizer;
 import java.lang.ref.Cleaner;
 import java.time.Clock;
@@ -23,8 +24,10 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
@@ -214,9 +217,10 @@ public final class SamplingSession implements AutoCloseable {
         boolean timeWeighted = options.event() == SamplingOptions.Event.OFF_CPU
                 || options.event() == SamplingOptions.Event.WALL;
         long instructions = 0;
+        long[] cuts = new long[CutReason.values().length];
         for (WindowRecords.RawStack r : records.stacks) {
             meter.track(r.pid());
-            Stack stack = symbolized.computeIfAbsent(new RawStackKey(r.pid(), r.kernelDepth(), r.ips(), r.truncated()),
+            Stack stack = symbolized.computeIfAbsent(new RawStackKey(r.pid(), r.kernelDepth(), r.ips(), r.cut()),
                     k -> new Stack(symbolize(r), r.truncated()));
             long count = timeWeighted ? roundedQuanta(r.weight(), type.period()) : r.count();
             if (count == 0) {
@@ -225,6 +229,9 @@ public final class SamplingSession implements AutoCloseable {
             builder.add(stack, options.perThread() ? threadName(r.tid()) : null, count,
                     stats.instructionsAvailable() ? r.instructions() : -1);
             instructions += r.instructions();
+            if (r.cut() != null) {
+                cuts[r.cut().ordinal()] += count;
+            }
         }
 
         // Exits last: the stacks above may still need the exited process's mappings.
@@ -253,10 +260,16 @@ public final class SamplingSession implements AutoCloseable {
         if (reading.cpuNanos().isPresent()) {
             lastCpuNanos = reading.cpuNanos();
         }
+        // The cuts are counted from the window's own stacks (as the profile counts them), so the
+        // window's truncated samples equal its [truncated: ...] samples.
+        Unwinding unwinding = new Unwinding(stats.unwind().mode().name().toLowerCase(Locale.ROOT),
+                stats.unwind().stackBytes(), cuts[CutReason.DEPTH.ordinal()], cuts[CutReason.STACK_COPY.ordinal()],
+                cuts[CutReason.NO_UNWIND_INFO.ordinal()], cuts[CutReason.CORRUPT.ordinal()]);
         ProfileStats windowStats = new ProfileStats(stats.lost() - lastStats.lost(),
                 stats.throttled() - lastStats.throttled(), stats.tableOverflow() - lastStats.tableOverflow(),
-                stats.truncated() + stats.unwind().cut() - lastStats.truncated() - lastStats.unwind().cut(), cpuDelta, reading.rssBytes(),
-                stats.instructionsAvailable() ? OptionalLong.of(instructions) : OptionalLong.empty());
+                unwinding.cuts(), cpuDelta, reading.rssBytes(),
+                stats.instructionsAvailable() ? OptionalLong.of(instructions) : OptionalLong.empty(),
+                Optional.of(unwinding));
         lastStats = stats;
         Instant start = windowStart.isAfter(now) ? now : windowStart;
         windowStart = now;
@@ -318,19 +331,17 @@ public final class SamplingSession implements AutoCloseable {
     }
 
     /**
-     * The synthetic root-most frame of a stack that does not reach its root (cut at the depth limit,
-     * or its unwinding stopped early: stack copy too short, no unwind information, corrupt stack),
+     * The frames of r; a stack that does not reach its root (cut at the depth limit, or its
+     * unwinding stopped early) gets its reason's synthetic root frame ({@link CutReason#frame()}),
      * so that every output shows the cut instead of presenting a partial stack as a whole one.
      */
-    public static final Frame TRUNCATED = Frame.named("[truncated]", FrameKind.USER);
-
     private List<Frame> symbolize(WindowRecords.RawStack r) {
         List<Frame> frames = symbolizeAddresses(r);
         if (!r.truncated()) {
             return frames;
         }
         List<Frame> marked = new ArrayList<>(frames.size() + 1);
-        marked.add(TRUNCATED);
+        marked.add(r.cut().frame());
         marked.addAll(frames);
         return marked;
     }
