@@ -198,6 +198,23 @@ typedef struct ss_stats {
 
 void ss_get_stats(const ss_session *s, ss_stats *out);
 
+/* ---- recorded samples: unwinding them again (benchmarks) --------------------------------- */
+
+/* Keeps a copy (registers, stack bytes, the kernel's chain) of the next max_samples samples
+ * whose user stack is unwound (AUTO, CFI; -EINVAL in FP mode), for ss_unwind_captured. May be
+ * called while sampling; each kept sample holds up to stack_bytes of memory until ss_close. */
+int32_t ss_capture(ss_session *s, int32_t max_samples);
+
+/* Samples kept so far. */
+int32_t ss_captured(const ss_session *s);
+
+/* Unwinds captured sample i again, as the reader thread did when it was taken (the same tables
+ * and mappings, the leaf-caller fix-up aside): writes up to max addresses, leaf first, kernel
+ * frames first, into out and returns how many, with *cut the enum ss_cut_reason. Only after
+ * ss_stop (-EBUSY before); -ERANGE for no such sample; -ESRCH when its process's mappings were
+ * not known at the stop. */
+int32_t ss_unwind_captured(ss_session *s, int32_t i, uint64_t *out, int32_t max, int32_t *cut);
+
 /* ---- launching a command ---------------------------------------------------------------- */
 
 /* Forks and prepares argv[0] (searched in PATH) but holds it before exec until ss_resume, so a

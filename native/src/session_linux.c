@@ -132,6 +132,7 @@ static int start_reader(ss_session *s, char *err, size_t len)
 static void session_free(ss_session *s)
 {
     tg_free(s);
+    cap_free(s);
     ut_free(s);
     st_free(&s->table);
     sb_free(&s->pre);
@@ -253,6 +254,7 @@ SS_EXPORT int32_t ss_stop(ss_session *s)
         pthread_join(s->reader, NULL);
         s->reader_started = 0;
     }
+    cap_snapshot(s);   /* captured samples keep their processes' mappings for replays */
     tg_free(s);        /* every perf fd and ring goes now; the counts stay for ss_drain */
     s->stopped = 1;
     return 0;

@@ -390,6 +390,43 @@ public final class SamplingSession implements AutoCloseable {
         return true;
     }
 
+    /**
+     * Asks the sampler to keep copies (registers, stack bytes) of the next n samples whose user
+     * stack it unwinds, so that {@link #unwindCaptured} can unwind them again after {@link #stop()}
+     * (the unwinding-rate benchmark). Each copy holds up to the stack-copy size until close.
+     *
+     * @throws IllegalStateException in FP mode (no stack is copied) or after close
+     */
+    public synchronized void captureSamples(int n) {
+        int rc = lib.ss_capture(requireOpen(), n);
+        if (rc != 0) {
+            throw new IllegalStateException("cannot capture samples: " + lib.ss_strerror(rc)
+                    + (options.unwind() == SamplingOptions.Unwind.FP ? " (FP unwinding copies no stack)" : ""));
+        }
+    }
+
+    /** Samples kept by {@link #captureSamples} so far. */
+    public synchronized int capturedSamples() {
+        return lib.ss_captured(requireOpen());
+    }
+
+    /**
+     * Unwinds captured sample i again, through the same native code, tables and mappings as when
+     * it was sampled. Only after {@link #stop()}.
+     *
+     * @param out receives the addresses, leaf first (kernel frames first); its length is the depth limit
+     * @param cut receives the {@code ss_cut_reason} in cut[0] (0: the root was reached)
+     * @return the number of addresses written
+     * @throws IllegalStateException before stop, for no such sample, or a sample whose process is unknown
+     */
+    public synchronized int unwindCaptured(int i, long[] out, int[] cut) {
+        int n = lib.ss_unwind_captured(requireOpen(), i, out, out.length, cut);
+        if (n < 0) {
+            throw new IllegalStateException("cannot unwind captured sample " + i + ": " + lib.ss_strerror(n));
+        }
+        return n;
+    }
+
     /** Cumulative native counters since open; after close, the last counters read before it. */
     public synchronized NativeStats stats() {
         Pointer p = handle.get();
