@@ -3,9 +3,9 @@ package dev.stackstream.collector.sampling;
 import java.util.Arrays;
 
 /**
- * Identity of an unsymbolized stack within one window: the same (pid, addresses) symbolizes to the
- * same frames, so per-thread copies of a stack are symbolized once. Not kept across windows,
- * because a process may unmap and remap a library between them.
+ * Identity of an unsymbolized stack: the same (pid, addresses, cut) symbolizes to the same frames
+ * while the process's mappings stay as they are, so per-thread copies of a stack, and the same
+ * stack in later windows, are symbolized once (SamplingSession drops the keys when mappings change).
  */
 final class RawStackKey {
     private final int pid;

@@ -78,6 +78,14 @@ public final class SamplingSession implements AutoCloseable {
     private final Map<Integer, String> threadNames = new HashMap<>();
     private List<Integer> namesToForget = List.of();
     private boolean symbolizerFailureLogged;
+    /**
+     * Symbolized stacks kept across windows: the same addresses of a process whose mappings did
+     * not change name the same frames, so a steady program's stacks are symbolized (and their ids
+     * hashed) once rather than once per window. Cleared by any window that maps, execs or ends a
+     * process; bounded, as the sidecar's heap is small.
+     */
+    private final Map<RawStackKey, Stack> stackCache = new HashMap<>();
+    static final int STACK_CACHE_MAX = 4096;
 
     /** Owns the native pointer; shared with the Cleaner, which must not reference the session. */
     private static final class NativeHandle implements Runnable {
@@ -211,6 +219,9 @@ public final class SamplingSession implements AutoCloseable {
         applyMetadata(records);
 
         ProfileBuilder builder = Profile.builder(type);
+        if (changesSymbols(records)) {
+            stackCache.clear();
+        }
         Map<RawStackKey, Stack> symbolized = new HashMap<>();
         // Off-CPU and wall stacks carry nanoseconds (an interval each, or cpu-clock periods): the
         // profile counts them in units of the type's period.
@@ -220,8 +231,7 @@ public final class SamplingSession implements AutoCloseable {
         long[] cuts = new long[CutReason.values().length];
         for (WindowRecords.RawStack r : records.stacks) {
             meter.track(r.pid());
-            Stack stack = symbolized.computeIfAbsent(new RawStackKey(r.pid(), r.kernelDepth(), r.ips(), r.cut()),
-                    k -> new Stack(symbolize(r), r.truncated()));
+            Stack stack = stackOf(r, symbolized);
             long count = timeWeighted ? roundedQuanta(r.weight(), type.period()) : r.count();
             if (count == 0) {
                 continue;
@@ -303,6 +313,53 @@ public final class SamplingSession implements AutoCloseable {
                         map.buildId());
             }
         }
+    }
+
+    /**
+     * The symbolized stack of r: from the cross-window cache, else from this window's stacks, else
+     * symbolized now. Stacks whose every frame is named outside JIT code go into the cache (up to
+     * {@value #STACK_CACHE_MAX}); the others are looked up again in the next window, where a perf
+     * map may have grown or an unknown address may have become known.
+     */
+    private Stack stackOf(WindowRecords.RawStack r, Map<RawStackKey, Stack> window) {
+        RawStackKey key = new RawStackKey(r.pid(), r.kernelDepth(), r.ips(), r.cut());
+        Stack stack = stackCache.get(key);
+        if (stack == null) {
+            stack = window.get(key);
+        }
+        if (stack == null) {
+            stack = new Stack(symbolize(r), r.truncated());
+            if (stackCache.size() < STACK_CACHE_MAX && settled(stack)) {
+                stackCache.put(key, stack);
+            } else {
+                window.put(key, stack);
+            }
+        }
+        return stack;
+    }
+
+    private static boolean settled(Stack stack) {
+        for (Frame f : stack.frames()) {
+            if (f.function() == null || f.kind() == FrameKind.JIT) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** A window whose records map, exec or end a process: what the cached stacks say may have changed. */
+    private static boolean changesSymbols(WindowRecords records) {
+        for (WindowRecords.Meta m : records.meta) {
+            if (m instanceof WindowRecords.Mapping || (m instanceof WindowRecords.Comm c && c.exec())) {
+                return true;
+            }
+        }
+        for (WindowRecords.Exit e : records.exits) {
+            if (e.pid() == e.tid()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** weight / quantum rounded to the nearest whole quantum (so rounding has no bias on average). */
