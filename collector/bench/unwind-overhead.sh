@@ -6,8 +6,9 @@
 #
 # usage: collector/bench/unwind-overhead.sh [RUNS]          (default 3)
 #   BOOTSTRAP=host:port  records through an already running broker (else record starts one per run)
-#   RECORD="..."         overrides how record is started (default: the launcher, ./stackstream record,
-#                        with its JVM flags for record)
+#   RECORD="..."         overrides how record is started (default: the built cli jar with the
+#                        launcher's JVM flags for record; not the launcher itself, which rebuilds
+#                        the tree when a source changed while the benchmark runs)
 #   TARGETS="perl python" which targets (default: nofp perl python)
 #   SECONDS_OF_WORK=10   the targets' fixed work, in seconds of their own CPU on an idle machine
 #                        (long enough that the profilers' fixed start-up cost is not read as a
@@ -34,7 +35,8 @@ ROOT=$(cd "$HERE/../.." && pwd)
 WORK_DIR=$(mktemp -d /tmp/stackstream-unwind-bench.XXXXXX)
 trap 'rm -rf "$WORK_DIR"' EXIT
 if [ -z "${RECORD:-}" ]; then
-    RECORD="$ROOT/stackstream record"
+    RECORD="java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData"
+    RECORD="$RECORD -cp $ROOT/cli/target/lib/*:$ROOT/cli/target/stackstream-cli.jar dev.stackstream.cli.Main record"
 fi
 WORK_S=${SECONDS_OF_WORK:-10}
 LOCK=${LOCK:-/tmp/ss-bench.lock}
