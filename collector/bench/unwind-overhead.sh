@@ -5,8 +5,16 @@
 # configurations interleaved round-robin so background load hits them alike.
 #
 # usage: collector/bench/unwind-overhead.sh [RUNS]          (default 3)
-#   BOOTSTRAP=host:port  records through an already running broker (else record embeds one per run)
-#   RECORD="..."         overrides how record is started (default: the built cli jar)
+#   BOOTSTRAP=host:port  records through an already running broker (else record starts one per run)
+#   RECORD="..."         overrides how record is started (default: the built cli jar with the
+#                        launcher's JVM flags for record; not the launcher itself, which rebuilds
+#                        the tree when a source changed while the benchmark runs)
+#   TARGETS="perl python" which targets (default: nofp perl python)
+#   SECONDS_OF_WORK=10   the targets' fixed work, in seconds of their own CPU on an idle machine
+#                        (long enough that the profilers' fixed start-up cost is not read as a
+#                        cost per sample)
+#   LOCK=/tmp/ss-bench.lock  each round (one run of every configuration of one target) holds this
+#                        lock (flock), so other benchmarks on a shared machine do not overlap it
 #
 # Per run, target and configuration:
 #   target wall / CPU - printed by the workload itself (fixed work), so profiler start-up is not
@@ -16,7 +24,9 @@
 #                       recording, because perf unwinds the dwarf stack copies there;
 #   samples           - summary.txt (stackstream) or `perf script` lines.
 # CPU per sample = (profiler CPU - the idle run's profiler CPU) / samples, the idle run being the
-# same profiler on `sleep` for the same wall time (JVM start-up, broker, outputs; perf start-up).
+# same profiler on `sleep` for the same wall time (JVM start-up, broker, outputs; perf start-up),
+# taken in the same round. Medians over the runs; the load average before and after every round
+# is printed with the table.
 # Needs: root (or CAP_PERFMON), gcc, perf (Debian linux-perf), perl, python3, a built cli.
 set -euo pipefail
 RUNS=${1:-3}
@@ -25,8 +35,11 @@ ROOT=$(cd "$HERE/../.." && pwd)
 WORK_DIR=$(mktemp -d /tmp/stackstream-unwind-bench.XXXXXX)
 trap 'rm -rf "$WORK_DIR"' EXIT
 if [ -z "${RECORD:-}" ]; then
-    RECORD="java -cp $ROOT/cli/target/stackstream-cli.jar:$ROOT/cli/target/lib/* dev.stackstream.cli.RecordCommand"
+    RECORD="java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData"
+    RECORD="$RECORD -cp $ROOT/cli/target/lib/*:$ROOT/cli/target/stackstream-cli.jar dev.stackstream.cli.Main record"
 fi
+WORK_S=${SECONDS_OF_WORK:-10}
+LOCK=${LOCK:-/tmp/ss-bench.lock}
 if [ -n "${BOOTSTRAP:-}" ]; then
     RECORD="$RECORD --bootstrap-servers $BOOTSTRAP"
 fi
@@ -36,24 +49,26 @@ gcc -O2 -g -fomit-frame-pointer -fno-ipa-icf -fno-optimize-sibling-calls -Wall -
 # Each target does fixed work and prints "wall_s=... cpu_s=..." (its own times) on stderr.
 target_cmd() {
     case $1 in
-        nofp)   echo "$WORK_DIR/work_nofp 2500" ;;
+        nofp)   echo "$WORK_DIR/work_nofp $(( 2500 * WORK_S * 10 / 18 ))" ;;
         perl)   echo "perl -MTime::HiRes=time -e 'my (\$t, \$s, \$n) = (time, q{alpha beta gamma delta } x 64, 0);
-                   for (1 .. 30000) { for my \$w (split / /, \$s) { \$n++ if \$w =~ /^(?:a|g)\\w+a\$/ } }
+                   for (1 .. $(( 30000 * WORK_S * 10 / 16 ))) { for my \$w (split / /, \$s) { \$n++ if \$w =~ /^(?:a|g)\\w+a\$/ } }
                    my (\$u, \$y) = times; printf STDERR qq{wall_s=%.3f cpu_s=%.3f\\n}, time - \$t, \$u + \$y;'" ;;
         python) echo "/usr/bin/python3 -c 'import json, re, time, sys
 t, c = time.time(), time.process_time()
 doc = {\"k%d\" % i: {\"v\": i, \"s\": \"text %d\" % i, \"l\": list(range(8))} for i in range(200)}
 pat = re.compile(r\"\\\"s\\\": \\\"text (\\d+)\\\"\")
 n = 0
-for _ in range(2500):
+for _ in range($(( 2500 * WORK_S * 10 / 10 ))):
     s = json.dumps(doc); n += len(pat.findall(s)) + len(json.loads(s))
 print(\"wall_s=%.3f cpu_s=%.3f\" % (time.time() - t, time.process_time() - c), file=sys.stderr)'" ;;
     esac
 }
 
-TARGETS=(nofp perl python)
+read -r -a TARGETS <<< "${TARGETS:-nofp perl python}"
 CONFIGS=(base perf99 ss99 perf999 ss999 idle-ss idle-perf)
 RESULTS="$WORK_DIR/results.tsv"   # target config run target_wall target_cpu total_cpu samples
+LOADS="$WORK_DIR/loads.tsv"       # target run load_before load_after (1-minute averages)
+: > "$LOADS"
 : > "$RESULTS"
 
 # run TARGET CONFIG RUN -> appends one line to RESULTS
@@ -92,27 +107,36 @@ run() {
 
 echo "machine: $(nproc) cores, $(uname -r), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')" >&2
 echo "date: $(date -u +%FT%TZ); load before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+exec 9>>"$LOCK"
 for n in $(seq 1 "$RUNS"); do
     for tgt in "${TARGETS[@]}"; do
+        flock 9
+        before=$(cut -d' ' -f1 /proc/loadavg)
         for cfg in "${CONFIGS[@]}"; do
             run "$tgt" "$cfg" "$n"
             echo "run $n $(tail -1 "$RESULTS")" >&2
         done
+        printf '%s\t%s\t%s\t%s\n' "$tgt" "$n" "$before" "$(cut -d' ' -f1 /proc/loadavg)" >> "$LOADS"
+        flock -u 9
     done
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 cp "$RESULTS" "${RESULTS_COPY:-/dev/null}" 2>/dev/null || true
 
-python3 - "$RESULTS" <<'PY'
+python3 - "$RESULTS" "$LOADS" "${TARGETS[@]}" <<'PY'
 import sys, statistics as st
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
+loads = [l.rstrip("\n").split("\t") for l in open(sys.argv[2]) if l.strip()]
+targets = sys.argv[3:]
 by = {}
+idle_of_run = {}
 for tgt, cfg, n, tw, tc, tot, smp in rows:
-    by.setdefault((tgt, cfg), []).append((float(tw), float(tc), float(tot), float(smp)))
+    by.setdefault((tgt, cfg), []).append((float(tw), float(tc), float(tot), float(smp), n))
+    idle_of_run[(tgt, cfg, n)] = float(tot)
 med = st.median
 print("| target | configuration | target CPU s | vs unprofiled | target wall s | vs unprofiled | samples | profiler CPU s | CPU per sample |")
 print("|---|---|---|---|---|---|---|---|---|")
-for tgt in ("nofp", "perl", "python"):
+for tgt in targets:
     bw = med([r[0] for r in by[(tgt, "base")]])
     bc = med([r[1] for r in by[(tgt, "base")]])
     idle = {"ss": med([r[2] for r in by[(tgt, "idle-ss")]]), "perf": med([r[2] for r in by[(tgt, "idle-perf")]])}
@@ -127,13 +151,16 @@ for tgt in ("nofp", "perl", "python"):
             continue
         prof = med([r[2] - r[1] for r in rs])
         kind = "ss" if cfg.startswith("ss") else "perf"
-        per = med([(r[2] - r[1] - idle[kind]) / r[3] * 1e6 for r in rs if r[3] > 0])
+        # the idle run of the same round, so a load change between rounds cancels out
+        per = med([(r[2] - r[1] - idle_of_run[(tgt, "idle-" + kind, r[4])]) / r[3] * 1e6 for r in rs if r[3] > 0])
         print(f"| {tgt} | {label} | {c:.3f} | {100 * (c / bc - 1):+.1f} % | {w:.3f} | {100 * (w / bw - 1):+.1f} % |"
               f" {med([r[3] for r in rs]):.0f} |"
               f" {prof:.2f} | {per:.0f} us |")
 print()
 print(f"idle runs (median profiler CPU): stackstream " +
-      ", ".join(f"{t} {med([r[2] for r in by[(t, 'idle-ss')]]):.2f} s" for t in ("nofp", "perl", "python")) +
-      "; perf " + ", ".join(f"{t} {med([r[2] for r in by[(t, 'idle-perf')]]):.2f} s" for t in ("nofp", "perl", "python")))
-print(f"runs per configuration: {len(by[('nofp', 'base')])}")
+      ", ".join(f"{t} {med([r[2] for r in by[(t, 'idle-ss')]]):.2f} s" for t in targets) +
+      "; perf " + ", ".join(f"{t} {med([r[2] for r in by[(t, 'idle-perf')]]):.2f} s" for t in targets))
+print(f"runs per configuration: {len(by[(targets[0], 'base')])}")
+print("load average (1 min) before/after each round: " +
+      ", ".join(f"{t} run {n}: {b}/{a}" for t, n, b, a in loads))
 PY

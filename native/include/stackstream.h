@@ -133,11 +133,13 @@ int32_t ss_target_alive(const ss_session *s);
  *                     an allocation of s bytes);
  *                     uint64_t instructions (sum; 0 unless stats.instructions_available;
  *                     ALLOC: estimated allocations, 1 / (1 - exp(-s/period)) per sample);
- *                     uint16_t depth; uint16_t kernel_depth; uint32_t reserved;
+ *                     uint16_t depth; uint16_t kernel_depth; uint8_t cut (enum ss_cut_reason,
+ *                     SS_CUT_NONE unless truncated); uint8_t reserved[3];
  *                     uint64_t ip[depth]   leaf first; the first kernel_depth entries are kernel
  *                                          addresses, the rest user addresses. No PERF_CONTEXT
  *                                          markers. The leaf-caller fix-up is already applied.
- *                     flags: SS_STACK_TRUNCATED when the chain was cut at max_depth.
+ *                     flags: SS_STACK_TRUNCATED when the chain does not reach its root (cut at
+ *                     max_depth, or unwinding stopped early; cut says why).
  * type SS_REC_COMM:   header; uint32_t pid; uint32_t tid; char name[16] (NUL-padded)
  *                     flags: SS_COMM_EXEC when the name changed through exec.
  * type SS_REC_MMAP:   header; uint32_t pid; uint32_t reserved; uint64_t start; uint64_t len;
@@ -206,6 +208,23 @@ typedef struct ss_stats {
 } ss_stats;
 
 void ss_get_stats(const ss_session *s, ss_stats *out);
+
+/* ---- recorded samples: unwinding them again (benchmarks) --------------------------------- */
+
+/* Keeps a copy (registers, stack bytes, the kernel's chain) of the next max_samples samples
+ * whose user stack is unwound (AUTO, CFI; -EINVAL in FP mode), for ss_unwind_captured. May be
+ * called while sampling; each kept sample holds up to stack_bytes of memory until ss_close. */
+int32_t ss_capture(ss_session *s, int32_t max_samples);
+
+/* Samples kept so far. */
+int32_t ss_captured(const ss_session *s);
+
+/* Unwinds captured sample i again, as the reader thread did when it was taken (the same tables
+ * and mappings, the leaf-caller fix-up aside): writes up to max addresses, leaf first, kernel
+ * frames first, into out and returns how many, with *cut the enum ss_cut_reason. Only after
+ * ss_stop (-EBUSY before); -ERANGE for no such sample; -ESRCH when its process's mappings were
+ * not known at the stop. */
+int32_t ss_unwind_captured(ss_session *s, int32_t i, uint64_t *out, int32_t max, int32_t *cut);
 
 /* ---- launching a command ---------------------------------------------------------------- */
 

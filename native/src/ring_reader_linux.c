@@ -110,6 +110,7 @@ static int unwind_lookup(void *arg, uint64_t pc, const cfi_row **row)
 static uint8_t unwind_user(ss_session *s, ss_process *p, const uint64_t *regs, const uint8_t *data,
                            uint64_t len, cc_result *res, int *leaf_fp)
 {
+    _Static_assert(NREGS <= CAP_REGS, "a captured sample keeps every register used");
     uint16_t kd = res->kernel_depth, fp_depth = res->depth;
     uint16_t max = (uint16_t)s->o.max_depth;
     memcpy(s->ips, s->fp_ips, (size_t)kd * sizeof(uint64_t));
@@ -147,6 +148,13 @@ static uint8_t unwind_user(ss_session *s, ss_process *p, const uint64_t *regs, c
     STAT_ADD(s, cfi_frames, u.cfi_frames);
     STAT_ADD(s, fp_frames, u.fp_frames);
     return cut;
+}
+
+uint8_t rr_unwind_user(ss_session *s, ss_process *p, const uint64_t *regs, const uint8_t *data,
+                       uint64_t len, cc_result *res)
+{
+    int leaf_fp;
+    return unwind_user(s, p, regs, data, len, res, &leaf_fp);
 }
 
 #define TAKE(dst, n)                      \
@@ -238,6 +246,8 @@ static void on_sample(ss_session *s, ss_pev *e, const uint8_t *p, const uint8_t 
     }
     int leaf_fp = 0;
     if (unwound) {
+        if (__atomic_load_n(&s->cap.want, __ATOMIC_RELAXED) > s->cap.n)
+            cap_keep(s, pid, regs, NREGS, raw, nr, data, dyn_size);
         cc_strip(raw, nr, s->fp_ips, max_depth, &res);
         cut = unwind_user(s, proc, regs, data, dyn_size, &res, &leaf_fp);
     } else {

@@ -47,6 +47,19 @@ typedef struct ss_process {
 } ss_process;
 
 #define VERIFY_CACHE 4096
+#define CAP_REGS 4       /* user registers kept per captured sample (x86-64 uses 3) */
+
+struct cap_rec;
+
+/* Samples kept for replay (capture_linux.c): appended by the reader thread only. */
+typedef struct ss_captures {
+    int32_t want;        /* samples asked for (atomic, set by ss_capture) */
+    int32_t n;           /* kept so far (atomic) */
+    struct cap_rec **recs;
+    size_t cap;
+    ss_process *procs;   /* mappings of the captured processes, snapshot at ss_stop */
+    size_t nprocs;
+} ss_captures;
 
 typedef struct cfi_module cfi_module;
 
@@ -100,6 +113,7 @@ struct ss_session {
     struct { uint32_t pid; uint64_t addr; int8_t ok; } vcache[VERIFY_CACHE];
     struct { uint64_t dev, ino; uint8_t len; uint8_t id[20]; } bcache[64];
     unsigned bcache_next;
+    ss_captures cap;
 };
 
 #define STAT_ADD(s, field, n) __atomic_add_fetch(&(s)->st.field, (n), __ATOMIC_RELAXED)
@@ -185,6 +199,19 @@ int ap_size(const ss_pev *e, uint64_t id, uint64_t arg0, uint64_t arg1, uint64_t
 /* ring_reader_linux.c */
 void *rr_thread(void *arg);
 void rr_drain_all(ss_session *s);
+/* Unwinds one sample's user stack from its registers and stack copy into s->ips (the kernel
+ * frames of res first); returns the cut reason, res describes s->ips. Reader thread, or the
+ * caller's once the reader is joined (replays). */
+uint8_t rr_unwind_user(ss_session *s, ss_process *p, const uint64_t *regs, const uint8_t *data,
+                       uint64_t len, cc_result *res);
+
+/* capture_linux.c */
+/* Keeps a copy of one sample while a capture wants more (reader thread). */
+void cap_keep(ss_session *s, uint32_t pid, const uint64_t *regs, size_t nregs, const uint64_t *raw,
+              uint64_t nr, const uint8_t *stack, uint64_t stack_len);
+/* Copies the mappings of the captured processes (ss_stop, before the process table goes). */
+void cap_snapshot(ss_session *s);
+void cap_free(ss_session *s);
 
 uint64_t ss_now_ns(void);
 

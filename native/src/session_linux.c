@@ -131,6 +131,7 @@ static int start_reader(ss_session *s, char *err, size_t len)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0)
         return ss_fail(err, len, -rc, "cannot start the reader thread: %s", strerror(rc));
+    pthread_setname_np(s->reader, "ss-reader");   /* tells its CPU apart in top and /proc */
     s->reader_started = 1;
     return 0;
 }
@@ -139,6 +140,7 @@ static void session_free(ss_session *s)
 {
     tg_free(s);
     ap_close(s);
+    cap_free(s);
     ut_free(s);
     st_free(&s->table);
     sb_free(&s->pre);
@@ -264,6 +266,7 @@ SS_EXPORT int32_t ss_stop(ss_session *s)
         pthread_join(s->reader, NULL);
         s->reader_started = 0;
     }
+    cap_snapshot(s);   /* captured samples keep their processes' mappings for replays */
     tg_free(s);        /* every perf fd and ring goes now; the counts stay for ss_drain */
     ap_flush_closes(s);
     s->stopped = 1;

@@ -185,8 +185,8 @@ class RecordCommandTest {
         assertTrue(Pattern.compile("(?m)^  stack copy +16,384 bytes per sample$").matcher(summary).find(), summary);
         Matcher cut = Pattern.compile("(?m)^  stacks cut +([\\d,]+) of ([\\d,]+) samples").matcher(summary);
         assertTrue(cut.find(), summary);
-        // every cut stack is marked in the outputs: the [truncated] root frame, counted as the summary says
-        long marked = count(collapsed, "^\\[truncated\\](;|$)");
+        // every cut stack is marked in the outputs: the [truncated: REASON] root frame, counted as the summary says
+        long marked = count(collapsed, "^\\[truncated: [a-z ]+\\](;|$)");
         assertEquals(Long.parseLong(cut.group(1).replace(",", "")), marked, summary);
     }
 

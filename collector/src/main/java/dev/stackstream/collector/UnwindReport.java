@@ -7,7 +7,7 @@ import java.util.Locale;
 /**
  * The summary's "unwinding" block for a recording: how stacks were unwound, the stack bytes copied
  * per sample, and how many stacks were cut before their root and why (every cut stack carries the
- * {@code [truncated]} root frame in every output). Read from the sampler's own counters, which the
+ * root frame of its {@link dev.stackstream.collector.sampling.CutReason} in every output). Read from the sampler's own counters, which the
  * profile read back from Kafka does not carry.
  */
 public final class UnwindReport {

@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.TreeMap;
 import java.util.function.Function;
@@ -15,6 +16,7 @@ import dev.stackstream.profile.ProfileBuilder;
 import dev.stackstream.profile.ProfileStats;
 import dev.stackstream.profile.Sample;
 import dev.stackstream.profile.Stack;
+import dev.stackstream.profile.Unwinding;
 
 /**
  * Conversions between the profile model ({@code dev.stackstream.profile}) and the wire records.
@@ -109,13 +111,27 @@ public final class WireModel {
     }
 
     public static WindowStats toWire(ProfileStats s) {
+        UnwindingStats u = s.unwinding().map(w -> new UnwindingStats(w.method(), w.stackBytes(), w.depthCuts(),
+                w.stackCopyCuts(), w.noUnwindInfoCuts(), w.corruptCuts())).orElse(null);
         return new WindowStats(s.lost(), s.throttled(), s.tableOverflow(), s.truncatedStacks(),
-                boxed(s.targetCpuNanos()), boxed(s.targetMaxRssBytes()), boxed(s.instructions()));
+                boxed(s.targetCpuNanos()), boxed(s.targetMaxRssBytes()), boxed(s.instructions()), u);
     }
 
+    /**
+     * The stats in model types. Unwinding details from a hostile writer (negative counts or copy
+     * size) are left out rather than refused: they describe the window, the counts stay usable.
+     */
     public static ProfileStats fromWire(WindowStats s) {
+        UnwindingStats u = s.getUnwinding();
+        Optional<Unwinding> unwinding = Optional.empty();
+        if (u != null && u.getStackBytes() >= 0 && u.getDepthCuts() >= 0 && u.getStackCopyCuts() >= 0
+                && u.getNoUnwindInfoCuts() >= 0 && u.getCorruptCuts() >= 0) {
+            unwinding = Optional.of(new Unwinding(u.getMethod(), u.getStackBytes(), u.getDepthCuts(),
+                    u.getStackCopyCuts(), u.getNoUnwindInfoCuts(), u.getCorruptCuts()));
+        }
         return new ProfileStats(s.getLost(), s.getThrottled(), s.getTableOverflow(), s.getTruncatedStacks(),
-                optional(s.getTargetCpuNanos()), optional(s.getTargetMaxRssBytes()), optional(s.getInstructions()));
+                optional(s.getTargetCpuNanos()), optional(s.getTargetMaxRssBytes()), optional(s.getInstructions()),
+                unwinding);
     }
 
     private static Long boxed(OptionalLong v) {

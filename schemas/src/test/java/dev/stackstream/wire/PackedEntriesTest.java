@@ -56,6 +56,6 @@ class PackedEntriesTest {
         batch.setPackedEntries(ByteBuffer.wrap(cut));
         byte[] bytes = WireCodec.encode(batch);
         WireFormatException refused = assertThrows(WireFormatException.class, () -> WireCodec.decodeSampleBatch(bytes));
-        assertTrue(refused.getMessage().startsWith("truncated or corrupt SampleBatch v3 body"), refused.getMessage());
+        assertTrue(refused.getMessage().startsWith("truncated or corrupt SampleBatch v4 body"), refused.getMessage());
     }
 }

@@ -35,7 +35,7 @@ class WireCodecTest {
                 .setCollectorId("host-1-42-abcd")
                 .setSequence(17)
                 .setEntries(List.of(new StackCount(new StackId(id), 990L, "worker-1", null)))
-                .setStats(new WindowStats(1L, 0L, 0L, 2L, 9_800_000_000L, null, null))
+                .setStats(new WindowStats(1L, 0L, 0L, 2L, 9_800_000_000L, null, null, null))
                 .build();
     }
 
@@ -52,7 +52,7 @@ class WireCodecTest {
         assertEquals((byte) 0x01, bytes[1]);
         assertEquals(WireCodec.currentFingerprint(WireCodec.RecordType.SAMPLE_BATCH), WireCodec.fingerprintOf(bytes));
         assertEquals(batch(), WireCodec.decodeSampleBatch(bytes));
-        assertEquals(new WireCodec.Known(WireCodec.RecordType.SAMPLE_BATCH, 3), WireCodec.identify(bytes));
+        assertEquals(new WireCodec.Known(WireCodec.RecordType.SAMPLE_BATCH, 4), WireCodec.identify(bytes));
 
         byte[] def = WireCodec.encode(definition());
         assertEquals(definition(), WireCodec.decodeStackDefinition(def));
@@ -105,11 +105,11 @@ class WireCodecTest {
             byte[] truncated = Arrays.copyOf(full, cut);
             WireFormatException e = assertThrows(WireFormatException.class, () -> WireCodec.decodeSampleBatch(truncated),
                     "cut at " + cut);
-            assertTrue(e.getMessage().startsWith("truncated or corrupt SampleBatch v3 body"), e.getMessage());
+            assertTrue(e.getMessage().startsWith("truncated or corrupt SampleBatch v4 body"), e.getMessage());
         }
         WireFormatException wrong = assertThrows(WireFormatException.class,
                 () -> WireCodec.decodeStackDefinition(full));
-        assertEquals("record is a SampleBatch v3, expected a StackDefinition", wrong.getMessage());
+        assertEquals("record is a SampleBatch v4, expected a StackDefinition", wrong.getMessage());
     }
 
     /** A v2 batch in the compact form: indexes bound in this window, entries by index. */
@@ -130,7 +130,7 @@ class WireCodecTest {
     void roundTripsCompactV2Batches() throws Exception {
         byte[] bytes = WireCodec.encode(compactBatch());
         assertEquals(compactBatch(), WireCodec.decodeSampleBatch(bytes));
-        assertEquals(new WireCodec.Known(WireCodec.RecordType.SAMPLE_BATCH, 3), WireCodec.identify(bytes));
+        assertEquals(new WireCodec.Known(WireCodec.RecordType.SAMPLE_BATCH, 4), WireCodec.identify(bytes));
         // The point of v2: smaller than the same counts with 16-byte ids and names in every entry.
         SampleBatch v1Form = batch();
         v1Form.setEntries(List.of(new StackCount(compactBatch().getNewStacks().get(0).getStackId(), 990L, "worker-1", null),

@@ -9,6 +9,7 @@ import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalLong;
 
 import dev.stackstream.profile.Frame;
@@ -18,6 +19,10 @@ import dev.stackstream.profile.ProfileStats;
 import dev.stackstream.profile.ProfileType;
 import dev.stackstream.profile.Sample;
 import dev.stackstream.profile.Stack;
+import dev.stackstream.profile.Unwinding;
+import org.apache.avro.Schema;
+import org.apache.avro.message.BinaryMessageEncoder;
+import org.apache.avro.specific.SpecificData;
 import org.junit.jupiter.api.Test;
 
 class WireModelTest {
@@ -118,5 +123,32 @@ class WireModelTest {
         assertEquals(75, alone.totalCount());
         assertTrue(alone.samples().stream().anyMatch(x -> x.stack().collapsed()
                 .equals("[unknown stack " + WireModel.UNBOUND_STACK.toHex() + "]") && x.count() == 70));
+    }
+
+    @Test
+    void unwindingDetailsTravelAndAreAbsentFromOlderCollectors() throws Exception {
+        Unwinding u = new Unwinding("auto", 16384, 1, 297, 1, 1);
+        ProfileStats stats = new ProfileStats(0, 0, 0, 300, OptionalLong.empty(), OptionalLong.empty(),
+                OptionalLong.empty(), Optional.of(u));
+        WindowStats wire = WireModel.toWire(stats);
+        assertEquals(297L, wire.getUnwinding().getStackCopyCuts());
+        SampleBatch batch = WireModel.toBatch(Profile.builder(ProfileType.cpu(99))
+                .timeRange(Instant.EPOCH, Instant.EPOCH.plusSeconds(1)).add(C, null, 300).stats(stats).build(),
+                "svc", Map.of(), "c-1", 0);
+        assertEquals(stats, WireModel.fromWire(WireCodec.decodeSampleBatch(WireCodec.encode(batch)).getStats()));
+
+        // Written as a v3 collector does (the same fields without unwinding): the reasons are unknown.
+        Schema v3 = ReleasedSchemas.all().get(2).sampleBatch();
+        byte[] old = new BinaryMessageEncoder<SampleBatch>(SpecificData.get(), v3).encode(batch).array();
+        assertEquals(new WireCodec.Known(WireCodec.RecordType.SAMPLE_BATCH, 3), WireCodec.identify(old));
+        ProfileStats fromV3 = WireModel.fromWire(WireCodec.decodeSampleBatch(old).getStats());
+        assertEquals(300, fromV3.truncatedStacks());
+        assertTrue(fromV3.unwinding().isEmpty());
+
+        // A hostile writer's negative count leaves the details out; the window's counts stay.
+        wire.getUnwinding().setCorruptCuts(-5L);
+        ProfileStats hostile = WireModel.fromWire(wire);
+        assertTrue(hostile.unwinding().isEmpty());
+        assertEquals(300, hostile.truncatedStacks());
     }
 }

@@ -157,7 +157,7 @@ public final class AggregatorBench {
         return SampleBatch.newBuilder().setService(service).setLabels(Map.of("pod", pod))
                 .setProfileType(new ProfileType("cpu", "nanoseconds", 10_101_010L))
                 .setWindowStart(start).setWindowEnd(start.plus(len)).setCollectorId(collector).setSequence(seq)
-                .setEntries(list).setStats(new WindowStats(0L, 0L, 0L, 0L, null, null, null)).build();
+                .setEntries(list).setStats(new WindowStats(0L, 0L, 0L, 0L, null, null, null, null)).build();
     }
 
     private static void send(KafkaProducer<byte[], byte[]> p, String topic, SampleBatch b) {

@@ -29,7 +29,7 @@ import java.util.function.ToLongFunction;
  *       a full stack table;</li>
  *   <li>{@code stackstream.collector.stacks.truncated} — stacks cut at the depth limit;</li>
  *   <li>{@code stackstream.collector.stacks.cut} {reason=stack-copy|no-unwind-info|corrupt|depth} —
- *       stacks whose unwinding stopped before the root, by why (marked {@code [truncated]});</li>
+ *       stacks whose unwinding stopped before the root, by why (marked {@code [truncated: REASON]});</li>
  *   <li>{@code stackstream.collector.unwind.frames} {method=cfi|fp} — frames unwound by CFI and by
  *       the frame pointer;</li>
  *   <li>{@code stackstream.collector.unwind.tables.compiled} / {@code .evicted} — unwind tables

@@ -35,6 +35,14 @@ public interface StackstreamLibrary extends Library {
 
     void ss_get_stats(Pointer session, SsStats out);
 
+    /** Keeps copies of the next maxSamples unwound samples for ss_unwind_captured; 0 or -EINVAL (FP mode). */
+    int ss_capture(Pointer session, int maxSamples);
+
+    int ss_captured(Pointer session);
+
+    /** After ss_stop: unwinds captured sample i again into out (max addresses); depth, or a negative errno. */
+    int ss_unwind_captured(Pointer session, int i, long[] out, int max, int[] cut);
+
     int ss_spawn(String[] argv, byte[] err, long errLen);
 
     int ss_resume(int pid);

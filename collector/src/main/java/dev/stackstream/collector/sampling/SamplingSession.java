@@ -15,6 +15,7 @@ import dev.stackstream.profile.ProfileBuilder;
 import dev.stackstream.profile.ProfileStats;
 import dev.stackstream.profile.ProfileType;
 import dev.stackstream.profile.Stack;
+import dev.stackstream.profile.Unwinding;
 import dev.stackstream.symbols.Symbolizer;
 import java.lang.ref.Cleaner;
 import java.time.Clock;
@@ -23,8 +24,10 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
@@ -75,6 +78,14 @@ public final class SamplingSession implements AutoCloseable {
     private final Map<Integer, String> threadNames = new HashMap<>();
     private List<Integer> namesToForget = List.of();
     private boolean symbolizerFailureLogged;
+    /**
+     * Symbolized stacks kept across windows: the same addresses of a process whose mappings did
+     * not change name the same frames, so a steady program's stacks are symbolized (and their ids
+     * hashed) once rather than once per window. Cleared by any window that maps, execs or ends a
+     * process; bounded, as the sidecar's heap is small.
+     */
+    private final Map<RawStackKey, Stack> stackCache = new HashMap<>();
+    static final int STACK_CACHE_MAX = 4096;
 
     /** Owns the native pointer; shared with the Cleaner, which must not reference the session. */
     private static final class NativeHandle implements Runnable {
@@ -220,6 +231,9 @@ public final class SamplingSession implements AutoCloseable {
         ProfileBuilder builder = Profile.builder(type);
         boolean alloc = options.event() == SamplingOptions.Event.ALLOC;
         ProfileBuilder objects = alloc ? Profile.builder(ProfileType.allocObjects()) : null;
+        if (changesSymbols(records)) {
+            stackCache.clear();
+        }
         Map<RawStackKey, Stack> symbolized = new HashMap<>();
         // Off-CPU and wall stacks carry nanoseconds (an interval each, or cpu-clock periods): the
         // profile counts them in units of the type's period.
@@ -227,10 +241,10 @@ public final class SamplingSession implements AutoCloseable {
         boolean timeWeighted = options.event() == SamplingOptions.Event.OFF_CPU
                 || options.event() == SamplingOptions.Event.WALL || options.event() == SamplingOptions.Event.ALLOC;
         long instructions = 0;
+        long[] cuts = new long[CutReason.values().length];
         for (WindowRecords.RawStack r : records.stacks) {
             meter.track(r.pid());
-            Stack stack = symbolized.computeIfAbsent(new RawStackKey(r.pid(), r.kernelDepth(), r.ips(), r.truncated()),
-                    k -> new Stack(symbolize(r), r.truncated()));
+            Stack stack = stackOf(r, symbolized);
             long count = timeWeighted ? roundedQuanta(r.weight(), type.period()) : r.count();
             if (alloc && r.instructions() > 0) {    // the native core's allocation estimate
                 objects.add(stack, options.perThread() ? threadName(r.tid()) : null, r.instructions(), -1);
@@ -241,6 +255,9 @@ public final class SamplingSession implements AutoCloseable {
             builder.add(stack, options.perThread() ? threadName(r.tid()) : null, count,
                     stats.instructionsAvailable() ? r.instructions() : -1);
             instructions += stats.instructionsAvailable() ? r.instructions() : 0;
+            if (r.cut() != null) {
+                cuts[r.cut().ordinal()] += count;
+            }
         }
 
         // Exits last: the stacks above may still need the exited process's mappings.
@@ -269,10 +286,16 @@ public final class SamplingSession implements AutoCloseable {
         if (reading.cpuNanos().isPresent()) {
             lastCpuNanos = reading.cpuNanos();
         }
+        // The cuts are counted from the window's own stacks (as the profile counts them), so the
+        // window's truncated samples equal its [truncated: ...] samples.
+        Unwinding unwinding = new Unwinding(stats.unwind().mode().name().toLowerCase(Locale.ROOT),
+                stats.unwind().stackBytes(), cuts[CutReason.DEPTH.ordinal()], cuts[CutReason.STACK_COPY.ordinal()],
+                cuts[CutReason.NO_UNWIND_INFO.ordinal()], cuts[CutReason.CORRUPT.ordinal()]);
         ProfileStats windowStats = new ProfileStats(stats.lost() - lastStats.lost(),
                 stats.throttled() - lastStats.throttled(), stats.tableOverflow() - lastStats.tableOverflow(),
-                stats.truncated() + stats.unwind().cut() - lastStats.truncated() - lastStats.unwind().cut(), cpuDelta, reading.rssBytes(),
-                stats.instructionsAvailable() ? OptionalLong.of(instructions) : OptionalLong.empty());
+                unwinding.cuts(), cpuDelta, reading.rssBytes(),
+                stats.instructionsAvailable() ? OptionalLong.of(instructions) : OptionalLong.empty(),
+                Optional.of(unwinding));
         lastStats = stats;
         Instant start = windowStart.isAfter(now) ? now : windowStart;
         windowStart = now;
@@ -309,6 +332,53 @@ public final class SamplingSession implements AutoCloseable {
         }
     }
 
+    /**
+     * The symbolized stack of r: from the cross-window cache, else from this window's stacks, else
+     * symbolized now. Stacks whose every frame is named outside JIT code go into the cache (up to
+     * {@value #STACK_CACHE_MAX}); the others are looked up again in the next window, where a perf
+     * map may have grown or an unknown address may have become known.
+     */
+    private Stack stackOf(WindowRecords.RawStack r, Map<RawStackKey, Stack> window) {
+        RawStackKey key = new RawStackKey(r.pid(), r.kernelDepth(), r.ips(), r.cut());
+        Stack stack = stackCache.get(key);
+        if (stack == null) {
+            stack = window.get(key);
+        }
+        if (stack == null) {
+            stack = new Stack(symbolize(r), r.truncated());
+            if (stackCache.size() < STACK_CACHE_MAX && settled(stack)) {
+                stackCache.put(key, stack);
+            } else {
+                window.put(key, stack);
+            }
+        }
+        return stack;
+    }
+
+    private static boolean settled(Stack stack) {
+        for (Frame f : stack.frames()) {
+            if (f.function() == null || f.kind() == FrameKind.JIT) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** A window whose records map, exec or end a process: what the cached stacks say may have changed. */
+    private static boolean changesSymbols(WindowRecords records) {
+        for (WindowRecords.Meta m : records.meta) {
+            if (m instanceof WindowRecords.Mapping || (m instanceof WindowRecords.Comm c && c.exec())) {
+                return true;
+            }
+        }
+        for (WindowRecords.Exit e : records.exits) {
+            if (e.pid() == e.tid()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** weight / quantum rounded to the nearest whole quantum (so rounding has no bias on average). */
     static long roundedQuanta(long weight, long quantum) {
         return weight / quantum + (weight % quantum >= (quantum + 1) / 2 ? 1 : 0);
@@ -335,19 +405,17 @@ public final class SamplingSession implements AutoCloseable {
     }
 
     /**
-     * The synthetic root-most frame of a stack that does not reach its root (cut at the depth limit,
-     * or its unwinding stopped early: stack copy too short, no unwind information, corrupt stack),
+     * The frames of r; a stack that does not reach its root (cut at the depth limit, or its
+     * unwinding stopped early) gets its reason's synthetic root frame ({@link CutReason#frame()}),
      * so that every output shows the cut instead of presenting a partial stack as a whole one.
      */
-    public static final Frame TRUNCATED = Frame.named("[truncated]", FrameKind.USER);
-
     private List<Frame> symbolize(WindowRecords.RawStack r) {
         List<Frame> frames = symbolizeAddresses(r);
         if (!r.truncated()) {
             return frames;
         }
         List<Frame> marked = new ArrayList<>(frames.size() + 1);
-        marked.add(TRUNCATED);
+        marked.add(r.cut().frame());
         marked.addAll(frames);
         return marked;
     }
@@ -394,6 +462,43 @@ public final class SamplingSession implements AutoCloseable {
             return s != null && s.state() != 'Z' && s.state() != 'X';
         }
         return true;
+    }
+
+    /**
+     * Asks the sampler to keep copies (registers, stack bytes) of the next n samples whose user
+     * stack it unwinds, so that {@link #unwindCaptured} can unwind them again after {@link #stop()}
+     * (the unwinding-rate benchmark). Each copy holds up to the stack-copy size until close.
+     *
+     * @throws IllegalStateException in FP mode (no stack is copied) or after close
+     */
+    public synchronized void captureSamples(int n) {
+        int rc = lib.ss_capture(requireOpen(), n);
+        if (rc != 0) {
+            throw new IllegalStateException("cannot capture samples: " + lib.ss_strerror(rc)
+                    + (options.unwind() == SamplingOptions.Unwind.FP ? " (FP unwinding copies no stack)" : ""));
+        }
+    }
+
+    /** Samples kept by {@link #captureSamples} so far. */
+    public synchronized int capturedSamples() {
+        return lib.ss_captured(requireOpen());
+    }
+
+    /**
+     * Unwinds captured sample i again, through the same native code, tables and mappings as when
+     * it was sampled. Only after {@link #stop()}.
+     *
+     * @param out receives the addresses, leaf first (kernel frames first); its length is the depth limit
+     * @param cut receives the {@code ss_cut_reason} in cut[0] (0: the root was reached)
+     * @return the number of addresses written
+     * @throws IllegalStateException before stop, for no such sample, or a sample whose process is unknown
+     */
+    public synchronized int unwindCaptured(int i, long[] out, int[] cut) {
+        int n = lib.ss_unwind_captured(requireOpen(), i, out, out.length, cut);
+        if (n < 0) {
+            throw new IllegalStateException("cannot unwind captured sample " + i + ": " + lib.ss_strerror(n));
+        }
+        return n;
     }
 
     /** Cumulative native counters since open; after close, the last counters read before it. */

@@ -10,9 +10,13 @@ import java.util.List;
  */
 final class WindowRecords implements DrainVisitor {
 
-    /** One STACK record. */
+    /** One STACK record; cut is null when the stack reaches its root. */
     record RawStack(int pid, int tid, long count, long weight, long instructions, long[] ips, int kernelDepth,
-                    boolean truncated) { }
+                    CutReason cut) {
+        boolean truncated() {
+            return cut != null;
+        }
+    }
 
     /** A COMM or MMAP record. */
     sealed interface Meta permits Comm, Mapping {
@@ -38,7 +42,8 @@ final class WindowRecords implements DrainVisitor {
     @Override
     public void stack(int pid, int tid, long count, long weight, long instructions, long[] ips, int kernelDepth,
                       boolean truncated, int cut) {
-        stacks.add(new RawStack(pid, tid, count, weight, instructions, ips, kernelDepth, truncated));
+        stacks.add(new RawStack(pid, tid, count, weight, instructions, ips, kernelDepth,
+                truncated ? CutReason.ofTruncated(cut) : null));
     }
 
     @Override

@@ -7,10 +7,12 @@ import dev.stackstream.collector.publish.PublisherStats;
 import dev.stackstream.collector.publish.WindowPublisher;
 import dev.stackstream.collector.sampling.ProfileKind;
 import dev.stackstream.collector.sampling.ProfilerException;
+import dev.stackstream.collector.sampling.SamplingOptions;
 import dev.stackstream.symbols.SymbolizerOptions;
 import dev.stackstream.symbols.Symbolizers;
 import java.io.IOException;
 import java.time.Clock;
+import java.util.Locale;
 import java.util.Map;
 import java.util.OptionalInt;
 import org.apache.kafka.common.errors.TimeoutException;
@@ -89,9 +91,11 @@ public final class Collector implements AutoCloseable {
                     config.service(), labels, id, publisher, () -> Symbolizers.create(SymbolizerOptions.defaults()),
                     metrics, Clock.systemUTC());
             sidecar.start();
-            LOG.info("collector {} for service {} sampling {} ({}) at {} Hz, windows of {} s, to {} (labels {})", id,
-                    config.service(), config.target().describe(),
+            LOG.info("collector {} for service {} sampling {} ({}) at {} Hz, unwinding {} with {}-byte stack copies,"
+                    + " windows of {} s, to {} (labels {})", id, config.service(), config.target().describe(),
                     config.profiles().stream().map(ProfileKind::profileName).toList(), config.sampling().frequencyHz(),
+                    config.sampling().unwind().name().toLowerCase(Locale.ROOT),
+                    config.sampling().unwind() == SamplingOptions.Unwind.FP ? 0 : config.sampling().stackBytes(),
                     config.window().toMillis() / 1000.0, config.publisher().bootstrapServers(), labels);
             return new Collector(config, publisher, metrics, server, sidecar);
         } catch (ProfilerException | IOException | RuntimeException | Error e) {

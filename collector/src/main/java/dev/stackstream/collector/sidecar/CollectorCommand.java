@@ -141,7 +141,7 @@ public final class CollectorCommand implements Callable<Integer> {
     String bufferBytes;
 
     @Option(names = "--wire-format", paramLabel = "compact|legacy", defaultValue = "compact",
-            description = "How a window's counts are encoded in its SampleBatch record (schema v3 either way):"
+            description = "How a window's counts are encoded in its SampleBatch record (schema v4 either way):"
                     + " compact (default; alias v2) names stacks and threads by per-run indexes bound once and sends"
                     + " the service and labels once per run; legacy (alias v1) repeats the 16-byte stack id and thread"
                     + " name in every entry, for aggregators released before schema v2.")

@@ -8,6 +8,7 @@ import dev.stackstream.profile.Profile;
 import dev.stackstream.profile.ProfileStats;
 import dev.stackstream.profile.Sample;
 import dev.stackstream.profile.Stack;
+import dev.stackstream.profile.Unwinding;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.util.HashMap;
@@ -27,7 +28,9 @@ import java.util.OptionalLong;
  *   "totalSamples": 4995, "uniqueStacks": 12,
  *   "stats": {"lost": 0, "throttled": 0, "tableOverflow": 0, "truncatedStacks": 0,
  *             "targetCpuNanos": 4990000000 | "not available",
- *             "targetMaxRssBytes": 1234 | "not available", "instructions": "not available"},
+ *             "targetMaxRssBytes": 1234 | "not available", "instructions": "not available",
+ *             "unwinding": {"method": "auto|fp|cfi|mixed", "stackBytes": 16384, "depthCuts": 0,
+ *                           "stackCopyCuts": 0, "noUnwindInfoCuts": 0, "corruptCuts": 0} | "not available"},
  *   "frames": [{"name": "b", "function": "b" | null, "module": "/x/calltree" | null,
  *               "buildId": "ab12..." | null, "offset": 4660 | -1, "kind": "user|kernel|jit",
  *               "file": null, "line": 0}],
@@ -154,6 +157,19 @@ public final class JsonRenderer implements Renderer {
         writeMeasured(g, "targetCpuNanos", stats.targetCpuNanos());
         writeMeasured(g, "targetMaxRssBytes", stats.targetMaxRssBytes());
         writeMeasured(g, "instructions", stats.instructions());
+        if (stats.unwinding().isPresent()) {
+            Unwinding u = stats.unwinding().get();
+            g.writeObjectFieldStart("unwinding");
+            g.writeStringField("method", u.method());
+            g.writeNumberField("stackBytes", u.stackBytes());
+            g.writeNumberField("depthCuts", u.depthCuts());
+            g.writeNumberField("stackCopyCuts", u.stackCopyCuts());
+            g.writeNumberField("noUnwindInfoCuts", u.noUnwindInfoCuts());
+            g.writeNumberField("corruptCuts", u.corruptCuts());
+            g.writeEndObject();
+        } else {
+            g.writeStringField("unwinding", NOT_AVAILABLE);
+        }
         g.writeEndObject();
     }
 

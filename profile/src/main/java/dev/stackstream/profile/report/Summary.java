@@ -4,6 +4,7 @@ import dev.stackstream.profile.Profile;
 import dev.stackstream.profile.ProfileStats;
 import dev.stackstream.profile.Sample;
 import dev.stackstream.profile.Stack;
+import dev.stackstream.profile.Unwinding;
 import dev.stackstream.profile.folded.FoldedStacks;
 import dev.stackstream.profile.render.RenderOptions;
 import java.util.ArrayList;
@@ -36,7 +37,10 @@ import java.util.OptionalLong;
  * @param lost samples the kernel dropped
  * @param throttled throttle events
  * @param tableOverflow samples not counted because the stack table was full
- * @param truncatedStacks stacks cut at the depth limit
+ * @param truncatedStacks samples whose stack does not reach its root (depth limit, or unwinding
+ *     stopped early)
+ * @param unwinding unwinding method, stack copy size and cuts by reason; null when the profile
+ *     does not say (older collector, profile read from a file)
  * @param hottestPaths the {@value #TOP} stacks with the most samples, most first
  * @param topSelf the {@value #TOP} functions with the most samples as the leaf
  * @param topTotal the {@value #TOP} functions on the most samples' stacks
@@ -47,7 +51,7 @@ import java.util.OptionalLong;
 public record Summary(String type, String unit, long period, String start, String end,
                       double elapsedSeconds, long samples, Double rateHz, long uniqueStacks,
                       long lost, long throttled, long tableOverflow, long truncatedStacks,
-                      List<PathShare> hottestPaths, List<FunctionShare> topSelf,
+                      Unwinding unwinding, List<PathShare> hottestPaths, List<FunctionShare> topSelf,
                       List<FunctionShare> topTotal, List<ThreadShare> threads,
                       List<Measurement> measurements, List<PathShare> instructionHotspots) {
 
@@ -125,7 +129,7 @@ public record Summary(String type, String unit, long period, String start, Strin
         return new Summary(profile.type().name(), profile.type().unit(), profile.type().period(),
                 profile.start().toString(), profile.end().toString(), elapsed, total, rate,
                 byStack.size(), st.lost(), st.throttled(), st.tableOverflow(), st.truncatedStacks(),
-                paths, topSelf, topTotal, List.copyOf(threads), measurements, hotspots);
+                st.unwinding().orElse(null), paths, topSelf, topTotal, List.copyOf(threads), measurements, hotspots);
     }
 
     private static List<PathShare> topPaths(Map<Stack, Long> counts, long total) {

@@ -1,5 +1,6 @@
 package dev.stackstream.profile.report;
 
+import dev.stackstream.profile.Unwinding;
 import java.util.List;
 import java.util.Locale;
 
@@ -33,6 +34,12 @@ final class SummaryText {
         row(b, "throttled", f("%,d", s.throttled()));
         row(b, "table overflow", f("%,d", s.tableOverflow()));
         row(b, "truncated stacks", f("%,d", s.truncatedStacks()));
+        if (s.unwinding() != null) {
+            Unwinding u = s.unwinding();
+            row(b, "  cut because", f("copy too short %,d, no unwind info %,d, corrupt %,d, depth limit %,d",
+                    u.stackCopyCuts(), u.noUnwindInfoCuts(), u.corruptCuts(), u.depthCuts()));
+            row(b, "stack unwinding", f("%s, %,d stack bytes copied per sample", u.method(), u.stackBytes()));
+        }
 
         b.append("\nhottest paths (top ").append(Summary.TOP).append(")\n");
         if (s.hottestPaths().isEmpty()) {
