@@ -223,7 +223,7 @@ int32_t ss_captured(const ss_session *s);
  * and mappings, the leaf-caller fix-up aside): writes up to max addresses, leaf first, kernel
  * frames first, into out and returns how many, with *cut the enum ss_cut_reason. Only after
  * ss_stop (-EBUSY before); -ERANGE for no such sample; -ESRCH when its process's mappings were
- * not known at the stop. */
+ * not known at the stop. A replay counts in ss_stats' unwinding counters like a live sample. */
 int32_t ss_unwind_captured(ss_session *s, int32_t i, uint64_t *out, int32_t max, int32_t *cut);
 
 /* ---- launching a command ---------------------------------------------------------------- */
