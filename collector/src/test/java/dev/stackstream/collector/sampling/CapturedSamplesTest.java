@@ -16,9 +16,11 @@ import org.junit.jupiter.api.Test;
 /** Samples kept by the sampler and unwound again after the stop (real perf events; needs root). */
 class CapturedSamplesTest {
     /**
-     * The first samples of a freshly exec'd fixture can fall before the reader has the mappings
-     * ld.so is still creating (seen: samples #0-#3 cut as corrupt / no unwind info); the reach
-     * bound holds for the samples after them. Every sample is still replayed and compared.
+     * The first samples of the freshly exec'd fixture come out cut (kernel frames of the exec or the
+     * loader's first system calls, then a user address the walk calls corrupt): #0-#3 here, 28 of
+     * 200 in a loaded CI run, also when capturing starts after libc is mapped. Their cause is not
+     * found yet (open in issue 11); the reach bound holds for the samples after them, and every
+     * sample is still replayed and compared.
      */
     private static final int START_UP_SAMPLES = 50;
 
