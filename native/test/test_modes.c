@@ -30,6 +30,18 @@ static int in_child(int (*fn)(void))
     return WIFEXITED(status) ? WEXITSTATUS(status) : 100 + WTERMSIG(status);
 }
 
+/* Runs check in a child that drops root (its exit code: 0 passed, else which step failed);
+ * skipped unless root and `ok`, with `also` telling what else the check needs. */
+#define CHECK_AS_NOBODY(check, ok, also)                                                    \
+    do {                                                                                    \
+        if (getuid() != 0 || !(ok)) {                                                       \
+            printf("    skipped: needs root to drop privileges%s\n", also);                \
+            return;                                                                         \
+        }                                                                                   \
+        int rc_ = in_child(check);                                                          \
+        CHECKF(rc_ == 0, "child check %d failed", rc_);                                     \
+    } while (0)
+
 static long paranoid(void)
 {
     FILE *f = fopen("/proc/sys/kernel/perf_event_paranoid", "r");
@@ -80,12 +92,7 @@ static int kernel_yes_unprivileged(void)
 
 TEST(errors_kernel_frames_need_privilege)
 {
-    if (getuid() != 0 || paranoid() < 2) {
-        printf("    skipped: needs root to drop privileges and perf_event_paranoid >= 2\n");
-        return;
-    }
-    int rc = in_child(kernel_yes_unprivileged);
-    CHECKF(rc == 0, "child check %d failed", rc);
+    CHECK_AS_NOBODY(kernel_yes_unprivileged, paranoid() >= 2, " and perf_event_paranoid >= 2");
 }
 
 /* Off-CPU and wall sampling fire inside the scheduler: without kernel access they are refused
@@ -117,12 +124,7 @@ static int switch_events_unprivileged(void)
 
 TEST(errors_off_cpu_and_wall_need_kernel_access)
 {
-    if (getuid() != 0 || paranoid() < 2) {
-        printf("    skipped: needs root to drop privileges and perf_event_paranoid >= 2\n");
-        return;
-    }
-    int rc = in_child(switch_events_unprivileged);
-    CHECKF(rc == 0, "child check %d failed", rc);
+    CHECK_AS_NOBODY(switch_events_unprivileged, paranoid() >= 2, " and perf_event_paranoid >= 2");
 }
 
 /* Alloc sampling loads a BPF program: an unprivileged process is refused with a message naming
@@ -152,12 +154,7 @@ static int alloc_unprivileged(void)
 
 TEST(errors_alloc_needs_bpf_privileges)
 {
-    if (getuid() != 0) {
-        printf("    skipped: needs root to drop privileges\n");
-        return;
-    }
-    int rc = in_child(alloc_unprivileged);
-    CHECKF(rc == 0, "child check %d failed", rc);
+    CHECK_AS_NOBODY(alloc_unprivileged, 1, "");
 }
 
 static int other_users_process(void)
@@ -183,12 +180,7 @@ static int other_users_process(void)
 
 TEST(errors_other_users_process_is_refused_with_fix)
 {
-    if (getuid() != 0) {
-        printf("    skipped: needs root to drop privileges\n");
-        return;
-    }
-    int rc = in_child(other_users_process);
-    CHECKF(rc == 0, "child check %d failed", rc);
+    CHECK_AS_NOBODY(other_users_process, 1, "");
 }
 
 static int memlock_exhausted(void)
@@ -215,12 +207,7 @@ static int memlock_exhausted(void)
 
 TEST(errors_ring_over_locked_memory_limit)
 {
-    if (getuid() != 0 || paranoid() > 2) {
-        printf("    skipped: needs root to drop privileges and perf_event_paranoid <= 2\n");
-        return;
-    }
-    int rc = in_child(memlock_exhausted);
-    CHECKF(rc == 0, "child check %d failed", rc);
+    CHECK_AS_NOBODY(memlock_exhausted, paranoid() <= 2, " and perf_event_paranoid <= 2");
 }
 
 static int fd_limit(void)
