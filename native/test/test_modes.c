@@ -59,6 +59,27 @@ static int drop_root(void)
     return setgid(65534) == 0 && setuid(65534) == 0 ? 0 : -1;
 }
 
+/* Opens o expecting a refusal for want of privilege, its message naming each of words (NULL
+ * ends them): 0 as expected, 11 it opened, 12 another code or message. */
+static int refused_naming(const ss_options *o, const char *const words[])
+{
+    char err[1024];
+    int32_t code = 0;
+    ss_session *s = ss_open(o, &code, err, sizeof(err));
+    if (s) {
+        ss_close(s);
+        return 11;
+    }
+    int ok = code == -EACCES || code == -EPERM;
+    for (int i = 0; ok && words[i]; i++)
+        ok = strstr(err, words[i]) != NULL;
+    if (!ok) {
+        fprintf(stderr, "    code %d message: %s\n", code, err);
+        return 12;
+    }
+    return 0;
+}
+
 static int kernel_yes_unprivileged(void)
 {
     if (drop_root() < 0)
@@ -66,20 +87,16 @@ static int kernel_yes_unprivileged(void)
     ss_options o;
     ss_options_init(&o);
     o.kernel_mode = SS_KERNEL_YES;
+    char want[64];
+    snprintf(want, sizeof(want), "perf_event_paranoid is %ld", paranoid());
+    int rc = refused_naming(&o, (const char *const[]){ "CAP_PERFMON", want, NULL });
+    if (rc)
+        return rc;
+    /* AUTO falls back to user frames and says so. */
+    o.kernel_mode = SS_KERNEL_AUTO;
     char err[1024];
     int32_t code = 0;
     ss_session *s = ss_open(&o, &code, err, sizeof(err));
-    if (s)
-        return 11;
-    char want[64];
-    snprintf(want, sizeof(want), "perf_event_paranoid is %ld", paranoid());
-    if ((code != -EACCES && code != -EPERM) || !strstr(err, "CAP_PERFMON") || !strstr(err, want)) {
-        fprintf(stderr, "    code %d message: %s\n", code, err);
-        return 12;
-    }
-    /* AUTO falls back to user frames and says so. */
-    o.kernel_mode = SS_KERNEL_AUTO;
-    s = ss_open(&o, &code, err, sizeof(err));
     if (!s) {
         fprintf(stderr, "    AUTO: %d %s\n", code, err);
         return 13;
@@ -106,18 +123,10 @@ static int switch_events_unprivileged(void)
         ss_options o;
         ss_options_init(&o);
         o.event = events[i];
-        char err[1024];
-        int32_t code = 0;
-        ss_session *s = ss_open(&o, &code, err, sizeof(err));
-        if (s) {
-            ss_close(s);
-            return 11;
-        }
-        if ((code != -EACCES && code != -EPERM) || !strstr(err, "CAP_PERFMON") ||
-            !strstr(err, "kernel.perf_event_paranoid=1") || !strstr(err, "needs kernel access")) {
-            fprintf(stderr, "    code %d message: %s\n", code, err);
-            return 12;
-        }
+        int rc = refused_naming(&o, (const char *const[]){ "CAP_PERFMON", "kernel.perf_event_paranoid=1",
+                                                          "needs kernel access", NULL });
+        if (rc)
+            return rc;
     }
     return 0;
 }
@@ -137,19 +146,8 @@ static int alloc_unprivileged(void)
     ss_options_init(&o);
     o.event = SS_EVENT_ALLOC;
     o.period = 524288;
-    char err[1024];
-    int32_t code = 0;
-    ss_session *s = ss_open(&o, &code, err, sizeof(err));
-    if (s) {
-        ss_close(s);
-        return 11;
-    }
-    if ((code != -EACCES && code != -EPERM) || !strstr(err, "CAP_BPF") || !strstr(err, "CAP_PERFMON") ||
-        !strstr(err, "kernel.unprivileged_bpf_disabled")) {
-        fprintf(stderr, "    code %d message: %s\n", code, err);
-        return 12;
-    }
-    return 0;
+    return refused_naming(&o, (const char *const[]){ "CAP_BPF", "CAP_PERFMON",
+                                                      "kernel.unprivileged_bpf_disabled", NULL });
 }
 
 TEST(errors_alloc_needs_bpf_privileges)
@@ -165,17 +163,7 @@ static int other_users_process(void)
     ss_options o;
     ss_options_init(&o);
     o.pid = parent;            /* root's process */
-    char err[1024];
-    int32_t code = 0;
-    ss_session *s = ss_open(&o, &code, err, sizeof(err));
-    if (s)
-        return 11;
-    if ((code != -EACCES && code != -EPERM) || !strstr(err, "CAP_PERFMON") ||
-        !strstr(err, "perf_event_paranoid")) {
-        fprintf(stderr, "    code %d message: %s\n", code, err);
-        return 12;
-    }
-    return 0;
+    return refused_naming(&o, (const char *const[]){ "CAP_PERFMON", "perf_event_paranoid", NULL });
 }
 
 TEST(errors_other_users_process_is_refused_with_fix)
