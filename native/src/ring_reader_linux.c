@@ -29,11 +29,13 @@
 #if defined(__x86_64__)
 #define ARCH SS_ARCH_X86_64
 #define NREGS 3          /* BP, SP, IP */
+#define IP_AT 2
 #define ARG0_AT 1        /* ALLOC: SI, DI come before them (lower register numbers) */
 #define ARG1_AT 0
 #elif defined(__aarch64__)
 #define ARCH SS_ARCH_ARM64
 #define NREGS 4          /* X29, LR, SP, PC */
+#define IP_AT 3
 #define ARG0_AT 0        /* ALLOC: X0, X1 come before them */
 #define ARG1_AT 1
 #endif
@@ -157,6 +159,26 @@ uint8_t rr_unwind_user(ss_session *s, ss_process *p, const uint64_t *regs, const
     return unwind_user(s, p, regs, data, len, res, &leaf_fp);
 }
 
+/*
+ * A sample of a process in an exec (ss_exec_state): -1 to drop it (a spawned command before its
+ * exec), 1 to keep only its kernel frames (the kernel loading the new image: the user registers
+ * are the old image's, its memory is gone, and the new image has no user frames yet), else 0 (the
+ * new image runs: its user IP is in the new mappings, or the sample is in user mode).
+ */
+static int exec_sample(ss_session *s, int pid, uint64_t user_ip, const uint64_t *raw, uint64_t nr)
+{
+    ss_process *p = tg_process(s, pid, 0);
+    if (!p || p->exec_state == SS_EXEC_NONE)
+        return 0;
+    if (p->exec_state == SS_EXEC_HELD)
+        return -1;
+    int in_kernel = nr > 0 && raw[0] == PERF_CONTEXT_KERNEL;
+    if (in_kernel && !ms_find(&p->maps, user_ip))
+        return 1;
+    tg_set_exec_state(s, p, SS_EXEC_NONE);
+    return 0;
+}
+
 #define TAKE(dst, n)                      \
     do {                                  \
         if ((size_t)(end - p) < (n))      \
@@ -224,6 +246,9 @@ static void on_sample(ss_session *s, ss_pev *e, const uint8_t *p, const uint8_t 
     uint32_t pid = ids[0], tid = ids[1];
     if (pid == (uint32_t)s->self_pid && tid == (uint32_t)s->reader_tid)
         return;                        /* cgroup mode with the collector inside: not our own reads */
+    int kernel_only = s->awaiting_exec && exec_sample(s, (int)pid, abi ? regs[IP_AT] : 0, raw, nr);
+    if (kernel_only < 0)
+        return;
     if (s->alloc) {
         /* Weighted by what the sample stands for: bytes, and allocations in the `instructions`
          * slot (no counter is grouped with uprobes). */
@@ -238,7 +263,8 @@ static void on_sample(ss_session *s, ss_pev *e, const uint8_t *p, const uint8_t 
     cc_result res;
     uint16_t max_depth = (uint16_t)s->o.max_depth;
     uint8_t cut = 0;
-    int unwound = s->o.unwind != SS_UNWIND_FP && abi == PERF_SAMPLE_REGS_ABI_64 && data;
+    int unwound = s->o.unwind != SS_UNWIND_FP && abi == PERF_SAMPLE_REGS_ABI_64 && data &&
+                  !kernel_only;
     ss_process *proc = NULL;
     if (unwound) {
         proc = tg_process(s, (int)pid, s->o.target_kind == SS_TARGET_CGROUP);
@@ -257,6 +283,10 @@ static void on_sample(ss_session *s, ss_pev *e, const uint8_t *p, const uint8_t 
             frames += raw[i] < (uint64_t)-4095;
         if (frames >= s->max_stack)    /* the kernel stopped at sample_max_stack */
             res.flags |= SS_STACK_TRUNCATED;
+        if (kernel_only) {
+            res.depth = res.kernel_depth;
+            res.flags = 0;
+        }
         if (res.flags & SS_STACK_TRUNCATED)
             cut = SS_CUT_DEPTH;
     }
@@ -268,7 +298,7 @@ static void on_sample(ss_session *s, ss_pev *e, const uint8_t *p, const uint8_t 
     (void)top;
 #endif
     /* The leaf-caller fix-up, where the leaf was unwound by its frame pointer. */
-    if (candidate && (!unwound || leaf_fp)) {
+    if (candidate && (!unwound || leaf_fp) && !kernel_only) {
         if (!proc)
             proc = tg_process(s, (int)pid, s->o.target_kind == SS_TARGET_CGROUP);
         struct fix_ctx fc = { s, proc };

@@ -44,7 +44,17 @@ typedef struct ss_process {
     ss_mapset maps;      /* executable mappings (leaf fix-up) */
     uint8_t execd;       /* ALLOC: exec'd while sampled */
     uint8_t libc_seen;   /* ALLOC: a C library mapped since (else its allocations went unseen) */
+    uint8_t exec_state;  /* enum ss_exec_state */
 } ss_process;
+
+/* Where a process is in an exec (targets_linux.c sets it, the reader acts on it). */
+enum ss_exec_state {
+    SS_EXEC_NONE = 0,
+    SS_EXEC_HELD = 1,    /* held by ss_spawn when attached, not exec'd yet: its samples are the
+                            spawning code's and the old image's teardown, not the command's */
+    SS_EXEC_LOADING = 2  /* exec'd (COMM record), the new image has not run yet: the kernel still
+                            loads it with the old image's user registers, which mean nothing now */
+};
 
 #define VERIFY_CACHE 4096
 #define CAP_REGS 4       /* user registers kept per captured sample (x86-64 uses 3) */
@@ -99,6 +109,7 @@ struct ss_session {
     ss_stats st;         /* counters updated with atomics */
     int alive;           /* atomic */
     int root_gone;       /* reader thread only: the root exited; alive drops once its events are closed */
+    int awaiting_exec;   /* reader thread only: processes whose exec_state is not NONE */
     uint64_t next_rescan_ns;
     int sweep_ms;        /* ring sweep period of the reader */
     unsigned rescans;    /* rescans done (children are scanned every CHILD_SCAN_EVERY) */
@@ -138,13 +149,19 @@ void tg_on_mmap(ss_session *s, int pid, uint64_t start, uint64_t len, uint64_t p
 void tg_rescan(ss_session *s);
 void tg_reap_dead(ss_session *s);
 int tg_add_event(ss_session *s, ss_pev *e);
+/* Moves p to an enum ss_exec_state, keeping s->awaiting_exec. */
+void tg_set_exec_state(ss_session *s, ss_process *p, int state);
 void tg_free(ss_session *s);
 
+/* spawn_linux.c: 1 if pid was started by ss_spawn and is still held before its exec. */
+int sp_held(int pid);
+
 /* unwind_tables_linux.c */
-/* The module of a mapped file (created on first sight, table compiled on first use), or NULL for
- * memory without a file or in FP mode. */
+/* The module of a mapped file or of the [vdso] (created on first sight, table compiled on first
+ * use), or NULL for other memory without a file or in FP mode. map_len: the mapping's size. */
 cfi_module *ut_module(ss_session *s, int pid, const uint8_t *build_id, int build_id_len,
-                      uint64_t dev, uint64_t ino, const char *path, size_t path_len);
+                      uint64_t dev, uint64_t ino, const char *path, size_t path_len,
+                      uint64_t map_len);
 /* The CFI row for code address pc inside map, or NULL when its module has none. */
 const cfi_row *ut_find(ss_session *s, const ss_mapping *map, uint64_t pc);
 void ut_free(ss_session *s);

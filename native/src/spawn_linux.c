@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "session.h"
 
 extern char **environ;
 
@@ -141,6 +142,16 @@ SS_EXPORT int32_t ss_spawn(const char *const *argv, char *err, size_t err_len)
     held[slot].fd = fds[1];
     pthread_mutex_unlock(&held_mu);
     return pid;
+}
+
+int sp_held(int pid)
+{
+    int found = 0;
+    pthread_mutex_lock(&held_mu);
+    for (int i = 0; i < MAX_HELD && !found; i++)
+        found = pid > 0 && held[i].pid == pid;
+    pthread_mutex_unlock(&held_mu);
+    return found;
 }
 
 static int take_held(int pid)

@@ -79,7 +79,8 @@ static int on_proc_map(const proc_map *m, void *arg)
     uint64_t dev = makedev(m->dev_major, m->dev_minor);
     int id_len = build_id_for(c->s, c->p->pid, path, dev, m->inode, id);
     ms_add(&c->p->maps, m->start, m->end, m->pgoff,
-           ut_module(c->s, c->p->pid, id, id_len, dev, m->inode, path, path_len));
+           ut_module(c->s, c->p->pid, id, id_len, dev, m->inode, path, path_len,
+                     m->end - m->start));
     emit_mmap(c->s, c->p->pid, m->start, m->end - m->start, m->pgoff, id, id_len, path, path_len);
     ap_on_mapping(c->p, path, path_len);
     return 0;
@@ -213,6 +214,11 @@ int tg_attach_process(ss_session *s, int pid, int initial, char *err, size_t err
      * process (ld.so mapping libc) maps in between. */
     if (created)
         load_maps(s, p);
+    /* A command held before exec: like perf's enable_on_exec, its profile starts at the exec. */
+    if (created && initial && sp_held(pid)) {
+        p->exec_state = SS_EXEC_HELD;
+        s->awaiting_exec++;
+    }
     if (c.fatal)
         return c.fatal;
     if (n < 0 || (initial && c.attached == 0 && p->threads == 0))
@@ -238,11 +244,18 @@ void tg_on_fork(ss_session *s, int pid, int ppid, int tid, int ptid)
     }
 }
 
+void tg_set_exec_state(ss_session *s, ss_process *p, int state)
+{
+    s->awaiting_exec += (state != SS_EXEC_NONE) - (p->exec_state != SS_EXEC_NONE);
+    p->exec_state = (uint8_t)state;
+}
+
 static void process_gone(ss_session *s, ss_process *p)
 {
     if (p->gone)
         return;
     p->gone = 1;
+    tg_set_exec_state(s, p, SS_EXEC_NONE);
     if (s->alloc)
         ap_on_image(s, p, 0);
     emit_exit(s, p->pid, p->pid);
@@ -284,6 +297,7 @@ void tg_on_comm(ss_session *s, int pid, int tid, const char *name, int exec)
         return;
     emit_comm(s, pid, tid, name, exec);
     if (exec) {
+        tg_set_exec_state(s, p, SS_EXEC_LOADING);
         if (s->alloc)
             ap_on_image(s, p, 1);
         load_maps(s, p);   /* exec replaced the address space: report the new one */
@@ -304,7 +318,8 @@ void tg_on_mmap(ss_session *s, int pid, uint64_t start, uint64_t len, uint64_t p
         build_id = id;
     }
     ms_add(&p->maps, start, start + len, pgoff,
-           ut_module(s, pid, build_id, build_id_len, makedev(maj, min), ino, path, strlen(path)));
+           ut_module(s, pid, build_id, build_id_len, makedev(maj, min), ino, path, strlen(path),
+                     len));
     emit_mmap(s, pid, start, len, pgoff, build_id, build_id_len, path, strlen(path));
     ap_on_mapping(p, path, strlen(path));
 }

@@ -8,6 +8,12 @@
  * other frames fall back to the frame pointer). A code address that .eh_frame does not cover is
  * looked up, once per module, in .debug_frame (debug_frame_linux.c: the module's own, or its debug
  * file's), kept as a second table under the same cap.
+ *
+ * Two kinds of code have no FDE but a known unwinding: the [vdso], whose image is the kernel's
+ * and the same in every 64-bit process, so its .eh_frame is read from the collector's own copy
+ * (when the target's mapping has the same size); and a module's ELF entry point when no FDE
+ * covers it (ld.so's _start, which calls _dl_start with the kernel's initial stack: its "return
+ * address" would be argc), which is the outermost frame by definition: the kernel jumps there.
  */
 #define _GNU_SOURCE
 #include <elf.h>
@@ -15,13 +21,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "proc.h"
 #include "session.h"
 
 #define MAX_LOADS 8
+#define ENTRY_SPAN 256     /* bytes after e_entry taken as the entry function when no FDE says */
+
+/* The rule of a process entry point: nothing called it. */
+static const cfi_row ENTRY_ROW = { 0, 8, -8, 0, CFI_CFA_SP, CFI_RA_UNDEFINED, { 0, 0 } };
 
 struct cfi_module {
     struct cfi_module *next;
@@ -36,16 +48,23 @@ struct cfi_module {
     cfi_table dtable;
     struct { uint64_t off, filesz, vaddr; } load[MAX_LOADS];
     int nload;
+    uint64_t entry, entry_end;   /* the entry function no FDE covers: [entry, entry_end), or 0 */
 };
 
 cfi_module *ut_module(ss_session *s, int pid, const uint8_t *build_id, int build_id_len,
-                      uint64_t dev, uint64_t ino, const char *path, size_t path_len)
+                      uint64_t dev, uint64_t ino, const char *path, size_t path_len,
+                      uint64_t map_len)
 {
-    if (s->o.unwind == SS_UNWIND_FP || path_len == 0 || path[0] != '/')
-        return NULL;       /* anonymous memory (JIT), [vdso], [stack]...: frame pointers there */
+    int vdso = path_len == 6 && memcmp(path, "[vdso]", 6) == 0;
+    if (s->o.unwind == SS_UNWIND_FP || path_len == 0 || (path[0] != '/' && !vdso))
+        return NULL;       /* anonymous memory (JIT), [stack]...: frame pointers there */
     uint8_t key[24];
     uint8_t key_len;
-    if (build_id_len > 0) {
+    if (vdso) {            /* by size: a vdso of another size is not our image */
+        key[0] = 'v';
+        memcpy(key + 1, &map_len, 8);
+        key_len = 9;
+    } else if (build_id_len > 0) {
         key[0] = 'b';
         memcpy(key + 1, build_id, (size_t)build_id_len);
         key_len = (uint8_t)(1 + build_id_len);
@@ -207,26 +226,33 @@ static void make_room(ss_session *s, size_t need, const cfi_module *keep)
     }
 }
 
-static void load_module(ss_session *s, cfi_module *m)
+/* The entry function of image f when no FDE covers e_entry: up to the next FDE, at most
+ * ENTRY_SPAN bytes. Only executables and shared objects that can be run (ld.so, libc) have one. */
+static void find_entry(cfi_module *m, const uint8_t *f, size_t size)
 {
-    m->state = -1;
-    m->nload = 0;
-    int fd = open_module(m);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) < 0 || st.st_size < (off_t)sizeof(Elf64_Ehdr) ||
-        !S_ISREG(st.st_mode)) {
-        if (fd >= 0)
-            close(fd);
-        STAT_ADD(s, unwind_no_cfi, 1);
+    const Elf64_Ehdr *eh = (const Elf64_Ehdr *)(const void *)f;
+    m->entry = m->entry_end = 0;
+    if (size < sizeof(*eh) || (eh->e_type != ET_EXEC && eh->e_type != ET_DYN) || eh->e_entry == 0 ||
+        eh->e_entry > UINT32_MAX - ENTRY_SPAN)
         return;
+    uint64_t end = eh->e_entry + ENTRY_SPAN;
+    if (m->state == 1) {
+        if (cfi_find(&m->table, eh->e_entry))
+            return;        /* its CFI says how (glibc's _start: return address undefined) */
+        for (size_t i = 0; i < m->table.n && m->table.rows[i].pc < end; i++) {
+            if (m->table.rows[i].pc > eh->e_entry) {
+                end = m->table.rows[i].pc;
+                break;
+            }
+        }
     }
-    size_t size = (size_t)st.st_size;
-    void *f = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (f == MAP_FAILED) {
-        STAT_ADD(s, unwind_no_cfi, 1);
-        return;
-    }
+    m->entry = eh->e_entry;
+    m->entry_end = end;
+}
+
+/* Compiles the .eh_frame of image f[0..size) into m's table, and finds its entry function. */
+static void compile_image(ss_session *s, cfi_module *m, const uint8_t *f, size_t size)
+{
     const uint8_t *sec;
     size_t len;
     uint64_t vaddr;
@@ -243,6 +269,58 @@ static void load_module(ss_session *s, cfi_module *m)
     } else {
         STAT_ADD(s, unwind_no_cfi, 1);
     }
+    find_entry(m, f, size);
+}
+
+static int own_vdso(const proc_map *pm, void *arg)
+{
+    if (pm->path_len == 6 && memcmp(pm->path, "[vdso]", 6) == 0) {
+        *(uint64_t *)arg = pm->end - pm->start;
+        return 1;
+    }
+    return 0;
+}
+
+/* The vdso, from the collector's own mapping when it has the size of the target's. */
+static void load_vdso(ss_session *s, cfi_module *m)
+{
+    uint64_t want, have = 0;
+    memcpy(&want, m->key + 1, 8);
+    const uint8_t *image = (const uint8_t *)(uintptr_t)getauxval(AT_SYSINFO_EHDR);
+    if (image)
+        proc_exec_maps(getpid(), own_vdso, &have);
+    if (!image || have == 0 || have != want) {
+        STAT_ADD(s, unwind_no_cfi, 1);
+        return;
+    }
+    compile_image(s, m, image, (size_t)have);
+}
+
+static void load_module(ss_session *s, cfi_module *m)
+{
+    m->state = -1;
+    m->nload = 0;
+    if (m->key[0] == 'v') {
+        load_vdso(s, m);
+        return;
+    }
+    int fd = open_module(m);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0 || st.st_size < (off_t)sizeof(Elf64_Ehdr) ||
+        !S_ISREG(st.st_mode)) {
+        if (fd >= 0)
+            close(fd);
+        STAT_ADD(s, unwind_no_cfi, 1);
+        return;
+    }
+    size_t size = (size_t)st.st_size;
+    void *f = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (f == MAP_FAILED) {
+        STAT_ADD(s, unwind_no_cfi, 1);
+        return;
+    }
+    compile_image(s, m, f, size);
     munmap(f, size);
 }
 
@@ -284,6 +362,8 @@ const cfi_row *ut_find(ss_session *s, const ss_mapping *map, uint64_t pc)
         load_debug_frame(s, m);
     if (!row && m->dstate == 1)
         row = cfi_find(&m->dtable, vaddr);
+    if (!row && m->entry && vaddr >= m->entry && vaddr < m->entry_end)
+        row = &ENTRY_ROW;
     return row;
 }
 
