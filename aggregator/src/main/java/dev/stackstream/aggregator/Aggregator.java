@@ -3,6 +3,8 @@ package dev.stackstream.aggregator;
 import dev.stackstream.aggregator.engine.AggregatorTopology;
 import dev.stackstream.aggregator.engine.BoundedRocksDbConfig;
 import dev.stackstream.aggregator.engine.IngestErrorHandler;
+import dev.stackstream.aggregator.engine.ProductionErrorHandler;
+import dev.stackstream.aggregator.engine.RefusedDeadLetters;
 import dev.stackstream.aggregator.http.ApiServer;
 import dev.stackstream.aggregator.metrics.FunctionMetrics;
 import dev.stackstream.aggregator.metrics.StreamsMetrics;
@@ -126,9 +128,17 @@ public final class Aggregator implements AutoCloseable {
                     config.dedupRetention(), config.ingestLimits(), config.merges(), config.clock(), metrics);
             Properties props = streamsProperties(config, self);
             props.put(IngestErrorHandler.METRICS_CONFIG, metrics);
+            RefusedDeadLetters refused = new RefusedDeadLetters();
+            props.put(RefusedDeadLetters.CONFIG, refused);
             KafkaStreams streams = new KafkaStreams(topology, props);
             holder[0] = streams;
             streams.setUncaughtExceptionHandler(e -> {
+                // A dead letter the topic refused: the replay writes a stub instead (ProductionErrorHandler).
+                if (refused.takeReplacement()) {
+                    LOG.warn("stream thread stopped on a refused dead letter; replacing it: its tasks replay from"
+                            + " their last commit with a stub in the letter's place");
+                    return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
+                }
                 LOG.error("stream thread failed; shutting the aggregator's Kafka Streams client down", e);
                 return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
             });
@@ -225,6 +235,8 @@ public final class Aggregator implements AutoCloseable {
         // A record whose processing throws goes to the DLQ and ingest resumes (IngestErrorHandler).
         p.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG, IngestErrorHandler.class);
         p.put(IngestErrorHandler.DLQ_TOPIC_CONFIG, c.dlqTopic());
+        // A record Kafka does not take: retried, stubbed (dead letters) or fatal (changelogs), never skipped.
+        p.put(StreamsConfig.PRODUCTION_EXCEPTION_HANDLER_CLASS_CONFIG, ProductionErrorHandler.class);
         // A warm copy of every task on another instance, kept from the changelogs: when an instance is
         // lost, queries read its partitions there at once and the task moves there without a restore.
         // With one instance there is nowhere to put it and nothing is created.

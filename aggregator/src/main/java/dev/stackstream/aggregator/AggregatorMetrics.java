@@ -104,6 +104,16 @@ public final class AggregatorMetrics {
                 .tag("reason", reason).register(registry).increment();
     }
 
+    /**
+     * A record the aggregator wrote that Kafka did not take: {@code topic} is dead-letters,
+     * changelog or output, {@code action} what was done (see ProductionErrorHandler).
+     */
+    public void productionError(String topic, String error, String action) {
+        Counter.builder("stackstream.aggregator.production.errors")
+                .description("Records the aggregator failed to write, by topic kind, error and action taken")
+                .tag("topic", topic).tag("error", error).tag("action", action).register(registry).increment();
+    }
+
     /** A window's write to a tier skipped because the bucket is older than the tier keeps. */
     public void tierSkipped(String tier) {
         Counter.builder("stackstream.aggregator.tier.writes.skipped")

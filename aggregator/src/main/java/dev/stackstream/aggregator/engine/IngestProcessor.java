@@ -61,6 +61,7 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
     private final AggregatorMetrics metrics;
 
     private ProcessorContext<byte[], byte[]> context;
+    private RefusedDeadLetters refused;
     private KeyValueStore<Bytes, byte[]> sequences;
     private KeyValueStore<Bytes, byte[]> series;
     private KeyValueStore<Bytes, byte[]> rollupState;
@@ -93,6 +94,7 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
     @Override
     public void init(ProcessorContext<byte[], byte[]> context) {
         this.context = context;
+        refused = RefusedDeadLetters.from(context.appConfigs());
         sequences = context.getStateStore(StoreNames.SEQUENCES);
         series = context.getStateStore(StoreNames.SERIES);
         rollupState = context.getStateStore(StoreNames.ROLLUP);
@@ -131,6 +133,9 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
         long now = clock.millis();
         if (now >= nextRollupAt) {
             rollup();
+        }
+        if (!refused.isEmpty() && replacedByStub(record)) {
+            return;
         }
         WireWindow batch;
         try {
@@ -285,9 +290,38 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
         store.put(key, merged.encode(), bucketStart);
     }
 
+    /**
+     * True when this record's dead letter was refused by the dead-letter topic (RefusedDeadLetters):
+     * this replay writes a stub with no value and none of its headers in its place, or nothing.
+     */
+    private boolean replacedByStub(Record<byte[], byte[]> record) {
+        String source = source();
+        RefusedDeadLetters.Refusal r = refused.of(source);
+        if (r == null) {
+            return false;
+        }
+        if (r.outcome() == RefusedDeadLetters.Outcome.DROP) {
+            LOG.error("record {} dropped: {}, and so was the stub written in its place; it is still at its source"
+                    + " offset", source, r.message());
+            metrics.deadLettered("dropped");
+            return true;
+        }
+        LOG.warn("record {}: {}; a stub goes to the dead-letter topic instead", source, r.message());
+        DeadLetters.Letter stub = DeadLetters.of(null, null, RefusedDeadLetters.STUB_REASON, r.message(), source);
+        // The key too may be what made it too large: kept only when small.
+        byte[] key = record.key() != null && record.key().length <= 1024 ? record.key() : null;
+        context.forward(new Record<>(key, stub.value(), record.timestamp(), stub.headers()));
+        metrics.deadLettered(RefusedDeadLetters.STUB_REASON);
+        return true;
+    }
+
+    /** Where the record being processed was read: {@code topic-partition@offset} (DeadLetters#SOURCE_HEADER). */
+    private String source() {
+        return context.recordMetadata().map(m -> m.topic() + "-" + m.partition() + "@" + m.offset()).orElse("unknown");
+    }
+
     private void deadLetter(Record<byte[], byte[]> record, UndecodableRecordException e) {
-        String source = context.recordMetadata()
-                .map(m -> m.topic() + "-" + m.partition() + "@" + m.offset()).orElse("unknown");
+        String source = source();
         LOG.warn("dead-lettering record {}: {}: {}", source, e.reason(), e.getMessage());
         DeadLetters.Letter letter = DeadLetters.of(record.value(), record.headers(), e.reason(), e.getMessage(), source);
         context.forward(new Record<>(record.key(), letter.value(), record.timestamp(), letter.headers()));
