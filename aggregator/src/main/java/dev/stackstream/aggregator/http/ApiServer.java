@@ -87,6 +87,15 @@ public final class ApiServer implements AutoCloseable {
             config.jetty.port = settings.port();
             config.startup.showJavalinBanner = false;
             config.routes.before(this::guard);
+            // Outside the routes' own handling: Javalin decoding a path parameter with a malformed
+            // escape (/api/v1/labels/%u0041/values) throws this before any route runs; it was a 500.
+            config.routes.exception(IllegalArgumentException.class, (e, ctx) -> {
+                try {
+                    error(ctx, 400, "the request's path or query is not valid: " + e.getMessage(), null);
+                } catch (IOException unwritable) {
+                    throw new java.io.UncheckedIOException(unwritable);
+                }
+            });
             config.routes.get("/", ctx -> ui(ctx));
             config.routes.get("/healthz", ctx -> healthz(ctx));
             config.routes.get("/metrics", ctx -> prometheus(ctx));
