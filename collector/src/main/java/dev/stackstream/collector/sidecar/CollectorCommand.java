@@ -210,7 +210,7 @@ public final class CollectorCommand implements Callable<Integer> {
         require(frequency > 0 && frequency <= 10_000, "--frequency must be 1..10000 Hz, got " + frequency);
         require(windowSeconds >= 0.1, "--window must be >= 0.1 s, got " + windowSeconds);
         try {
-            CollectorConfig.Builder b = CollectorConfig.builder(target, service, publisherConfig())
+            CollectorConfig.Builder b = CollectorConfig.builder(target, service, publisherConfig(System.getenv()))
                     .labels(userLabels).collectorId(collectorId)
                     .sampling(unwinding.applyTo(SamplingOptions.builder().frequencyHz(frequency).period(period)
                             .allocIntervalBytes(allocIntervalBytes)
@@ -227,8 +227,9 @@ public final class CollectorCommand implements Callable<Integer> {
         }
     }
 
-    private PublisherConfig publisherConfig() {
-        Map<String, String> props = KafkaClientProperties.resolve(kafkaProperties, kafkaConfig, System.getenv());
+    /** The publisher's settings; Kafka properties from the flags, --kafka-config and STACKSTREAM_KAFKA_* of environment. */
+    PublisherConfig publisherConfig(Map<String, String> environment) {
+        Map<String, String> props = KafkaClientProperties.resolve(kafkaProperties, kafkaConfig, environment);
         long buffer = boundedByHeap(parseBytes(bufferBytes), Runtime.getRuntime().maxMemory());
         return PublisherConfig.builder(bootstrapServers).kafkaProperties(props).samplesTopic(samplesTopic)
                 .stacksTopic(stacksTopic).bufferBytes(buffer).createTopics(createTopics)

@@ -95,6 +95,30 @@ class CollectorCommandTest {
         assertEquals(10.0, c.windowSeconds, "built-in default without a variable");
     }
 
+    /**
+     * The collector's Kafka properties come from STACKSTREAM_KAFKA_<PROPERTY> variables, the file of
+     * --kafka-config (itself given as STACKSTREAM_KAFKA_CONFIG here) and --kafka-property, in that
+     * order of precedence, all the way into the publisher's settings.
+     */
+    @Test
+    void kafkaPropertiesComeFromTheEnvironmentAConfigFileAndFlags(@org.junit.jupiter.api.io.TempDir Path dir)
+            throws Exception {
+        Path file = dir.resolve("client.properties");
+        Files.writeString(file, "security.protocol=SASL_SSL\nsasl.mechanism=SCRAM-SHA-512\nclient.id=from-file\n");
+        Map<String, String> env = Map.of("STACKSTREAM_KAFKA_CONFIG", file.toString(),
+                "STACKSTREAM_KAFKA_SASL_MECHANISM", "PLAIN", "STACKSTREAM_KAFKA_SASL_JAAS_CONFIG", "jaas-from-env",
+                "STACKSTREAM_KAFKA_LINGER_MS", "7");
+        CollectorCommand c = new CollectorCommand();
+        CommandLine cl = new CommandLine(c);
+        cl.setDefaultValueProvider(new EnvironmentDefaults(env));
+        cl.parseArgs("--pid", "1", "--service", "s", "--bootstrap-servers", "kafka:9092", "--kafka-property",
+                "client.id=from-flag");
+        assertEquals(file, c.kafkaConfig, "--kafka-config from its variable");
+        assertEquals(Map.of("security.protocol", "SASL_SSL", "sasl.mechanism", "SCRAM-SHA-512",
+                "sasl.jaas.config", "jaas-from-env", "linger.ms", "7", "client.id", "from-flag"),
+                c.publisherConfig(env).kafkaProperties(), "flag over file over environment");
+    }
+
     @Test
     void downwardApiVariablesBecomeLabelsAndUserLabelsWin() {
         Map<String, String> labels = TargetLabels.of(Map.of("POD_NAME", "web-7", "POD_NAMESPACE", "shop",
