@@ -2,7 +2,7 @@ package dev.stackstream.aggregator.engine;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Source records whose dead letter the dead-letter topic refused (too large for its
@@ -37,7 +37,8 @@ public final class RefusedDeadLetters {
             return size() > KEPT;
         }
     };
-    private final AtomicBoolean replacementDue = new AtomicBoolean();
+    /** Refusals whose stream thread has not been replaced yet (each fails one thread). */
+    private final AtomicInteger replacementsDue = new AtomicInteger();
     /** The exception of the latest refusal: the doomed transaction's other sends fail with it too. */
     private volatile Throwable lastCause;
     private volatile boolean empty = true;
@@ -56,7 +57,7 @@ public final class RefusedDeadLetters {
         Outcome outcome = stubRefused ? Outcome.DROP : Outcome.STUB;
         bySource.put(source, new Refusal(outcome, message));
         empty = false;
-        replacementDue.set(true);
+        replacementsDue.incrementAndGet();
         return outcome;
     }
 
@@ -90,10 +91,10 @@ public final class RefusedDeadLetters {
     }
 
     /**
-     * True once after each refusal: the stream thread that died of it is to be replaced (its task
-     * then replays from the last commit and meets the record as refused), not the client shut down.
+     * True once per refusal: the stream thread that died of it is to be replaced (its task then
+     * replays from the last commit and meets the record as refused), not the client shut down.
      */
     public boolean takeReplacement() {
-        return replacementDue.getAndSet(false);
+        return replacementsDue.getAndUpdate(n -> Math.max(0, n - 1)) > 0;
     }
 }
