@@ -4,6 +4,7 @@ import dev.stackstream.aggregator.engine.AggregatorTopology;
 import dev.stackstream.aggregator.engine.BoundedRocksDbConfig;
 import dev.stackstream.aggregator.engine.IngestErrorHandler;
 import dev.stackstream.aggregator.engine.ProductionErrorHandler;
+import dev.stackstream.aggregator.engine.RecordLimits;
 import dev.stackstream.aggregator.engine.RefusedDeadLetters;
 import dev.stackstream.aggregator.http.ApiServer;
 import dev.stackstream.aggregator.metrics.FunctionMetrics;
@@ -130,6 +131,9 @@ public final class Aggregator implements AutoCloseable {
             props.put(IngestErrorHandler.METRICS_CONFIG, metrics);
             RefusedDeadLetters refused = new RefusedDeadLetters();
             props.put(RefusedDeadLetters.CONFIG, refused);
+            // Dead letters are cut and buckets folded to what their topics take (after ensureTopics:
+            // the dead-letter topic may just have been created).
+            props.put(RecordLimits.CONFIG, TopicLimits.read(admin, config, props));
             KafkaStreams streams = new KafkaStreams(topology, props);
             holder[0] = streams;
             streams.setUncaughtExceptionHandler(e -> {

@@ -23,33 +23,39 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AlterConfigOp;
+import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.streams.KafkaStreams;
 import org.junit.jupiter.api.Test;
 
 /**
- * Records Kafka refuses to take from the aggregator (ProductionErrorHandler), on the real broker with
- * topics whose {@code max.message.bytes} is small: a refused dead letter costs one replay and is
- * replaced by a stub while the aggregator stays RUNNING and honest totals stay exact; a refused
- * changelog record stops the client rather than let it go on with state it could not save.
+ * Records larger than the topics the aggregator writes take, on the real broker with topics whose
+ * {@code max.message.bytes} is small. Read at start (TopicLimits): a dead letter is cut to fit its
+ * topic, and a bucket is folded to fit its changelog, while the aggregator stays RUNNING and honest
+ * totals stay exact. A dead-letter topic made smaller after the start (the residual case the limits
+ * read at start cannot see) refuses the letter: that costs one replay and a stub takes its place.
  */
 class ProductionErrorsTest {
     private static final Workload WORK = new Workload(5);
 
     @Test
-    void aDeadLetterTooLargeForItsTopicIsStubbedAndIngestGoesOn() throws Exception {
+    void aDeadLetterRefusedByATopicShrunkAfterTheStartIsStubbedAndIngestGoesOn() throws Exception {
         String bootstrap = SharedKafka.get().bootstrapServers();
         String name = "prod-dlq-" + System.nanoTime();
-        createTopic(bootstrap, name + "-dlq", Map.of("max.message.bytes", "8192"));
+        createTopic(bootstrap, name + "-dlq", Map.of());
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         long now = System.currentTimeMillis();
         Instant base = Instant.ofEpochMilli(now - now % 10_000 - 120_000);
         Map<String, Long> honest = new TreeMap<>();
         try (Aggregator aggregator = start(bootstrap, name, registry);
              KafkaProducer<byte[], byte[]> p = TestKafka.producer(bootstrap)) {
+            // The aggregator read the broker's default limit; now the topic takes 8 KiB only.
+            shrink(bootstrap, name + "-dlq", 8192);
             TestKafka.sendStacks(p, name + "-stacks", WORK.stacks);
             long junkOffset = -1;
             for (int seq = 0; seq < 10; seq++) {
@@ -71,7 +77,8 @@ class ProductionErrorsTest {
                     && aggregator.tierTotals("svc", base.minusSeconds(60), base.plusSeconds(600)).get("10s") == expected);
 
             List<ConsumerRecord<byte[], byte[]>> dlq = TestKafka.readAll(bootstrap, name + "-dlq", 1,
-                    Duration.ofSeconds(30));
+                    Duration.ofSeconds(30)).stream().filter(r -> r.headers().lastHeader(DeadLetters.SOURCE_HEADER) != null)
+                    .toList();
             assertEquals(1, dlq.size(), "one dead letter: the stub");
             ConsumerRecord<byte[], byte[]> stub = dlq.get(0);
             assertEquals(RefusedDeadLetters.STUB_REASON, header(stub, DeadLetters.REASON_HEADER));
@@ -95,7 +102,55 @@ class ProductionErrorsTest {
     }
 
     @Test
-    void aChangelogRecordTheBrokerRefusesStopsTheClientInsteadOfLosingState() throws Exception {
+    void aDeadLetterLargerThanItsTopicTakesIsCutToFitAtOnce() throws Exception {
+        String bootstrap = SharedKafka.get().bootstrapServers();
+        String name = "prod-dlq-cut-" + System.nanoTime();
+        createTopic(bootstrap, name + "-dlq", Map.of("max.message.bytes", "8192"));
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        long now = System.currentTimeMillis();
+        Instant base = Instant.ofEpochMilli(now - now % 10_000 - 120_000);
+        Map<String, Long> honest = new TreeMap<>();
+        try (Aggregator aggregator = start(bootstrap, name, registry);
+             KafkaProducer<byte[], byte[]> p = TestKafka.producer(bootstrap)) {
+            TestKafka.sendStacks(p, name + "-stacks", WORK.stacks);
+            long junkOffset = -1;
+            for (int seq = 0; seq < 6; seq++) {
+                if (seq == 3) {
+                    // 20 KB that are no window, with 2 KB of headers: far more than the topic's 8 KiB.
+                    byte[] junk = new byte[20_000];
+                    Arrays.fill(junk, (byte) 'x');
+                    ProducerRecord<byte[], byte[]> r = new ProducerRecord<>(name + "-samples",
+                            "junk".getBytes(StandardCharsets.UTF_8), junk);
+                    r.headers().add("trace", new byte[2048]);
+                    junkOffset = p.send(r).get().offset();
+                }
+                Instant s = base.plusSeconds(10L * seq);
+                TestKafka.sendBatch(p, name + "-samples", WORK.batch("svc", Map.of("pod", "a"), 1, "c1", seq, s,
+                        s.plusSeconds(10)));
+                WORK.addExpected(honest, 1, seq);
+                p.flush();
+            }
+            long expected = honest.values().stream().mapToLong(Long::longValue).sum();
+            await(Duration.ofSeconds(120), "every honest window counted", () -> aggregator.isRunning()
+                    && aggregator.tierTotals("svc", base.minusSeconds(60), base.plusSeconds(600)).get("10s") == expected);
+            List<ConsumerRecord<byte[], byte[]>> dlq = TestKafka.readAll(bootstrap, name + "-dlq", 1,
+                    Duration.ofSeconds(30));
+            assertEquals(1, dlq.size(), "one dead letter, not a stub");
+            ConsumerRecord<byte[], byte[]> letter = dlq.get(0);
+            assertEquals("foreign-bytes", header(letter, DeadLetters.REASON_HEADER));
+            assertEquals(name + "-samples-0@" + junkOffset, header(letter, DeadLetters.SOURCE_HEADER));
+            assertEquals("20000", header(letter, DeadLetters.CUT_HEADER));
+            assertEquals(2048, letter.headers().lastHeader("trace").value().length, "the original headers kept");
+            assertTrue(letter.value().length > 4000 && letter.value().length < 8192,
+                    "as much of the value as fits: " + letter.value().length);
+            assertEquals(0.0, registry.find("stackstream.aggregator.production.errors").counters().stream()
+                    .mapToDouble(c -> c.count()).sum(), "nothing refused, no replay");
+            assertEquals(KafkaStreams.State.RUNNING, aggregator.state());
+        }
+    }
+
+    @Test
+    void aBucketLargerThanItsChangelogTakesIsFoldedAndTheClientStaysRunning() throws Exception {
         String bootstrap = SharedKafka.get().bootstrapServers();
         String name = "prod-changelog-" + System.nanoTime();
         // The finest tier's changelog, created before Streams would: too small for a bucket of 300 stacks.
@@ -109,17 +164,28 @@ class ProductionErrorsTest {
             SampleBatch wide = WORK.batch("svc", Map.of("pod", "a"), 1, "c1", 0, base, base.plusSeconds(10));
             List<StackCount> entries = new ArrayList<>();
             for (int i = 0; i < 300; i++) {
-                entries.add(new StackCount(new StackId(ByteBuffer.allocate(16).putLong(3).putLong(i).array()), 1L,
-                        null, null));
+                entries.add(new StackCount(new StackId(ByteBuffer.allocate(16).putLong(3).putLong(i).array()),
+                        1L + i, null, null));
             }
             wide.setEntries(entries);
             TestKafka.sendBatch(p, name + "-samples", wide);
+            // A second window into the same bucket: the folded bucket is merged and folded again.
+            SampleBatch more = WORK.batch("svc", Map.of("pod", "a"), 1, "c1", 1, base, base.plusSeconds(10));
+            more.setEntries(entries.subList(0, 100));
+            TestKafka.sendBatch(p, name + "-samples", more);
             p.flush();
-            await(Duration.ofSeconds(120), "the client stopped", () -> aggregator.state() == KafkaStreams.State.ERROR);
-            assertTrue(registry.counter("stackstream.aggregator.production.errors", "topic", "changelog",
-                    "error", "RecordTooLargeException", "action", "fail").count() >= 1, "the refusal counted");
-            assertEquals(0.0, registry.find("stackstream.aggregator.production.errors").tag("action", "stub")
-                    .counters().stream().mapToDouble(c -> c.count()).sum(), "no changelog record stubbed or skipped");
+            long expected = 300L * 301 / 2 + 100L * 101 / 2;
+            await(Duration.ofSeconds(120), "both windows counted", () -> aggregator.isRunning()
+                    && aggregator.tierTotals("svc", base.minusSeconds(60), base.plusSeconds(600)).get("10s") == expected);
+            assertTrue(registry.counter("stackstream.aggregator.bucket.entries.folded", "tier", "10s").count() >= 250,
+                    "the folded entries counted");
+            assertEquals(0.0, registry.counter("stackstream.aggregator.bucket.entries.folded", "tier", "1m").count(),
+                    "a changelog of the broker's default limit folds nothing");
+            assertEquals(0.0, registry.find("stackstream.aggregator.production.errors").counters().stream()
+                    .mapToDouble(c -> c.count()).sum(), "no changelog record refused");
+            assertEquals(KafkaStreams.State.RUNNING, aggregator.state(), "the client never stopped");
+            assertEquals(expected, aggregator.tierTotals("svc", base.minusSeconds(60), base.plusSeconds(600))
+                    .get("10s"), "the folded entries still count");
         }
     }
 
@@ -134,6 +200,24 @@ class ProductionErrorsTest {
     private static void createTopic(String bootstrap, String topic, Map<String, String> configs) throws Exception {
         try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
             admin.createTopics(List.of(new NewTopic(topic, 1, (short) 1).configs(configs))).all().get();
+        }
+    }
+
+    /** Lowers the topic's max.message.bytes and waits until the broker says so. */
+    private static void shrink(String bootstrap, String topic, int bytes) throws Exception {
+        ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
+        try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
+            admin.incrementalAlterConfigs(Map.of(resource, List.of(new AlterConfigOp(
+                    new ConfigEntry("max.message.bytes", Integer.toString(bytes)), AlterConfigOp.OpType.SET))))
+                    .all().get();
+            await(Duration.ofSeconds(30), "the topic shrunk", () -> {
+                try {
+                    return admin.describeConfigs(List.of(resource)).all().get().get(resource)
+                            .get("max.message.bytes").value().equals(Integer.toString(bytes));
+                } catch (Exception e) {
+                    return false;
+                }
+            });
         }
     }
 

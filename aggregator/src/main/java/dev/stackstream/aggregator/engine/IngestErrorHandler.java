@@ -28,6 +28,7 @@ public final class IngestErrorHandler implements ProcessingExceptionHandler {
 
     private String dlqTopic;
     private AggregatorMetrics metrics;
+    private RecordLimits recordLimits;
 
     @Override
     public void configure(Map<String, ?> configs) {
@@ -37,6 +38,7 @@ public final class IngestErrorHandler implements ProcessingExceptionHandler {
         }
         dlqTopic = t;
         metrics = configs.get(METRICS_CONFIG) instanceof AggregatorMetrics m ? m : null;
+        recordLimits = RecordLimits.from(configs);
     }
 
     @Override
@@ -44,8 +46,8 @@ public final class IngestErrorHandler implements ProcessingExceptionHandler {
         String source = context.topic() + "-" + context.partition() + "@" + context.offset();
         LOG.error("processing record {} failed in {}; dead-lettered as processing-error, ingest goes on", source,
                 context.processorNodeId(), exception);
-        DeadLetters.Letter letter = DeadLetters.of(context.sourceRawValue(), context.headers(), "processing-error",
-                String.valueOf(exception), source);
+        DeadLetters.Letter letter = DeadLetters.of(context.sourceRawKey(), context.sourceRawValue(), context.headers(),
+                "processing-error", String.valueOf(exception), source, recordLimits.deadLetterBytes());
         if (metrics != null) {
             metrics.deadLettered("processing-error");
         }

@@ -62,6 +62,10 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
 
     private ProcessorContext<byte[], byte[]> context;
     private RefusedDeadLetters refused;
+    /** What the dead-letter topic and each tier's changelog take (read from the broker at start). */
+    private RecordLimits recordLimits;
+    /** Per tier: the largest encoded bucket its changelog takes. */
+    private int[] bucketBytes;
     private KeyValueStore<Bytes, byte[]> sequences;
     private KeyValueStore<Bytes, byte[]> series;
     private KeyValueStore<Bytes, byte[]> rollupState;
@@ -95,6 +99,8 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
     public void init(ProcessorContext<byte[], byte[]> context) {
         this.context = context;
         refused = RefusedDeadLetters.from(context.appConfigs());
+        recordLimits = RecordLimits.from(context.appConfigs());
+        bucketBytes = tiers.stream().mapToInt(t -> recordLimits.bucketBytes(StoreNames.tier(t))).toArray();
         sequences = context.getStateStore(StoreNames.SEQUENCES);
         series = context.getStateStore(StoreNames.SERIES);
         rollupState = context.getStateStore(StoreNames.ROLLUP);
@@ -277,17 +283,24 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
         if (existing != null) {
             merged = StackCounts.decode(existing);
             merged.merge(counts, null);
-        } else if (counts.entries().size() > limits.maxEntriesPerBucket()) {
-            // The window's counts go to the merged series too: fold a copy, not them.
-            merged = new StackCounts();
-            merged.merge(counts, null);
         }
-        // Bounded so that no bucket (and no changelog record) outgrows the broker's record limit.
-        int folded = merged.foldSmallest(limits.maxEntriesPerBucket());
-        if (folded > 0) {
-            metrics.bucketFolded(tiers.get(tier).name(), folded);
+        // Bounded so that no bucket (and no changelog record) outgrows its changelog's record limit:
+        // a refused changelog record stops the client (ProductionErrorHandler). Encoded first, as
+        // almost every bucket fits: the exact size costs nothing more than the write needs anyway.
+        byte[] stored = merged.encode();
+        if (merged.entries().size() > limits.maxEntriesPerBucket() || stored.length > bucketBytes[tier]) {
+            if (merged == counts) {
+                // The window's counts go to the other tiers and the merged series too: fold a copy.
+                merged = new StackCounts();
+                merged.merge(counts, null);
+            }
+            int folded = merged.foldToFit(limits.maxEntriesPerBucket(), bucketBytes[tier]);
+            if (folded > 0) {
+                metrics.bucketFolded(tiers.get(tier).name(), folded);
+                stored = merged.encode();
+            }
         }
-        store.put(key, merged.encode(), bucketStart);
+        store.put(key, stored, bucketStart);
     }
 
     /**
@@ -323,7 +336,8 @@ public final class IngestProcessor implements Processor<byte[], byte[], byte[], 
     private void deadLetter(Record<byte[], byte[]> record, UndecodableRecordException e) {
         String source = source();
         LOG.warn("dead-lettering record {}: {}: {}", source, e.reason(), e.getMessage());
-        DeadLetters.Letter letter = DeadLetters.of(record.value(), record.headers(), e.reason(), e.getMessage(), source);
+        DeadLetters.Letter letter = DeadLetters.of(record.key(), record.value(), record.headers(), e.reason(),
+                e.getMessage(), source, recordLimits.deadLetterBytes());
         context.forward(new Record<>(record.key(), letter.value(), record.timestamp(), letter.headers()));
         metrics.deadLettered(e.reason());
     }

@@ -66,7 +66,19 @@ public final class StackCounts {
      * @return how many entries were folded (0 when within the bound)
      */
     public int foldSmallest(int maxEntries) {
-        if (entries.size() <= maxEntries) {
+        return foldToFit(maxEntries, Integer.MAX_VALUE);
+    }
+
+    /**
+     * Bounds the entries and the stored form: the smallest entries (by count, ties by key) are summed
+     * into one {@code [other]} entry without a thread until at most {@code maxEntries} remain and
+     * {@link #encode()} takes at most {@code maxBytes} (a changelog's record limit; thread names make
+     * entries differ in size, so a count of entries alone cannot promise that). The total is kept.
+     *
+     * @return how many entries were folded (0 when within both bounds)
+     */
+    public int foldToFit(int maxEntries, int maxBytes) {
+        if (entries.size() <= maxEntries && (maxBytes == Integer.MAX_VALUE || encodedSizeAtMost(maxBytes))) {
             return 0;
         }
         List<Map.Entry<Key, long[]>> sorted = new ArrayList<>(entries.entrySet());
@@ -83,16 +95,32 @@ public final class StackCounts {
         long[] kept = entries.get(other);
         long count = kept == null ? 0 : kept[0];
         long instr = kept == null ? -1 : kept[1];
-        int folded = 0;
-        // Keep maxEntries - 1 entries besides [other] itself.
+        // Keep maxEntries - 1 entries besides [other] itself, the largest first, while their stored
+        // size (worst case for the header, the statistics and [other]'s growing count) fits.
         int keep = Math.max(0, maxEntries - 1);
+        long bytes = FIXED_BYTES_BOUND + ENTRY_BYTES_BOUND;
+        java.util.Set<String> threadsKept = new java.util.HashSet<>();
         int seen = 0;
+        int folded = 0;
+        boolean full = false;
         for (Map.Entry<Key, long[]> e : sorted) {
             if (e.getKey().equals(other)) {
                 continue;
             }
-            if (seen++ < keep) {
-                continue;
+            if (!full && seen < keep) {
+                String t = e.getKey().thread();
+                long size = entryBytes(e.getValue()) + (t == null || threadsKept.contains(t) ? 0 : threadBytes(t));
+                if (bytes + size <= maxBytes) {
+                    bytes += size;
+                    if (t != null) {
+                        threadsKept.add(t);
+                    }
+                    seen++;
+                    continue;
+                }
+                // Smaller entries after this one might still fit, but folding stays "the smallest
+                // go": a bucket's kept entries are always its largest ones.
+                full = true;
             }
             count = plus(count, e.getValue()[0]);
             if (e.getValue()[1] >= 0) {
@@ -103,6 +131,46 @@ public final class StackCounts {
         }
         entries.put(other, new long[] {count, instr});
         return folded;
+    }
+
+    /** Version, thread and entry counts (5-byte varints), four counters and three optionals (10 each), windows. */
+    private static final long FIXED_BYTES_BOUND = 1 + 5 + 5 + 8 * 10 + 10;
+    /** An entry at most: the id, a thread index (5), count and instructions (10 each). */
+    private static final long ENTRY_BYTES_BOUND = 16 + 5 + 10 + 10;
+
+    private static long entryBytes(long[] v) {
+        return 16 + 5 + varLength(v[0]) + varLength(v[1] + 1);
+    }
+
+    private static long threadBytes(String thread) {
+        int n = thread.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        return varLength(n) + n;
+    }
+
+    private static int varLength(long v) {
+        int n = 1;
+        while ((v & ~0x7FL) != 0) {
+            v >>>= 7;
+            n++;
+        }
+        return n;
+    }
+
+    /** True when the stored form takes at most maxBytes, by the same worst-case sizes folding uses. */
+    private boolean encodedSizeAtMost(int maxBytes) {
+        long bytes = FIXED_BYTES_BOUND;
+        java.util.Set<String> threads = new java.util.HashSet<>();
+        for (Map.Entry<Key, long[]> e : entries.entrySet()) {
+            bytes += entryBytes(e.getValue());
+            String t = e.getKey().thread();
+            if (t != null && threads.add(t)) {
+                bytes += threadBytes(t);
+            }
+            if (bytes > maxBytes) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Adds one collector window's statistics. Absent measurements are passed as -1. */

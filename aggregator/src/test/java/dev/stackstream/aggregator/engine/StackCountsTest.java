@@ -77,4 +77,34 @@ class StackCountsTest {
         assertEquals(29, a.entries().get(new StackCounts.Key(StackCounts.OTHER_HIGH, StackCounts.OTHER_LOW, null))[0]);
         assertEquals(56, a.total());
     }
+
+    @Test
+    void foldingToABytesBoundKeepsTheLargestEntriesAndTheTotal() {
+        StackCounts c = new StackCounts();
+        // Long thread names: 400 entries of ~220 stored bytes each, far more than the bound.
+        for (int i = 0; i < 400; i++) {
+            c.add(7, i, "worker-" + "x".repeat(200) + i, 1000L + i, 5L * i);
+        }
+        c.addWindow(1, 2, 3, 4, Long.MAX_VALUE / 2, 1L << 40, Long.MAX_VALUE / 3);
+        long total = c.total();
+        int folded = c.foldToFit(20_000, 4096);
+        byte[] stored = c.encode();
+        assertTrue(stored.length <= 4096, "stored " + stored.length + " bytes");
+        assertTrue(stored.length > 3000, "the bound is used, not wasted: " + stored.length);
+        assertEquals(400 - (c.entries().size() - 1), folded, "every entry but the kept ones folded");
+        StackCounts back = StackCounts.decode(stored);
+        assertEquals(total, back.total(), "the folded entries still count");
+        assertEquals(1399L, back.entries().get(new StackCounts.Key(7, 399, "worker-" + "x".repeat(200) + 399))[0],
+                "the largest entry kept");
+        assertEquals(0, c.foldToFit(20_000, 4096), "within the bound now: nothing more folded");
+    }
+
+    @Test
+    void aBucketWithinBothBoundsIsLeftAlone() {
+        StackCounts c = new StackCounts();
+        c.add(1, 2, "main", 5, -1);
+        c.add(1, 3, null, 6, -1);
+        assertEquals(0, c.foldToFit(2, 1024));
+        assertEquals(2, c.entries().size());
+    }
 }
