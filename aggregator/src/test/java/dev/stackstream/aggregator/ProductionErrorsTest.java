@@ -186,12 +186,67 @@ class ProductionErrorsTest {
             assertEquals(KafkaStreams.State.RUNNING, aggregator.state(), "the client never stopped");
             assertEquals(expected, aggregator.tierTotals("svc", base.minusSeconds(60), base.plusSeconds(600))
                     .get("10s"), "the folded entries still count");
+            // What the changelog holds: buckets within their bound, key and headers within the headroom.
+            List<ConsumerRecord<byte[], byte[]>> changelog = TestKafka.readAll(bootstrap,
+                    name + "-counts-10s-changelog", 1, Duration.ofSeconds(30));
+            assertTrue(!changelog.isEmpty(), "the bucket is in its changelog");
+            for (ConsumerRecord<byte[], byte[]> r : changelog) {
+                int headers = 0;
+                for (var h : r.headers()) {
+                    headers += h.key().length() + (h.value() == null ? 0 : h.value().length);
+                }
+                assertTrue(r.serializedValueSize() <= 1024 - 256, "bucket of " + r.serializedValueSize() + " bytes");
+                assertTrue(r.serializedKeySize() + headers <= 100, "key and headers take the headroom's share");
+            }
+        }
+    }
+
+    @Test
+    void aChangelogShrunkAtRuntimeStopsTheClientAndARestartFoldsToTheNewLimit() throws Exception {
+        String bootstrap = SharedKafka.get().bootstrapServers();
+        String name = "prod-shrunk-" + System.nanoTime();
+        java.nio.file.Path stateDir = Files.createTempDirectory(name);
+        long now = System.currentTimeMillis();
+        Instant base = Instant.ofEpochMilli(now - now % 10_000 - 120_000);
+        SampleBatch wide = WORK.batch("svc", Map.of("pod", "a"), 1, "c1", 0, base, base.plusSeconds(10));
+        List<StackCount> entries = new ArrayList<>();
+        for (int i = 0; i < 300; i++) {
+            entries.add(new StackCount(new StackId(ByteBuffer.allocate(16).putLong(5).putLong(i).array()), 2L, null,
+                    null));
+        }
+        wide.setEntries(entries);
+        SimpleMeterRegistry first = new SimpleMeterRegistry();
+        try (Aggregator aggregator = start(bootstrap, name, stateDir, first);
+             KafkaProducer<byte[], byte[]> p = TestKafka.producer(bootstrap)) {
+            // Read at start: the broker's default. Then the changelog is made smaller under it.
+            shrink(bootstrap, name + "-counts-10s-changelog", 1024);
+            TestKafka.sendStacks(p, name + "-stacks", WORK.stacks);
+            TestKafka.sendBatch(p, name + "-samples", wide);
+            p.flush();
+            await(Duration.ofSeconds(120), "the client stopped", () -> aggregator.state() == KafkaStreams.State.ERROR);
+            assertTrue(first.counter("stackstream.aggregator.production.errors", "topic", "changelog",
+                    "error", "RecordTooLargeException", "action", "fail").count() >= 1, "the refusal counted");
+        }
+        SimpleMeterRegistry second = new SimpleMeterRegistry();
+        try (Aggregator aggregator = start(bootstrap, name, stateDir, second)) {
+            await(Duration.ofSeconds(120), "the window counted after the restart", () -> aggregator.isRunning()
+                    && aggregator.tierTotals("svc", base.minusSeconds(60), base.plusSeconds(600)).get("10s") == 600);
+            assertTrue(second.counter("stackstream.aggregator.bucket.entries.folded", "tier", "10s").count() > 0,
+                    "folded to the limit read at the restart");
+            assertEquals(0.0, second.find("stackstream.aggregator.production.errors").counters().stream()
+                    .mapToDouble(c -> c.count()).sum(), "the restart did not meet the refusal again");
+            assertEquals(KafkaStreams.State.RUNNING, aggregator.state());
         }
     }
 
     private static Aggregator start(String bootstrap, String name, SimpleMeterRegistry registry) throws Exception {
+        return start(bootstrap, name, Files.createTempDirectory(name), registry);
+    }
+
+    private static Aggregator start(String bootstrap, String name, java.nio.file.Path stateDir,
+                                    SimpleMeterRegistry registry) throws Exception {
         Aggregator aggregator = Aggregator.start(AggregatorConfig.builder(bootstrap).applicationId(name)
-                .stateDir(Files.createTempDirectory(name)).samplesTopic(name + "-samples").stacksTopic(name + "-stacks")
+                .stateDir(stateDir).samplesTopic(name + "-samples").stacksTopic(name + "-stacks")
                 .dlqTopic(name + "-dlq").topicPartitions(1).httpPort(0).rocksDbMemoryBytes(32L << 20).build(), registry);
         assertTrue(aggregator.awaitRunning(Duration.ofMinutes(1)), "aggregator RUNNING");
         return aggregator;

@@ -15,7 +15,8 @@ import java.time.Duration;
  * @param maxLabelNameBytes UTF-8 length of a label name ({@code limits})
  * @param maxLabelValueBytes UTF-8 length of a label value ({@code limits})
  * @param maxEntriesPerBucket (stack, thread) entries one bucket keeps before folding; 20,000 entries
- *     encode to about 0.5 MB, below the broker's default 1 MiB record limit for the changelog
+ *     encode to about 0.5 MB, below the broker's default 1 MiB record limit for the changelog. A
+ *     bucket is also folded to a byte bound, its changelog's own limit ({@link RecordLimits})
  * @param maxSeriesPerService distinct series (label sets and profile types) one service keeps per
  *     samples partition; the windows of a new label set past it are counted in the service's
  *     overflow series, labelled {@value #OVERFLOW_LABEL}={@value #OVERFLOW_VALUE}: a collector

@@ -33,11 +33,17 @@ import org.slf4j.LoggerFactory;
  *       {@value RefusedDeadLetters#STUB_REASON}: the original reason, the refused size and the
  *       source offset, where the record still is whole). Were the stub refused too, the record is
  *       dropped with an ERROR line. Honest windows of the aborted transaction are counted in the
- *       replay, once.</li>
+ *       replay, once. Dead letters are cut to the topic's limit as read at start
+ *       ({@link RecordLimits}), so this happens only when the topic was made smaller since, when
+ *       the limit could not be read (no DescribeConfigs permission), or for a key too large on its own.</li>
  *   <li><b>A changelog record refused for good</b>: FAIL, and the client shuts down. Skipping it
  *       would leave a store whose changelog lacks a write: the next restore would silently lose
- *       counts. Buckets are folded to a bounded size ({@link IngestLimits}) so that this cannot
- *       happen; if it does, it is an aggregator bug and stopping is the honest answer.</li>
+ *       counts. Buckets are folded so that their record fits the changelog's limit as read at start
+ *       ({@link RecordLimits}), so this happens only when a changelog was made smaller while the
+ *       aggregator ran (or its limit could not be read and is below the broker's default). The
+ *       failed transaction is aborted, so nothing was stored; a restart reads the new limit, the task
+ *       replays from its last commit and folds the bucket to fit: the restart does not meet the
+ *       record again. Any other refusal is an aggregator bug, and stopping is the honest answer.</li>
  *   <li><b>Anything else</b>, and every serialization error (the aggregator's serdes are byte
  *       arrays, so one is a bug): FAIL.</li>
  * </ul>
@@ -98,8 +104,9 @@ public final class ProductionErrorHandler implements ProductionExceptionHandler 
         }
         count(kind, error, "fail");
         LOG.error("writing to {} failed for good ({}); {}", record.topic(), exception,
-                kind.equals("changelog") ? "skipping it would lose state, so this client stops (an aggregator bug:"
-                        + " buckets are bounded to fit)" : "this client stops");
+                kind.equals("changelog") ? "skipping it would lose state, so this client stops (buckets fit the"
+                        + " changelog's max.message.bytes read at start: was the topic made smaller since? A restart"
+                        + " reads the new limit and folds to fit)" : "this client stops");
         return Response.fail();
     }
 
