@@ -2,6 +2,7 @@ package dev.stackstream.collector.publish;
 
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -23,10 +24,57 @@ import dev.stackstream.profile.Stack;
  * would cost a 16-byte id plus a definition; measured on a Python workload at 999 Hz this made the
  * wire as large as gzipped pprof. Flame graphs, summaries and diffs are function-level, so
  * nothing they show changes. ({@link PublisherConfig#keepResolvedOffsets()} turns this off.)
+ *
+ * <p>A publisher reduces through one {@link Reuse}: a steady program's windows hold the same
+ * stacks again and again, and the reduced stack of the previous window (with its content hash,
+ * {@link Stack#id()}, already computed) is handed out again instead of a new equal one whose
+ * SHA-256 id would be computed anew in every window.
  */
 final class FunctionLevel {
 
     private FunctionLevel() {
+    }
+
+    /**
+     * Reductions remembered from one window to the next: by the window's stack instance (the
+     * sampling session hands out the same instance while a stack's symbols stay valid), and the
+     * reduced stacks themselves by equality (a stack symbolized again gives an equal reduced
+     * stack). Only the previous window's are kept, so memory is bounded by two windows' stacks
+     * and a stack no longer sampled is forgotten. Not thread-safe: one publisher's lock guards it.
+     */
+    static final class Reuse {
+        private Map<Stack, Stack> bySource = new IdentityHashMap<>();
+        private Map<Stack, Stack> reduced = new HashMap<>();
+
+        /** {@link FunctionLevel#of(Profile)}, with the stacks of the previous window reused. */
+        Profile of(Profile window) {
+            Map<Stack, Stack> sources = new IdentityHashMap<>();
+            Map<Stack, Stack> canonical = new HashMap<>();
+            boolean changed = false;
+            ProfileBuilder b = Profile.builder(window.type()).timeRange(window.start(), window.end())
+                    .labels(window.labels()).stats(window.stats());
+            for (Sample s : window.samples()) {
+                Stack r = sources.get(s.stack());
+                if (r == null) {
+                    r = bySource.get(s.stack());
+                    if (r == null) {
+                        r = reduce(s.stack());
+                    }
+                    Stack known = canonical.get(r);
+                    if (known == null) {
+                        known = reduced.getOrDefault(r, r);
+                        canonical.put(known, known);
+                    }
+                    r = known;
+                    sources.put(s.stack(), r);
+                }
+                changed |= r != s.stack();
+                b.add(r, s.thread(), s.count(), s.instructions());
+            }
+            bySource = sources;
+            reduced = canonical;
+            return changed ? b.build() : window;
+        }
     }
 
     static Profile of(Profile window) {
