@@ -9,10 +9,11 @@
 #
 # usage: collector/bench/steady-cpu.sh [RUNS]           (default 3)
 #   BOOTSTRAP=host:port  the sidecar's broker (else one is started here with `Main kafka`, stopped at the end)
-#   SIDECARS="ss=DIR ..." the sidecar builds to compare, each NAME=a cli/target/lib directory (default
-#                        ss=this tree's cli/target/lib); the jars are copied first, so a rebuild while
-#                        the benchmark runs changes nothing. Started as the launcher starts `collector`:
-#                        its JVM flags, the collector's own class path, --window 10, a metrics endpoint
+#   SIDECARS="ss=DIR ..." the sidecar builds to compare, each NAME=a cli/target/lib directory of a tree
+#                        (default ss=this tree's cli/target/lib); the jars are copied first, so a rebuild
+#                        while the benchmark runs changes nothing. Started as that tree's launcher starts
+#                        `collector`: its JVM flags (read from TREE/stackstream), the collector's own class
+#                        path (TREE/collector/target/runtime-classpath.txt), --window 10, a metrics endpoint
 #   TARGETS="nofp perl python"  HZS="99 999"  WARM=15  MEASURE=60  (seconds)
 #   LOCK=/tmp/ss-bench.lock  each round of one target (every configuration once) holds this lock
 #
@@ -48,9 +49,6 @@ cleanup() {
     rm -rf "$WORK_DIR"
 }
 trap cleanup EXIT
-# the launcher's JVM flags for the sidecar (stackstream, default_java_opts collector)
-JVM="-Xmx40m -Xms8m -Xmn4m -Xss256k -XX:ReservedCodeCacheSize=16m -XX:+UseSerialGC -XX:TieredStopAtLevel=1
-     -XX:CICompilerCount=1 -XX:MaxMetaspaceSize=64m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30"
 
 # Copies a build's jars and prints its sidecar class path (the collector's own jars, as the launcher).
 sidecar_classpath() {
@@ -60,9 +58,16 @@ sidecar_classpath() {
     list=$(cat "$lib/../../../collector/target/runtime-classpath.txt")
     echo "$(ls "$dest"/stackstream-collector-*.jar | head -n 1):$(sed "s#^lib/#$dest/#; s#:lib/#:$dest/#g" <<< "$list")"
 }
-declare -A SIDECAR_CP
+# The JVM flags the launcher of that build's tree gives the sidecar (default_java_opts collector).
+sidecar_jvm_flags() {
+    sed -n 's/^ *collector) echo "\([^"]*\)" ;;/\1/p' "$1/../../../stackstream"
+}
+declare -A SIDECAR_CP SIDECAR_JVM
 for s in "${SIDECARS[@]}"; do
     SIDECAR_CP[${s%%=*}]=$(sidecar_classpath "${s%%=*}" "${s#*=}")
+    SIDECAR_JVM[${s%%=*}]=$(sidecar_jvm_flags "${s#*=}")
+    [ -n "${SIDECAR_JVM[${s%%=*}]}" ] || { echo "no sidecar JVM flags in ${s#*=}/../../../stackstream" >&2; exit 1; }
+    echo "sidecar ${s%%=*}: ${SIDECAR_JVM[${s%%=*}]}" >&2
 done
 
 if [ -z "${BOOTSTRAP:-}" ]; then
@@ -136,7 +141,7 @@ run() {
         *)
             mport=$((19500 + RANDOM % 400))
             # shellcheck disable=SC2086
-            java $JVM -cp "${SIDECAR_CP[${cfg%-*}]}" dev.stackstream.collector.sidecar.CollectorMain --pid "$tpid" \
+            java ${SIDECAR_JVM[${cfg%-*}]} -cp "${SIDECAR_CP[${cfg%-*}]}" dev.stackstream.collector.sidecar.CollectorMain --pid "$tpid" \
                 --service steady-bench --bootstrap-servers "$BOOTSTRAP" --frequency "$hz" --window 10 \
                 --metrics-port "$mport" --metrics-address 127.0.0.1 > "$out/log" 2>&1 &
             ppid=$! ;;
