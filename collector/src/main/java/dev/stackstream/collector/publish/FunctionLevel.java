@@ -3,6 +3,7 @@ package dev.stackstream.collector.publish;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -26,7 +27,7 @@ import dev.stackstream.profile.Stack;
  * nothing they show changes. ({@link PublisherConfig#keepResolvedOffsets()} turns this off.)
  *
  * <p>A publisher reduces through one {@link Reuse}: a steady program's windows hold the same
- * stacks again and again, and the reduced stack of the previous window (with its content hash,
+ * stacks again and again, and the reduced stack of an earlier window (with its content hash,
  * {@link Stack#id()}, already computed) is handed out again instead of a new equal one whose
  * SHA-256 id would be computed anew in every window.
  */
@@ -36,20 +37,26 @@ final class FunctionLevel {
     }
 
     /**
-     * Reductions remembered from one window to the next: by the window's stack instance (the
-     * sampling session hands out the same instance while a stack's symbols stay valid), and the
-     * reduced stacks themselves by equality (a stack symbolized again gives an equal reduced
-     * stack). Only the previous window's are kept, so memory is bounded by two windows' stacks
-     * and a stack no longer sampled is forgotten. Not thread-safe: one publisher's lock guards it.
+     * Reductions remembered across windows: by the previous window's stack instances (the sampling
+     * session hands out the same instance while a stack's symbols stay valid), and the reduced
+     * stacks themselves by equality, the {@value #REMEMBERED} most recently used (a stack
+     * symbolized again, or seen again a few windows later, gives an equal reduced stack). Memory
+     * is bounded by that count plus one window's stacks. Not thread-safe: the publisher's lock
+     * guards it.
      */
     static final class Reuse {
+        static final int REMEMBERED = 4096;
         private Map<Stack, Stack> bySource = new IdentityHashMap<>();
-        private Map<Stack, Stack> reduced = new HashMap<>();
+        private final Map<Stack, Stack> recent = new LinkedHashMap<>(256, 0.75f, true) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<Stack, Stack> eldest) {
+                return size() > REMEMBERED;
+            }
+        };
 
-        /** {@link FunctionLevel#of(Profile)}, with the stacks of the previous window reused. */
+        /** {@link FunctionLevel#of(Profile)}, with the stacks of earlier windows reused. */
         Profile of(Profile window) {
             Map<Stack, Stack> sources = new IdentityHashMap<>();
-            Map<Stack, Stack> canonical = new HashMap<>();
             boolean changed = false;
             ProfileBuilder b = Profile.builder(window.type()).timeRange(window.start(), window.end())
                     .labels(window.labels()).stats(window.stats());
@@ -60,19 +67,14 @@ final class FunctionLevel {
                     if (r == null) {
                         r = reduce(s.stack());
                     }
-                    Stack known = canonical.get(r);
-                    if (known == null) {
-                        known = reduced.getOrDefault(r, r);
-                        canonical.put(known, known);
-                    }
-                    r = known;
+                    Stack known = recent.putIfAbsent(r, r);
+                    r = known != null ? known : r;
                     sources.put(s.stack(), r);
                 }
                 changed |= r != s.stack();
                 b.add(r, s.thread(), s.count(), s.instructions());
             }
             bySource = sources;
-            reduced = canonical;
             return changed ? b.build() : window;
         }
     }

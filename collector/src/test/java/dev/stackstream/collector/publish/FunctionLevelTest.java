@@ -57,7 +57,7 @@ class FunctionLevelTest {
     }
 
     @Test
-    void reuseHandsOutThePreviousWindowsReducedStacksWithTheSameContent() {
+    void reuseHandsOutEarlierWindowsReducedStacksWithTheSameContent() {
         FunctionLevel.Reuse reuse = new FunctionLevel.Reuse();
         Profile r1 = reuse.of(window(at(0x1100, 0x2000), at(0x1100, 0x2010)));
         // Symbolized again (new instances), another instruction in main: equal once reduced.
@@ -69,10 +69,15 @@ class FunctionLevelTest {
             assertSame(r1.samples().get(i).stack(), r2.samples().get(i).stack(), "stack " + i + " reused");
             assertEquals(r1.samples().get(i).stack().id(), r2.samples().get(i).stack().id());
         }
-        // Only the previous window is remembered: stacks absent from it are reduced afresh.
+        // A stack absent from a window is still reused later, until REMEMBERED others were used since.
         reuse.of(window(at(0x1100, 0x2020)));
         Profile r4 = reuse.of(window(at(0x1100, 0x2000)));
-        assertNotSame(r1.samples().get(0).stack(), r4.samples().get(0).stack());
-        assertEquals(r1.samples().get(0).stack(), r4.samples().get(0).stack());
+        assertSame(r1.samples().get(0).stack(), r4.samples().get(0).stack());
+        for (int i = 0; i < FunctionLevel.Reuse.REMEMBERED; i++) {
+            reuse.of(window(at(0x1100, 0x3000 + i)));
+        }
+        Profile r5 = reuse.of(window(at(0x1100, 0x2000)));
+        assertNotSame(r1.samples().get(0).stack(), r5.samples().get(0).stack(), "forgotten: bounded memory");
+        assertEquals(r1.samples().get(0).stack(), r5.samples().get(0).stack());
     }
 }
