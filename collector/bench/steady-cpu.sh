@@ -16,6 +16,8 @@
 #                        path (TREE/collector/target/runtime-classpath.txt), --window 10, a metrics endpoint
 #   TARGETS="nofp perl python"  HZS="99 999"  WARM=15  MEASURE=60  (seconds)
 #   LOCK=/tmp/ss-bench.lock  each round of one target (every configuration once) holds this lock
+#   OUT=PREFIX           keep the raw results in PREFIX.tsv, .threads.tsv, .loads.tsv;
+#                        SUMMARY_ONLY=PREFIX prints the tables of kept (even partial) results
 #
 # Per run, target and configuration (configurations interleaved: unprofiled, then each profiler at
 # each rate), over the measured interval [WARM, WARM + MEASURE] after the profiler started:
@@ -37,6 +39,7 @@ RUNS=${1:-3}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 WARM=${WARM:-15}
+[ -n "${SUMMARY_ONLY:-}" ] && BOOTSTRAP=${BOOTSTRAP:-none}
 MEASURE=${MEASURE:-60}
 LOCK=${LOCK:-/tmp/ss-bench.lock}
 read -r -a TARGETS <<< "${TARGETS:-nofp perl python}"
@@ -117,10 +120,13 @@ metric_samples() {
     curl -s "http://127.0.0.1:$1/metrics" | awk '/^stackstream_collector_samples_total/ && /outcome="taken"/ {s += $2} END {printf "%d", s}'
 }
 
-RESULTS="$WORK_DIR/results.tsv"   # target cfg run interval_s prof_ticks samples tgt_ticks rounds report_cpu script_cpu all_samples
-THREADS="$WORK_DIR/threads.tsv"   # target cfg run thread ticks
-LOADS="$WORK_DIR/loads.tsv"
-: > "$RESULTS"; : > "$THREADS"; : > "$LOADS"
+# Raw results, kept at OUT (default: removed with the work directory) as each run ends;
+# SUMMARY_ONLY=OUT prints the tables of such a (possibly partial) result set and exits.
+OUT=${SUMMARY_ONLY:-${OUT:-$WORK_DIR/results}}
+RESULTS="$OUT.tsv"          # target cfg run interval_s prof_ticks samples tgt_ticks rounds report_cpu script_cpu all_samples
+THREADS="$OUT.threads.tsv"  # target cfg run thread ticks
+LOADS="$OUT.loads.tsv"      # target run load_before load_after
+[ -n "${SUMMARY_ONLY:-}" ] || { : > "$RESULTS"; : > "$THREADS"; : > "$LOADS"; }
 
 # run TARGET CONFIG RUN; CONFIG is base, perf-HZ or NAME-HZ (a sidecar build)
 run() {
@@ -176,6 +182,7 @@ run() {
     rm -rf "$out.data"
 }
 
+[ -n "${SUMMARY_ONLY:-}" ] && RUNS=0
 CONFIGS=(base)
 for hz in "${HZS[@]}"; do
     CONFIGS+=("perf-$hz")
@@ -196,7 +203,6 @@ for n in $(seq 1 "$RUNS"); do
         flock -u 9
     done
 done
-[ -n "${RESULTS_COPY:-}" ] && cp "$RESULTS" "$RESULTS_COPY" && cp "$THREADS" "$RESULTS_COPY.threads"
 
 python3 - "$RESULTS" "$THREADS" "$LOADS" <<'PY'
 import sys, statistics as st
