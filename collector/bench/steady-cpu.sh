@@ -24,7 +24,8 @@
 #   profiler CPU   utime+stime of the profiler process from /proc/PID/stat (every thread, dead ones
 #                  included), the difference between the two readings;
 #   samples        stackstream: stackstream_collector_samples_total{outcome="taken"} on /metrics
-#                  read at both ends (live native counters); perf: `perf script -F time` samples
+#                  read just before the start and just after the end (live native counters; the
+#                  scrapes' own CPU is outside the interval); perf: `perf script -F time` samples
 #                  whose time (-k CLOCK_REALTIME) lies in the interval;
 #   perf report    CPU (GNU time, user+sys) of `perf report --stdio` and of `perf script` over the
 #                  whole recording, divided by all of its samples;
@@ -153,17 +154,20 @@ run() {
             ppid=$! ;;
     esac
     sleep "$WARM"
+    # The scrapes lie outside the interval (read before its start, after its end): a scrape's cost
+    # is the monitoring's, and the first one of a JVM loads and interprets the exporter's code.
+    [ "$mport" -gt 0 ] && s0=$(metric_samples "$mport")
     t0=$(date +%s.%N); c0=$(cpu_ticks "$tpid"); r0=$(last_round "$prog"); p0=0
     if [ -n "$ppid" ]; then
         p0=$(cpu_ticks "$ppid")
-        [ "$mport" -gt 0 ] && { s0=$(metric_samples "$mport"); thread_ticks "$ppid" > "$out/th0"; }
+        [ "$mport" -gt 0 ] && thread_ticks "$ppid" > "$out/th0"
     fi
     sleep "$MEASURE"
     t1=$(date +%s.%N); c1=$(cpu_ticks "$tpid"); r1=$(last_round "$prog"); p1=0
     if [ -n "$ppid" ]; then
         p1=$(cpu_ticks "$ppid")
         if [ "$mport" -gt 0 ]; then
-            s1=$(metric_samples "$mport"); thread_ticks "$ppid" > "$out/th1"
+            thread_ticks "$ppid" > "$out/th1"; s1=$(metric_samples "$mport")
             awk -F'\t' -v t="$tgt" -v c="$cfg" -v n="$n" 'NR == FNR {a[$1] = $2; next}
                 {d = $2 - a[$1]; if (d > 0) print t "\t" c "\t" n "\t" $1 "\t" d}' "$out/th0" "$out/th1" >> "$THREADS"
             kill -TERM "$ppid"; wait "$ppid" 2>/dev/null || true
