@@ -18,7 +18,7 @@ if [ -z "${CP:-}" ]; then
 fi
 # the launcher's JVM flags for the sidecar (stackstream, java_opts collector)
 JVM="-Xmx40m -Xms8m -Xmn4m -Xss256k -XX:ReservedCodeCacheSize=16m -XX:+UseSerialGC -XX:TieredStopAtLevel=1
-     -XX:CICompilerCount=1 -XX:MaxMetaspaceSize=64m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30"
+     -XX:CICompilerCount=1 -XX:MaxMetaspaceSize=64m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30 -XX:-UsePerfData"
 echo "date: $(date -u +%FT%TZ); load: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 for n in $(seq 1 "$RUNS"); do
     python3 -c 'import json, re, time

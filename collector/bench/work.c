@@ -4,7 +4,9 @@
  * which hides a profiler's cost (time spent handling samples is charged to the target, so it just
  * does less work); this twin runs a fixed number of rounds and reports how long they took.
  *
- * usage: work ROUNDS     prints "wall_s=... cpu_s=..." to stderr (its own wall and CPU time)
+ * usage: work ROUNDS [EVERY]   prints "wall_s=... cpu_s=..." to stderr (its own wall and CPU time);
+ *                              with EVERY > 0 also the rounds done so far to stdout every EVERY
+ *                              rounds (a steady-state benchmark reads the work rate while it runs)
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -53,11 +55,16 @@ static double now(clockid_t clock)
 int main(int argc, char **argv)
 {
     long rounds = argc > 1 ? atol(argv[1]) : 10000;
+    long every = argc > 2 ? atol(argv[2]) : 0;
     double t0 = now(CLOCK_MONOTONIC);
     for (long r = 0; r < rounds; r++) {
         for (int i = 0; i < 32; i++) {
             sink = sink + a(7 * UNIT);
             sink = sink + c(3 * UNIT);
+        }
+        if (every > 0 && (r + 1) % every == 0) {
+            printf("%ld\n", r + 1);
+            fflush(stdout);
         }
     }
     double wall = now(CLOCK_MONOTONIC) - t0;

@@ -2,6 +2,8 @@ package dev.stackstream.collector.publish;
 
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -23,10 +25,58 @@ import dev.stackstream.profile.Stack;
  * would cost a 16-byte id plus a definition; measured on a Python workload at 999 Hz this made the
  * wire as large as gzipped pprof. Flame graphs, summaries and diffs are function-level, so
  * nothing they show changes. ({@link PublisherConfig#keepResolvedOffsets()} turns this off.)
+ *
+ * <p>A publisher reduces through one {@link Reuse}: a steady program's windows hold the same
+ * stacks again and again, and the reduced stack of an earlier window (with its content hash,
+ * {@link Stack#id()}, already computed) is handed out again instead of a new equal one whose
+ * SHA-256 id would be computed anew in every window.
  */
 final class FunctionLevel {
 
     private FunctionLevel() {
+    }
+
+    /**
+     * Reductions remembered across windows: by the previous window's stack instances (the sampling
+     * session hands out the same instance while a stack's symbols stay valid), and the reduced
+     * stacks themselves by equality, the {@value #REMEMBERED} most recently used (a stack
+     * symbolized again, or seen again a few windows later, gives an equal reduced stack). Memory
+     * is bounded by that count plus one window's stacks. Not thread-safe: the publisher's lock
+     * guards it.
+     */
+    static final class Reuse {
+        static final int REMEMBERED = 4096;
+        private Map<Stack, Stack> bySource = new IdentityHashMap<>();
+        private final Map<Stack, Stack> recent = new LinkedHashMap<>(256, 0.75f, true) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<Stack, Stack> eldest) {
+                return size() > REMEMBERED;
+            }
+        };
+
+        /** {@link FunctionLevel#of(Profile)}, with the stacks of earlier windows reused. */
+        Profile of(Profile window) {
+            Map<Stack, Stack> sources = new IdentityHashMap<>();
+            boolean changed = false;
+            ProfileBuilder b = Profile.builder(window.type()).timeRange(window.start(), window.end())
+                    .labels(window.labels()).stats(window.stats());
+            for (Sample s : window.samples()) {
+                Stack r = sources.get(s.stack());
+                if (r == null) {
+                    r = bySource.get(s.stack());
+                    if (r == null) {
+                        r = reduce(s.stack());
+                    }
+                    Stack known = recent.putIfAbsent(r, r);
+                    r = known != null ? known : r;
+                    sources.put(s.stack(), r);
+                }
+                changed |= r != s.stack();
+                b.add(r, s.thread(), s.count(), s.instructions());
+            }
+            bySource = sources;
+            return changed ? b.build() : window;
+        }
     }
 
     static Profile of(Profile window) {

@@ -68,6 +68,8 @@ public final class WindowPublisher implements AutoCloseable {
     private final WindowBuffer buffer;
     private final DefinitionTracker definitions;
     private final WireIndexer indexer = new WireIndexer(MAX_STACK_INDEXES, MAX_THREAD_INDEXES);
+    /** Function-level stacks of the previous window, reused (under the lock: windows of many targets). */
+    private final FunctionLevel.Reuse functionLevel = new FunctionLevel.Reuse();
     private final Thread sender;
     private boolean closing;
     private boolean closed;
@@ -141,14 +143,14 @@ public final class WindowPublisher implements AutoCloseable {
      */
     public void publish(Profile window, String service, Map<String, String> labels, String collectorId,
                         long sequence) {
-        if (!config.keepResolvedOffsets()) {
-            window = FunctionLevel.of(window);
-        }
         byte[] key = collectorId.getBytes(StandardCharsets.UTF_8);
         Instant now = clock.instant();
         synchronized (lock) {
             if (closing) {
                 throw new IllegalStateException("publisher is closed; window " + sequence + " not accepted");
+            }
+            if (!config.keepResolvedOffsets()) {
+                window = functionLevel.of(window);
             }
             // Indexing happens under the lock: which bindings a window must carry depends on which
             // earlier windows were acknowledged (see WireIndexer).

@@ -91,6 +91,9 @@ public final class SamplingOptions {
     /** Default user-stack bytes copied per sample for unwinding ({@code SS_DEFAULT_STACK_BYTES}). */
     public static final int DEFAULT_STACK_BYTES = 16384;
 
+    /** Default thread rescan interval in ms (the native core's when {@code rescan_ms} is 0). */
+    public static final int DEFAULT_RESCAN_MILLIS = 100;
+
     private final int pid;
     private final String cgroupPath;
     private final int frequencyHz;
@@ -105,6 +108,7 @@ public final class SamplingOptions {
     private final long allocIntervalBytes;
     private final Unwind unwind;
     private final int stackBytes;
+    private final int rescanMillis;
 
     private SamplingOptions(Builder b) {
         this.pid = b.pid;
@@ -121,6 +125,7 @@ public final class SamplingOptions {
         this.allocIntervalBytes = b.allocIntervalBytes;
         this.unwind = b.unwind;
         this.stackBytes = b.stackBytes;
+        this.rescanMillis = b.rescanMillis;
     }
 
     public static Builder builder() {
@@ -144,6 +149,7 @@ public final class SamplingOptions {
         b.allocIntervalBytes = allocIntervalBytes;
         b.unwind = unwind;
         b.stackBytes = stackBytes;
+        b.rescanMillis = rescanMillis;
         return b;
     }
 
@@ -214,6 +220,14 @@ public final class SamplingOptions {
         return stackBytes;
     }
 
+    /**
+     * How often the native reader rescans the target's threads in /proc (and checks that the
+     * process lives), in ms: a safety net for threads whose FORK record it missed.
+     */
+    public int rescanMillis() {
+        return rescanMillis;
+    }
+
     @Override
     public String toString() {
         return "SamplingOptions{" + (cgroupPath != null ? "cgroup=" + cgroupPath : "pid=" + pid)
@@ -222,7 +236,7 @@ public final class SamplingOptions {
                         ? ", every " + allocIntervalBytes + " bytes" : ", period=" + period)
                 + ", kernel=" + kernelMode + ", perThread=" + perThread + ", followChildren=" + followChildren
                 + ", maxDepth=" + maxDepth + ", tableBytes=" + tableBytes + ", unwind=" + unwind
-                + (unwind == Unwind.FP ? "" : ", stackBytes=" + stackBytes) + "}";
+                + (unwind == Unwind.FP ? "" : ", stackBytes=" + stackBytes) + ", rescanMillis=" + rescanMillis + "}";
     }
 
     /** Builder; {@link #build()} validates. */
@@ -241,6 +255,7 @@ public final class SamplingOptions {
         private long allocIntervalBytes = DEFAULT_ALLOC_INTERVAL_BYTES;
         private Unwind unwind = Unwind.AUTO;
         private int stackBytes = DEFAULT_STACK_BYTES;
+        private int rescanMillis = DEFAULT_RESCAN_MILLIS;
 
         private Builder() {
         }
@@ -323,7 +338,21 @@ public final class SamplingOptions {
             return this;
         }
 
+        /**
+         * Rescan interval of the target's threads, 1..60000 ms (default 100, as the native core).
+         * New threads are attached from their FORK records at once; the rescan catches the ones
+         * whose record was lost, and notices the process's end. Each rescan reads /proc, so a
+         * long-running sampler may rescan less often.
+         */
+        public Builder rescanMillis(int millis) {
+            this.rescanMillis = millis;
+            return this;
+        }
+
         public SamplingOptions build() {
+            if (rescanMillis < 1 || rescanMillis > 60_000) {
+                throw new IllegalArgumentException("rescan interval must be 1..60000 ms, got " + rescanMillis);
+            }
             if (stackBytes < 64 || stackBytes > 65528 || stackBytes % 8 != 0) {
                 throw new IllegalArgumentException("stack bytes must be a multiple of 8 in 64..65528, got " + stackBytes);
             }

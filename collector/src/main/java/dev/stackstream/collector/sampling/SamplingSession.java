@@ -166,6 +166,7 @@ public final class SamplingSession implements AutoCloseable {
         o.table_bytes = options.tableBytes();
         o.unwind = options.unwind().nativeValue();
         o.stack_bytes = options.stackBytes();
+        o.rescan_ms = options.rescanMillis();
         IntByReference code = new IntByReference();
         byte[] err = new byte[ERR_LEN];
         Pointer p = lib.ss_open(o, code, err, err.length);

@@ -18,8 +18,9 @@ import java.util.function.Consumer;
  * owner closes it.
  *
  * <p>Window boundaries are taken from the injected {@link Clock}; the waiting between them is
- * real time. Target liveness is checked every {@link #livenessPoll()} so a command that exits is
- * noticed quickly, not a full window later.
+ * real time. Target liveness is checked every {@link #livenessPoll()} (50 ms) so a command that
+ * exits is noticed quickly, not a full window later; a long-running sampler (the sidecar) may
+ * check less often, since each check is a wake-up and two reads of /proc/PID/stat.
  */
 public final class WindowedSampler {
 
@@ -41,6 +42,7 @@ public final class WindowedSampler {
     private final Consumer<Profile> sink;
     private final Duration duration;
     private final boolean everySampleType;
+    private final Duration liveness;
     private final Object lock = new Object();
     private boolean stopRequested;
     private volatile long windows;
@@ -61,7 +63,20 @@ public final class WindowedSampler {
      */
     public WindowedSampler(SamplingSession session, Duration window, Duration duration, Clock clock,
                            Consumer<Profile> sink, boolean everySampleType) {
+        this(session, window, duration, clock, sink, everySampleType, LIVENESS_POLL);
+    }
+
+    /**
+     * @param liveness how often the target's liveness is checked between drains (> 0): how late an
+     *     exited target is noticed, and how many wake-ups the loop costs when nothing happens
+     */
+    public WindowedSampler(SamplingSession session, Duration window, Duration duration, Clock clock,
+                           Consumer<Profile> sink, boolean everySampleType, Duration liveness) {
         this.everySampleType = everySampleType;
+        this.liveness = Objects.requireNonNull(liveness, "liveness");
+        if (liveness.isNegative() || liveness.isZero()) {
+            throw new IllegalArgumentException("liveness poll must be > 0, got " + liveness);
+        }
         this.session = Objects.requireNonNull(session, "session");
         this.window = Objects.requireNonNull(window, "window");
         this.clock = Objects.requireNonNull(clock, "clock");
@@ -109,7 +124,7 @@ public final class WindowedSampler {
                     }
                     continue;
                 }
-                Instant wake = earliest(nextDrain, deadline, now.plus(LIVENESS_POLL));
+                Instant wake = earliest(nextDrain, deadline, now.plus(liveness));
                 pause(Duration.between(now, wake));
             }
         } finally {

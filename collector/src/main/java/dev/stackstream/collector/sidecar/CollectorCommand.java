@@ -56,6 +56,13 @@ import picocli.CommandLine.Spec;
             "6:windows left undelivered at shutdown (Kafka unreachable for longer than --shutdown-timeout)"})
 public final class CollectorCommand implements Callable<Integer> {
     private static final Logger LOG = LoggerFactory.getLogger(CollectorCommand.class);
+    /**
+     * The sidecar's thread rescan: once a second rather than the native 10 times (threads are
+     * attached from their FORK records at once; the rescan only backs up lost ones). Each rescan
+     * reads /proc/PID/stat and /proc/PID/task, a fixed cost that at 99 Hz was comparable to the
+     * samples' own (BENCHMARKS.md, "steady state").
+     */
+    static final int THREAD_RESCAN_MILLIS = 1000;
 
     @Spec
     CommandSpec spec;
@@ -214,7 +221,7 @@ public final class CollectorCommand implements Callable<Integer> {
                     .labels(userLabels).collectorId(collectorId)
                     .sampling(unwinding.applyTo(SamplingOptions.builder().frequencyHz(frequency).period(period)
                             .allocIntervalBytes(allocIntervalBytes)
-                            .perThread(perThread)).build())
+                            .perThread(perThread).rescanMillis(THREAD_RESCAN_MILLIS)).build())
                     .profiles(profiles == null || profiles.isEmpty() ? List.of(ProfileKind.CPU) : profiles)
                     .window(seconds(windowSeconds)).rescan(seconds(rescanSeconds))
                     .shutdownTimeout(seconds(shutdownTimeoutSeconds));

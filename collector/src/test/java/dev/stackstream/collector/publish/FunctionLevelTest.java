@@ -1,6 +1,7 @@
 package dev.stackstream.collector.publish;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
 
 import java.time.Instant;
@@ -45,5 +46,38 @@ class FunctionLevelTest {
         Profile w = Profile.builder(ProfileType.cpu(99))
                 .add(new Stack(List.of(Frame.named("main", FrameKind.USER)), false), null, 1).build();
         assertSame(w, FunctionLevel.of(w));
+    }
+
+    static Profile window(Stack... stacks) {
+        var b = Profile.builder(ProfileType.cpu(99)).timeRange(Instant.EPOCH, Instant.EPOCH.plusSeconds(10));
+        for (int i = 0; i < stacks.length; i++) {
+            b.add(stacks[i], null, i + 1);
+        }
+        return b.build();
+    }
+
+    @Test
+    void reuseHandsOutEarlierWindowsReducedStacksWithTheSameContent() {
+        FunctionLevel.Reuse reuse = new FunctionLevel.Reuse();
+        Profile r1 = reuse.of(window(at(0x1100, 0x2000), at(0x1100, 0x2010)));
+        // Symbolized again (new instances), another instruction in main: equal once reduced.
+        Profile second = window(at(0x1104, 0x2000), at(0x1100, 0x2010));
+        Profile r2 = reuse.of(second);
+        assertEquals(FunctionLevel.of(second).samples(), r2.samples(), "what goes on the wire is unchanged");
+        assertEquals(2, r2.samples().size());
+        for (int i = 0; i < 2; i++) {
+            assertSame(r1.samples().get(i).stack(), r2.samples().get(i).stack(), "stack " + i + " reused");
+            assertEquals(r1.samples().get(i).stack().id(), r2.samples().get(i).stack().id());
+        }
+        // A stack absent from a window is still reused later, until REMEMBERED others were used since.
+        reuse.of(window(at(0x1100, 0x2020)));
+        Profile r4 = reuse.of(window(at(0x1100, 0x2000)));
+        assertSame(r1.samples().get(0).stack(), r4.samples().get(0).stack());
+        for (int i = 0; i < FunctionLevel.Reuse.REMEMBERED; i++) {
+            reuse.of(window(at(0x1100, 0x3000 + i)));
+        }
+        Profile r5 = reuse.of(window(at(0x1100, 0x2000)));
+        assertNotSame(r1.samples().get(0).stack(), r5.samples().get(0).stack(), "forgotten: bounded memory");
+        assertEquals(r1.samples().get(0).stack(), r5.samples().get(0).stack());
     }
 }
