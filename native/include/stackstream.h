@@ -205,6 +205,9 @@ typedef struct ss_stats {
     uint64_t unwind_debug_frame_tables; /* tables compiled from .debug_frame (module or debug file) */
     uint64_t alloc_unprobed;     /* ALLOC: processes that exec'd an image with no dynamic loader (a
                                     static binary): no shared libc, their allocations are not seen */
+    uint64_t exec_loading;       /* samples taken while an exec loaded the new image (after its COMM
+                                    record, before its first instruction): kernel frames only, not
+                                    unwound (the user registers were the old image's) */
 } ss_stats;
 
 void ss_get_stats(const ss_session *s, ss_stats *out);

@@ -249,6 +249,8 @@ static void on_sample(ss_session *s, ss_pev *e, const uint8_t *p, const uint8_t 
     int kernel_only = s->awaiting_exec && exec_sample(s, (int)pid, abi ? regs[IP_AT] : 0, raw, nr);
     if (kernel_only < 0)
         return;
+    if (kernel_only)
+        STAT_ADD(s, exec_loading, 1);
     if (s->alloc) {
         /* Weighted by what the sample stands for: bytes, and allocations in the `instructions`
          * slot (no counter is grouped with uprobes). */

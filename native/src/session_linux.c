@@ -367,6 +367,7 @@ SS_EXPORT void ss_get_stats(const ss_session *s, ss_stats *out)
     LOAD(unwind_evictions);
     LOAD(unwind_debug_frame_tables);
     LOAD(alloc_unprobed);
+    LOAD(exec_loading);
 #undef LOAD
     out->unwind = s->o.unwind;
     out->stack_bytes = s->stack_bytes;

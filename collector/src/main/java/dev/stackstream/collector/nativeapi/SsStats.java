@@ -12,7 +12,8 @@ import com.sun.jna.Structure.FieldOrder;
         "kernel_frames", "instructions_available", "reserved", "unwound", "cut_stack_copy",
         "cut_no_unwind_info", "cut_corrupt", "cfi_frames", "fp_frames", "unwind_modules", "unwind_no_cfi",
         "unwind_table_bytes", "unwind", "stack_bytes", "offcpu_intervals", "offcpu_unmatched", "unwind_tables",
-        "unwind_evictions", "unwind_cache_bytes", "unwind_debug_frame_tables", "alloc_unprobed"})
+        "unwind_evictions", "unwind_cache_bytes", "unwind_debug_frame_tables", "alloc_unprobed",
+        "exec_loading"})
 public final class SsStats extends Structure {
     public long samples;
     public long lost;
@@ -46,4 +47,5 @@ public final class SsStats extends Structure {
     public long unwind_cache_bytes;
     public long unwind_debug_frame_tables;
     public long alloc_unprobed;
+    public long exec_loading;
 }

@@ -40,6 +40,6 @@ class NativeLibraryTest {
 
     @Test
     void statsLayoutSize() {
-        assertEquals(10 * 8 + 4 * 4 + 9 * 8 + 2 * 4 + 7 * 8, new SsStats().size(), "sizeof(ss_stats)");
+        assertEquals(10 * 8 + 4 * 4 + 9 * 8 + 2 * 4 + 8 * 8, new SsStats().size(), "sizeof(ss_stats)");
     }
 }
