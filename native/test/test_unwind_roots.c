@@ -181,13 +181,12 @@ static void on_stack(const t_stack *st, void *arg)
         v->user_ips[v->nuser++] = st->ips[i];
 }
 
-/* Samples one spawned fixture with CFI only (no frame-pointer fallback): its stats and what the
- * drains said. */
-static int sample_cfi(const char *const *argv, ss_stats *st, struct exec_view *v)
+/* Samples one spawned fixture in an unwinding mode: its stats and what the drains said. */
+static int sample(const char *const *argv, int unwind, ss_stats *st, struct exec_view *v)
 {
     ss_options o;
     ss_options_init(&o);
-    o.unwind = SS_UNWIND_CFI;
+    o.unwind = unwind;
     int32_t pid;
     ss_session *s = t_spawn_session(argv, &o, &pid);
     if (!s)
@@ -232,7 +231,7 @@ TEST(e2e_clockloop_nofp_unwinds_through_the_vdso)
     ss_stats st;
     struct exec_view *v = malloc(sizeof(*v));
     CHECK(v);
-    int status = sample_cfi(argv, &st, v);
+    int status = sample(argv, SS_UNWIND_CFI, &st, v);
     free(v);
     CHECKF(status == 0, "clockloop_nofp exit status %d", status);
     printf("    clockloop_nofp: %llu unwound, cut: copy %llu no-info %llu corrupt %llu\n",
@@ -247,7 +246,12 @@ TEST(e2e_clockloop_nofp_unwinds_through_the_vdso)
  * has no FDE (they were cut as "no unwind info"). Inside execve the kernel samples the old image's
  * registers with its memory gone (they were cut, and named the old image's libc); before the exec
  * the spawner's own code ran. Short runs, so start-up is a good share of the samples; in 1 of 3
- * runs a sample landed in ld.so, and in most runs of the sanitizer build one in execve. */
+ * runs a sample landed in ld.so, and in most runs of the sanitizer build one in execve. In AUTO
+ * mode, as users run it: at exit crt's __do_global_dtors_aux (no FDE, built so by GCC) calls
+ * __cxa_finalize, and only its frame pointer leads on (CFI alone cuts there, rightly: 1 sample in
+ * 600). In AUTO mode the ld.so case did not show in 2 runs with the fix undone (the frame-pointer
+ * fallback got past it there), the execve case did (17-18 cuts in the sanitizer build); the ld.so
+ * rule itself is checked deterministically above. */
 TEST(e2e_new_processes_unwind_to_the_root_from_their_first_sample)
 {
     const char *argv[] = { t_fixture("calltree_nofp"), "0.05", NULL };
@@ -256,7 +260,7 @@ TEST(e2e_new_processes_unwind_to_the_root_from_their_first_sample)
     CHECK(v);
     for (int run = 0; run < 12; run++) {
         ss_stats st;
-        int status = sample_cfi(argv, &st, v);
+        int status = sample(argv, SS_UNWIND_AUTO, &st, v);
         if (status != 0) {
             free(v);
             CHECKF(0, "run %d: calltree_nofp exit status %d", run, status);
