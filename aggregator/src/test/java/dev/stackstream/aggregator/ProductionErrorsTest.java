@@ -57,21 +57,8 @@ class ProductionErrorsTest {
             // The aggregator read the broker's default limit; now the topic takes 8 KiB only.
             shrink(bootstrap, name + "-dlq", 8192);
             TestKafka.sendStacks(p, name + "-stacks", WORK.stacks);
-            long junkOffset = -1;
-            for (int seq = 0; seq < 10; seq++) {
-                if (seq == 5) {
-                    // 20 KB that are no window: dead-lettered whole, and the topic takes at most 8 KiB.
-                    byte[] junk = new byte[20_000];
-                    Arrays.fill(junk, (byte) 'x');
-                    junkOffset = p.send(new ProducerRecord<>(name + "-samples", "junk".getBytes(StandardCharsets.UTF_8),
-                            junk)).get().offset();
-                }
-                Instant s = base.plusSeconds(10L * seq);
-                TestKafka.sendBatch(p, name + "-samples", WORK.batch("svc", Map.of("pod", "a"), 1, "c1", seq, s,
-                        s.plusSeconds(10)));
-                WORK.addExpected(honest, 1, seq);
-                p.flush();
-            }
+            // 20 KB that are no window: dead-lettered whole, and the topic takes at most 8 KiB.
+            long junkOffset = sendWindowsAndJunk(p, name, base, 10, 5, 0, honest);
             long expected = honest.values().stream().mapToLong(Long::longValue).sum();
             await(Duration.ofSeconds(120), "every honest window counted", () -> aggregator.isRunning()
                     && aggregator.tierTotals("svc", base.minusSeconds(60), base.plusSeconds(600)).get("10s") == expected);
@@ -113,23 +100,8 @@ class ProductionErrorsTest {
         try (Aggregator aggregator = start(bootstrap, name, registry);
              KafkaProducer<byte[], byte[]> p = TestKafka.producer(bootstrap)) {
             TestKafka.sendStacks(p, name + "-stacks", WORK.stacks);
-            long junkOffset = -1;
-            for (int seq = 0; seq < 6; seq++) {
-                if (seq == 3) {
-                    // 20 KB that are no window, with 2 KB of headers: far more than the topic's 8 KiB.
-                    byte[] junk = new byte[20_000];
-                    Arrays.fill(junk, (byte) 'x');
-                    ProducerRecord<byte[], byte[]> r = new ProducerRecord<>(name + "-samples",
-                            "junk".getBytes(StandardCharsets.UTF_8), junk);
-                    r.headers().add("trace", new byte[2048]);
-                    junkOffset = p.send(r).get().offset();
-                }
-                Instant s = base.plusSeconds(10L * seq);
-                TestKafka.sendBatch(p, name + "-samples", WORK.batch("svc", Map.of("pod", "a"), 1, "c1", seq, s,
-                        s.plusSeconds(10)));
-                WORK.addExpected(honest, 1, seq);
-                p.flush();
-            }
+            // 20 KB that are no window, with 2 KB of headers: far more than the topic's 8 KiB.
+            long junkOffset = sendWindowsAndJunk(p, name, base, 6, 3, 2048, honest);
             long expected = honest.values().stream().mapToLong(Long::longValue).sum();
             await(Duration.ofSeconds(120), "every honest window counted", () -> aggregator.isRunning()
                     && aggregator.tierTotals("svc", base.minusSeconds(60), base.plusSeconds(600)).get("10s") == expected);
@@ -279,5 +251,33 @@ class ProductionErrorsTest {
     private static String header(ConsumerRecord<byte[], byte[]> r, String key) {
         return r.headers().lastHeader(key) == null ? null
                 : new String(r.headers().lastHeader(key).value(), StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Sends {@code windows} honest windows of service svc (10 s apart from base, their samples added
+     * to honest) and, before window {@code junkAt}, 20 KB of bytes that are no window (key "junk",
+     * a "trace" header of {@code headerBytes} if not 0). Returns the junk record's offset.
+     */
+    private static long sendWindowsAndJunk(KafkaProducer<byte[], byte[]> p, String name, Instant base, int windows,
+                                           int junkAt, int headerBytes, Map<String, Long> honest) throws Exception {
+        long junkOffset = -1;
+        for (int seq = 0; seq < windows; seq++) {
+            if (seq == junkAt) {
+                byte[] junk = new byte[20_000];
+                Arrays.fill(junk, (byte) 'x');
+                ProducerRecord<byte[], byte[]> r = new ProducerRecord<>(name + "-samples",
+                        "junk".getBytes(StandardCharsets.UTF_8), junk);
+                if (headerBytes > 0) {
+                    r.headers().add("trace", new byte[headerBytes]);
+                }
+                junkOffset = p.send(r).get().offset();
+            }
+            Instant s = base.plusSeconds(10L * seq);
+            TestKafka.sendBatch(p, name + "-samples", WORK.batch("svc", Map.of("pod", "a"), 1, "c1", seq, s,
+                    s.plusSeconds(10)));
+            WORK.addExpected(honest, 1, seq);
+            p.flush();
+        }
+        return junkOffset;
     }
 }
