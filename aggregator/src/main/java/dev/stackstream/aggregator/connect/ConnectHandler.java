@@ -94,6 +94,12 @@ public final class ConnectHandler {
         }
         try {
             if (!authorized) {
+                // Read (bounded) before refusing: an answer sent while the client still writes its
+                // request lets the server close the connection under it, and the client reads the
+                // reset as Internal rather than the refusal (seen in CI, call without a token).
+                try (InputStream in = ctx.req().getInputStream()) {
+                    bounded(in, "request body");
+                }
                 throw new ConnectException(ConnectCode.UNAUTHENTICATED,
                         "missing or wrong bearer token (Authorization: Bearer <token>)");
             }
