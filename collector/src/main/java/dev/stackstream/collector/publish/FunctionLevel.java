@@ -1,7 +1,6 @@
 package dev.stackstream.collector.publish;
 
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -79,17 +78,9 @@ final class FunctionLevel {
         }
     }
 
+    /** The window with function-level stacks (the same instance when nothing changes). */
     static Profile of(Profile window) {
-        Map<Stack, Stack> reduced = new HashMap<>();
-        boolean changed = false;
-        ProfileBuilder b = Profile.builder(window.type()).timeRange(window.start(), window.end())
-                .labels(window.labels()).stats(window.stats());
-        for (Sample s : window.samples()) {
-            Stack r = reduced.computeIfAbsent(s.stack(), FunctionLevel::reduce);
-            changed |= r != s.stack();
-            b.add(r, s.thread(), s.count(), s.instructions());
-        }
-        return changed ? b.build() : window;
+        return new Reuse().of(window);
     }
 
     static Stack reduce(Stack stack) {

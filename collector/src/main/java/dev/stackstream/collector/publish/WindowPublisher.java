@@ -68,7 +68,7 @@ public final class WindowPublisher implements AutoCloseable {
     private final WindowBuffer buffer;
     private final DefinitionTracker definitions;
     private final WireIndexer indexer = new WireIndexer(MAX_STACK_INDEXES, MAX_THREAD_INDEXES);
-    /** Function-level stacks of the previous window, reused (under the lock: windows of many targets). */
+    /** Function-level stacks of earlier windows, reused (under the lock: windows of many targets). */
     private final FunctionLevel.Reuse functionLevel = new FunctionLevel.Reuse();
     private final Thread sender;
     private boolean closing;
