@@ -38,6 +38,8 @@
 set -euo pipefail
 RUNS=${1:-3}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=rounds.sh
+. "$HERE/rounds.sh"
 ROOT=$(cd "$HERE/../.." && pwd)
 WARM=${WARM:-15}
 [ -n "${SUMMARY_ONLY:-}" ] && BOOTSTRAP=${BOOTSTRAP:-none}
@@ -192,21 +194,9 @@ for hz in "${HZS[@]}"; do
     CONFIGS+=("perf-$hz")
     for s in "${SIDECARS[@]}"; do CONFIGS+=("${s%%=*}-$hz"); done
 done
-echo "machine: $(nproc) cores, $(uname -r), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')" >&2
+machine_line
 echo "date: $(date -u +%FT%TZ); warm-up $WARM s, measured $MEASURE s; configurations: ${CONFIGS[*]}" >&2
-exec 9>>"$LOCK"
-for n in $(seq 1 "$RUNS"); do
-    for tgt in "${TARGETS[@]}"; do
-        flock 9
-        before=$(cut -d' ' -f1 /proc/loadavg)
-        for cfg in "${CONFIGS[@]}"; do
-            run "$tgt" "$cfg" "$n"
-            echo "run $n $(tail -n 1 "$RESULTS")" >&2
-        done
-        printf '%s\t%s\t%s\t%s\n' "$tgt" "$n" "$before" "$(cut -d' ' -f1 /proc/loadavg)" >> "$LOADS"
-        flock -u 9
-    done
-done
+run_rounds
 
 python3 - "$RESULTS" "$THREADS" "$LOADS" <<'PY'
 import sys, statistics as st

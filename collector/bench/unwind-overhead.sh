@@ -31,6 +31,8 @@
 set -euo pipefail
 RUNS=${1:-3}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=rounds.sh
+. "$HERE/rounds.sh"
 ROOT=$(cd "$HERE/../.." && pwd)
 WORK_DIR=$(mktemp -d /tmp/stackstream-unwind-bench.XXXXXX)
 trap 'rm -rf "$WORK_DIR"' EXIT
@@ -105,21 +107,9 @@ run() {
         >> "$RESULTS"
 }
 
-echo "machine: $(nproc) cores, $(uname -r), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')" >&2
+machine_line
 echo "date: $(date -u +%FT%TZ); load before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
-exec 9>>"$LOCK"
-for n in $(seq 1 "$RUNS"); do
-    for tgt in "${TARGETS[@]}"; do
-        flock 9
-        before=$(cut -d' ' -f1 /proc/loadavg)
-        for cfg in "${CONFIGS[@]}"; do
-            run "$tgt" "$cfg" "$n"
-            echo "run $n $(tail -1 "$RESULTS")" >&2
-        done
-        printf '%s\t%s\t%s\t%s\n' "$tgt" "$n" "$before" "$(cut -d' ' -f1 /proc/loadavg)" >> "$LOADS"
-        flock -u 9
-    done
-done
+run_rounds
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 cp "$RESULTS" "${RESULTS_COPY:-/dev/null}" 2>/dev/null || true
 
