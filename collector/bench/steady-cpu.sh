@@ -51,7 +51,7 @@ read -r -a SIDECARS <<< "${SIDECARS:-ss=$ROOT/cli/target/lib}"
 WORK_DIR=$(mktemp -d /tmp/stackstream-steady.XXXXXX)
 BROKER_PID=
 cleanup() {
-    [ -n "$BROKER_PID" ] && kill "$BROKER_PID" 2>/dev/null && wait "$BROKER_PID" 2>/dev/null
+    [ -n "$BROKER_PID" ] && kill "$BROKER_PID" 2>/dev/null && { wait "$BROKER_PID" 2>/dev/null || true; }
     rm -rf "$WORK_DIR"
 }
 trap cleanup EXIT

@@ -10,8 +10,11 @@
  * Wake-ups: each event wakes poll() when its ring is half full (watermark), and the thread sweeps
  * every ring every sweep_ms regardless (10 ms at >= 500 Hz, 50 ms below: a wake-up costs tens of
  * microseconds of reader CPU on a busy VM), so new threads (FORK records) are attached promptly
- * without a wake-up per sample. ss_drain asks for an extra sweep through the eventfd so a window
- * contains everything sampled up to the drain.
+ * without a wake-up per sample. Below 500 Hz the period grows to quiet_sweep_ms (200 ms) once no
+ * thread has been attached for SWEEP_BUSY_NS: a process that starts threads tends to start more
+ * soon after (start-up, a pool growing), while a steady one would pay 20 sweeps a second for
+ * none; the first thread after a quiet spell waits at most 200 ms (or the rescan). ss_drain asks
+ * for an extra sweep through the eventfd so a window contains everything sampled up to the drain.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -46,6 +49,13 @@ uint64_t ss_now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+#define SWEEP_BUSY_NS 2000000000ull
+
+void rr_mark_busy(ss_session *s)
+{
+    s->busy_until_ns = ss_now_ns() + SWEEP_BUSY_NS;
 }
 
 struct fix_ctx {
@@ -485,7 +495,8 @@ void *rr_thread(void *arg)
         for (size_t i = 0; i < s->nev; i++)
             pfd[i + 1] = (struct pollfd){ s->ev[i]->fd, POLLIN, 0 };
         size_t polled = s->nev;
-        poll(pfd, n, s->sweep_ms);
+        int busy = s->awaiting_exec > 0 || ss_now_ns() < s->busy_until_ns;
+        poll(pfd, n, busy ? s->sweep_ms : s->quiet_sweep_ms);
         if (pfd[0].revents & POLLIN) {
             uint64_t v;
             if (read(s->wake_fd, &v, sizeof(v)) < 0)

@@ -111,7 +111,9 @@ struct ss_session {
     int root_gone;       /* reader thread only: the root exited; alive drops once its events are closed */
     int awaiting_exec;   /* reader thread only: processes whose exec_state is not NONE */
     uint64_t next_rescan_ns;
-    int sweep_ms;        /* ring sweep period of the reader */
+    int sweep_ms;        /* ring sweep period of the reader while threads appear */
+    int quiet_sweep_ms;  /* ... and once none has appeared for SWEEP_BUSY_NS */
+    uint64_t busy_until_ns;  /* reader thread only: sweep at sweep_ms until then */
     unsigned rescans;    /* rescans done (children are scanned every CHILD_SCAN_EVERY) */
 
     uint8_t *scratch;    /* a wrapped record copied out of the ring (64 KiB) */
@@ -216,6 +218,8 @@ int ap_size(const ss_pev *e, uint64_t id, uint64_t arg0, uint64_t arg1, uint64_t
 /* ring_reader_linux.c */
 void *rr_thread(void *arg);
 void rr_drain_all(ss_session *s);
+/* A thread or process was just attached: sweep at sweep_ms for the next SWEEP_BUSY_NS, as more may follow. */
+void rr_mark_busy(ss_session *s);
 /* Unwinds one sample's user stack from its registers and stack copy into s->ips (the kernel
  * frames of res first); returns the cut reason, res describes s->ips. Reader thread, or the
  * caller's once the reader is joined (replays). */

@@ -161,6 +161,7 @@ static int attach_thread(ss_session *s, ss_process *p, int tid, char *err, size_
     }
     p->threads++;
     p->gone = 0;
+    rr_mark_busy(s);
     char name[16];
     /* Read after the event is on: a rename from now on arrives as a COMM record. */
     if (proc_comm(p->pid, tid, name) == 0)

@@ -124,25 +124,35 @@ static int drain_into(ss_session *s, uint8_t *buf, tree_result *r)
     return t_walk(buf, (size_t)n, &v) < 0 ? -EINVAL : 0;
 }
 
-/* Spawns a fixture, samples it at 999 Hz until it exits, draining every ~500 ms. */
-static int profile_fixture_capped(const char *const *argv, tree_result *r, int per_thread, int unwind,
-                                  int64_t unwind_cache_bytes, ss_stats *st);
+/* How profile_fixture_with samples a fixture; zeros are the defaults. */
+typedef struct {
+    int per_thread, unwind;
+    int64_t unwind_cache_bytes;   /* cap of the unwind tables (default SS_DEFAULT_UNWIND_CACHE_BYTES) */
+    int hz;                       /* sampling rate (default 999) */
+    int drain_ms;                 /* drain period (default 500) */
+    int rescan_ms;                /* thread rescan period (default that of ss_options_init) */
+} fixture_run;
+
+/* Spawns a fixture and samples it until it exits, draining every drain_ms. */
+static int profile_fixture_with(const char *const *argv, tree_result *r, fixture_run run, ss_stats *st);
 
 static int profile_fixture(const char *const *argv, tree_result *r, int per_thread, int unwind,
                            ss_stats *st)
 {
-    return profile_fixture_capped(argv, r, per_thread, unwind, 0, st);
+    return profile_fixture_with(argv, r, (fixture_run){ .per_thread = per_thread, .unwind = unwind }, st);
 }
 
-/* profile_fixture with a cap on the unwind tables' memory (0 = default). */
-static int profile_fixture_capped(const char *const *argv, tree_result *r, int per_thread, int unwind,
-                                  int64_t unwind_cache_bytes, ss_stats *st)
+static int profile_fixture_with(const char *const *argv, tree_result *r, fixture_run run, ss_stats *st)
 {
     ss_options o;
     ss_options_init(&o);
-    o.per_thread = per_thread;
-    o.unwind = unwind;
-    o.unwind_cache_bytes = unwind_cache_bytes;
+    if (run.hz > 0)
+        o.frequency_hz = run.hz;
+    o.per_thread = run.per_thread;
+    o.unwind = run.unwind;
+    o.unwind_cache_bytes = run.unwind_cache_bytes;
+    if (run.rescan_ms > 0)
+        o.rescan_ms = run.rescan_ms;
     int32_t pid;
     ss_session *s = t_spawn_session(argv, &o, &pid);
     if (!s)
@@ -151,7 +161,7 @@ static int profile_fixture_capped(const char *const *argv, tree_result *r, int p
     uint8_t *buf = malloc(DRAIN_CAP);
     ss_resume(pid);
     int status, rc = 0;
-    while ((status = ss_wait(pid, 500)) == -EAGAIN)
+    while ((status = ss_wait(pid, run.drain_ms > 0 ? run.drain_ms : 500)) == -EAGAIN)
         rc |= drain_into(s, buf, r);
     ss_stop(s);
     rc |= drain_into(s, buf, r);
@@ -247,6 +257,32 @@ TEST(e2e_calltree_mt_late_threads_sampled)
     CHECK(st.threads_exited >= 2);
 }
 
+/* At 99 Hz the reader sweeps every 200 ms once no thread has appeared for 2 s: threads started
+ * after 3 s of quiet (main ran first, so the exec is settled) are still attached by their FORK
+ * records within that sweep, losing at most a fifth of a second each. 3 workers x 2 s at 99 Hz is
+ * ~594 samples (a CPU-bound thread's cpu-clock samples vary by one or two); each may lose <= 20
+ * (attach); a reader that waited for the 1 s rescan would lose ~150, a 900 ms sweep ~135. */
+TEST(e2e_threads_after_a_quiet_spell_attached_at_low_rate)
+{
+    tree_result r;
+    const char *exe = t_fixture("calltree_mt");
+    CHECK(load_symbols(&r, exe));
+    const char *argv[] = { exe, "2", "3", "3000", NULL };
+    ss_stats st;
+    /* as the sidecar runs (a rescan a second); drains (each wakes the reader) rarer than the quiet
+     * sweep, so the sweep is what is tested */
+    fixture_run run = { .per_thread = 1, .unwind = SS_UNWIND_AUTO, .hz = 99, .drain_ms = 2000,
+                        .rescan_ms = 1000 };
+    int status = profile_fixture_with(argv, &r, run, &st);
+    CHECKF(status == 0, "fixture exit status %d", status);
+    printf("    calltree_mt after 3 s idle at 99 Hz: %llu worker samples of ~594, threads attached %llu, "
+           "lost %llu\n", (unsigned long long)r.worker_samples, (unsigned long long)st.threads_attached,
+           (unsigned long long)st.lost);
+    CHECKF(st.threads_attached >= 4, "attached %llu threads", (unsigned long long)st.threads_attached);
+    CHECKF(r.worker_samples >= 594 - 3 * 20 - 10 && r.worker_samples <= 594 + 10,
+           "workers gave %llu samples, ~594 expected", (unsigned long long)r.worker_samples);
+}
+
 /* Threads without frame pointers: every worker's b samples unwound through a (and burn, worker,
  * start_thread) by CFI, and the split as in one thread. */
 TEST(e2e_calltree_mt_nofp_threads_unwound)
@@ -284,7 +320,7 @@ TEST(e2e_unwind_cache_cap_evicts_least_recently_used)
     r.exe = argv[0];
     ss_stats st;
     int64_t cap = 256 << 10;
-    int status = profile_fixture_capped(argv, &r, 0, SS_UNWIND_AUTO, cap, &st);
+    int status = profile_fixture_with(argv, &r, (fixture_run){ .unwind = SS_UNWIND_AUTO, .unwind_cache_bytes = cap }, &st);
     CHECKF(status == 0, "fixture exit status %d", status);
     printf("    cap %lld: %llu tables compiled, %llu held, %llu evictions, %llu bytes held, "
            "%llu samples\n", (long long)cap, (unsigned long long)st.unwind_modules,

@@ -86,6 +86,8 @@ public final class SamplingSession implements AutoCloseable {
      */
     private final Map<RawStackKey, Stack> stackCache = new HashMap<>();
     static final int STACK_CACHE_MAX = 4096;
+    /** The module name the symbolizer gives an unnamed address in anonymous executable memory. */
+    private static final String ANONYMOUS = "[anon]";
 
     /** Owns the native pointer; shared with the Cleaner, which must not reference the session. */
     private static final class NativeHandle implements Runnable {
@@ -335,9 +337,9 @@ public final class SamplingSession implements AutoCloseable {
 
     /**
      * The symbolized stack of r: from the cross-window cache, else from this window's stacks, else
-     * symbolized now. Stacks whose every frame is named outside JIT code go into the cache (up to
-     * {@value #STACK_CACHE_MAX}); the others are looked up again in the next window, where a perf
-     * map may have grown or an unknown address may have become known.
+     * symbolized now. Settled stacks go into the cache (up to {@value #STACK_CACHE_MAX}); the others
+     * are looked up again in the next window, where a perf map may have grown or an unknown address
+     * may have become known.
      */
     private Stack stackOf(WindowRecords.RawStack r, Map<RawStackKey, Stack> window) {
         RawStackKey key = new RawStackKey(r.pid(), r.kernelDepth(), r.ips(), r.cut());
@@ -356,9 +358,21 @@ public final class SamplingSession implements AutoCloseable {
         return stack;
     }
 
-    private static boolean settled(Stack stack) {
+    /**
+     * Whether a stack's frames name what they will name in every later window of the same
+     * mappings: none is JIT code (a perf map grows and is re-read), and each frame is either named or
+     * lies in a known module that is not anonymous memory. An unnamed frame in a file (a stripped
+     * function: module + offset + build-id) stays unnamed, as the module's symbols are read whole
+     * when it is first met; an address in no known mapping, or in anonymous memory, may be named
+     * once the maps are re-read or a perf map appears. Stripped interpreters (Debian's python3) have
+     * such frames in most stacks, which were otherwise symbolized again in every window.
+     */
+    static boolean settled(Stack stack) {
         for (Frame f : stack.frames()) {
-            if (f.function() == null || f.kind() == FrameKind.JIT) {
+            if (f.kind() == FrameKind.JIT) {
+                return false;
+            }
+            if (f.function() == null && (f.module() == null || ANONYMOUS.equals(f.module()))) {
                 return false;
             }
         }
