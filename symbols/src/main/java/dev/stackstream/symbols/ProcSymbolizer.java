@@ -218,6 +218,12 @@ final class ProcSymbolizer implements Symbolizer {
                 if (mod != null) {
                     cache.touch(e);
                     name = mod.functionAt(offset);
+                    if (name == null) {
+                        // A function without a symbol is one frame at its entry, not one per
+                        // instruction (FunctionBounds says why); no FDE: the instruction's offset.
+                        long entry = mod.functionEntryAt(offset);
+                        offset = entry >= 0 ? entry : offset;
+                    }
                 }
             }
             stats.lookup(FrameKind.USER, ModuleKind.ELF, name != null);

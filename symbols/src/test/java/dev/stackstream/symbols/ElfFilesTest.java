@@ -1,6 +1,7 @@
 package dev.stackstream.symbols;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -79,6 +80,13 @@ class ElfFilesTest {
             assertNull(f.function());
             assertEquals(p.toString(), f.module());
             assertTrue(f.displayName().startsWith("linked+0x"), f.displayName());
+            // Every instruction of the unnamed function is one frame: its entry, from the CFI.
+            Frame inside = s.symbolize(r.pid(), new long[] {r.addresses()[0] + 5}, 0).get(0);
+            assertNull(inside.function());
+            assertEquals(f, inside, "an address inside hidden_work gives the frame of its entry");
+            Frame caller = s.symbolize(r.pid(), new long[] {r.addresses()[1] + 1}, 0).get(0);
+            assertEquals(s.symbolize(r.pid(), new long[] {r.addresses()[1]}, 0).get(0), caller);
+            assertNotEquals(f.offset(), caller.offset(), "visible_work is another function");
         }
     }
 

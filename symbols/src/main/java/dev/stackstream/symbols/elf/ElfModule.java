@@ -31,8 +31,10 @@ public final class ElfModule {
     private final long[] loadSizes;
     private final SymbolTable symbols;
     private final String symbolSource;
+    private final FunctionBounds functions;
 
-    private ElfModule(String buildId, List<ElfFile.Segment> loads, SymbolTable symbols, String symbolSource) {
+    private ElfModule(String buildId, List<ElfFile.Segment> loads, SymbolTable symbols, String symbolSource,
+                      FunctionBounds functions) {
         this.buildId = buildId;
         int n = loads.size();
         this.loadOffsets = new long[n];
@@ -46,6 +48,7 @@ public final class ElfModule {
         }
         this.symbols = symbols;
         this.symbolSource = symbolSource;
+        this.functions = functions;
     }
 
     /** Lower-case hex build-id, or null. */
@@ -63,7 +66,7 @@ public final class ElfModule {
     }
 
     public long memoryBytes() {
-        return 256 + loadOffsets.length * 24L + symbols.memoryBytes();
+        return 256 + loadOffsets.length * 24L + symbols.memoryBytes() + functions.memoryBytes();
     }
 
     /** The link-time address of a file offset, or {@code Long.MIN_VALUE} when no segment maps it. */
@@ -81,6 +84,22 @@ public final class ElfModule {
     public String functionAt(long fileOffset) {
         long v = fileOffsetToVirtual(fileOffset);
         return v == Long.MIN_VALUE ? null : symbols.nameAt(v);
+    }
+
+    /**
+     * The file offset of the entry of the function that holds a file offset, by the module's
+     * call-frame information ({@link FunctionBounds}); -1 when no FDE covers it. This is how a
+     * function without a symbol is still one frame.
+     */
+    public long functionEntryAt(long fileOffset) {
+        for (int i = 0; i < loadOffsets.length; i++) {
+            long rel = fileOffset - loadOffsets[i];
+            if (fileOffset >= loadOffsets[i] && rel < loadSizes[i]) {
+                long start = functions.startOf(rel + loadVaddrs[i]);
+                return start == Long.MIN_VALUE || start < loadVaddrs[i] ? -1 : start - loadVaddrs[i] + loadOffsets[i];
+            }
+        }
+        return -1;
     }
 
     /**
@@ -150,7 +169,7 @@ public final class ElfModule {
         if (elf.loadSegments().isEmpty()) {
             throw new ElfFormatException("no PT_LOAD segments");
         }
-        return new ElfModule(buildId, elf.loadSegments(), b.build(demangler), source);
+        return new ElfModule(buildId, elf.loadSegments(), b.build(demangler), source, FunctionBounds.of(elf));
     }
 
     private static int addAll(SymbolTableBuilder b, ElfFile elf, int type, int priority, Consumer<String> warn) {
