@@ -35,6 +35,9 @@
 /* The rule of a process entry point: nothing called it. */
 static const cfi_row ENTRY_ROW = { 0, 8, -8, 0, CFI_CFA_SP, CFI_RA_UNDEFINED, { 0, 0 } };
 
+#define HOT_BITS 8
+#define HOT_ROWS (1 << HOT_BITS)
+
 struct cfi_module {
     struct cfi_module *next;
     uint8_t key[24];
@@ -49,7 +52,17 @@ struct cfi_module {
     struct { uint64_t off, filesz, vaddr; } load[MAX_LOADS];
     int nload;
     uint64_t entry, entry_end;   /* the entry function no FDE covers: [entry, entry_end), or 0 */
+    /* The rows of recent lookups, direct-mapped by address (hot_slot), so a return address seen
+     * before costs one cache line instead of a binary search through a table of ~10^5 rows whose
+     * lines the rest of the machine evicted since the last sweep (at 99 Hz the reader wakes every
+     * 200 ms: cfi_find was a twentieth of the sidecar's CPU on python3). Cleared with the tables. */
+    struct { uint64_t key; const cfi_row *row; } hot[HOT_ROWS];   /* key: vaddr + 1, 0 = empty */
 };
+
+static size_t hot_slot(uint64_t vaddr)
+{
+    return (size_t)((vaddr * 0x9e3779b97f4a7c15ull) >> (64 - HOT_BITS));
+}
 
 cfi_module *ut_module(ss_session *s, int pid, const uint8_t *build_id, int build_id_len,
                       uint64_t dev, uint64_t ino, const char *path, size_t path_len,
@@ -221,6 +234,7 @@ static void make_room(ss_session *s, size_t need, const cfi_module *keep)
         lru->state = 0;
         lru->dstate = 0;
         lru->nload = 0;
+        memset(lru->hot, 0, sizeof(lru->hot));
         STAT_ADD(s, unwind_evictions, 1);
         publish_cache_stats(s, -held);
     }
@@ -357,6 +371,9 @@ const cfi_row *ut_find(ss_session *s, const ss_mapping *map, uint64_t pc)
     }
     if (!in_load)
         return NULL;
+    size_t slot = hot_slot(vaddr);
+    if (m->hot[slot].key == vaddr + 1)
+        return m->hot[slot].row;
     const cfi_row *row = m->state == 1 ? cfi_find(&m->table, vaddr) : NULL;
     if (!row && m->dstate == 0)
         load_debug_frame(s, m);
@@ -364,6 +381,8 @@ const cfi_row *ut_find(ss_session *s, const ss_mapping *map, uint64_t pc)
         row = cfi_find(&m->dtable, vaddr);
     if (!row && m->entry && vaddr >= m->entry && vaddr < m->entry_end)
         row = &ENTRY_ROW;
+    m->hot[slot].key = vaddr + 1;
+    m->hot[slot].row = row;
     return row;
 }
 

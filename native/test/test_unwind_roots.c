@@ -223,6 +223,81 @@ static uint64_t cuts(const ss_stats *st)
     return st->cut_stack_copy + st->cut_no_unwind_info + st->cut_corrupt;
 }
 
+/* The rows of recent lookups (a direct-mapped cache per module) give what the tables give: libc
+ * and ld.so looked up at 20,000 addresses each (no address twice: every answer is a table search),
+ * then 40,000 times at random, a module at a time, in a session whose table cap holds one of the
+ * two, so each switch of module evicts the other's table (and its rows: ASan sees a stale one). */
+TEST(unwind_recent_rows_agree_with_the_tables)
+{
+    struct own_map libc = { .want = "/libc.so" }, ld = { .want = "/ld-linux" };
+    proc_exec_maps(getpid(), find_map, &libc);
+    proc_exec_maps(getpid(), find_map, &ld);
+    CHECK(libc.found && ld.found);
+    ss_session *probe = table_session();
+    CHECK(probe);
+    libc.map.mod = ut_module(probe, getpid(), NULL, 0, libc.dev, libc.ino, libc.path, strlen(libc.path),
+                             libc.map.end - libc.map.start);
+    CHECK(libc.map.mod && ut_find(probe, &libc.map, libc.map.start + 0x100) != (const cfi_row *)1);
+    size_t libc_bytes = probe->unwind_bytes;
+    ut_free(probe);
+    free(probe);
+    CHECK(libc_bytes > 4096);
+
+    ss_session *s = table_session();
+    CHECK(s);
+    s->o.unwind_cache_bytes = (int64_t)libc_bytes + 1024;   /* libc's table, not both */
+    const struct own_map *mods[2] = { &libc, &ld };
+    ss_mapping maps[2];
+    for (int k = 0; k < 2; k++) {
+        maps[k] = mods[k]->map;
+        maps[k].mod = ut_module(s, getpid(), NULL, 0, mods[k]->dev, mods[k]->ino, mods[k]->path,
+                                strlen(mods[k]->path), maps[k].end - maps[k].start);
+        CHECK(maps[k].mod);
+    }
+    enum { N = 20000 };
+    uint64_t *pc = malloc(2 * N * sizeof(*pc));
+    cfi_row *want = malloc(2 * N * sizeof(*want));
+    int *has = malloc(2 * N * sizeof(*has));
+    CHECK(pc && want && has);
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (int i = 0; i < 2 * N; i++) {     /* distinct addresses: a stride through each mapping */
+        const ss_mapping *m = &maps[i / N];
+        pc[i] = m->start + ((uint64_t)(i % N) * 97) % (m->end - m->start);
+    }
+    for (int i = 0; i < 2 * N; i++) {     /* libc's N, then ld.so's N */
+        const cfi_row *r = ut_find(s, &maps[i / N], pc[i]);
+        has[i] = r != NULL;
+        if (r)
+            want[i] = *r;
+    }
+    int wrong = 0;
+    for (int block = 0; block < 40; block++) {   /* 1,000 random lookups in one module, then the other */
+        int k = block % 2;
+        for (int j = 0; j < 1000; j++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            int i = k * N + (int)(x % N);
+            const cfi_row *r = ut_find(s, &maps[k], pc[i]);
+            if ((r != NULL) != has[i] || (r && memcmp(r, &want[i], sizeof(*r)) != 0))
+                wrong++;
+        }
+    }
+    uint64_t evictions = s->st.unwind_evictions;
+    int found = 0;
+    for (int i = 0; i < 2 * N; i++)
+        found += has[i];
+    ut_free(s);
+    free(s);
+    free(pc);
+    free(want);
+    free(has);
+    printf("    %d of %d addresses with a row, %llu evictions, %d disagreements\n", found, 2 * N,
+           (unsigned long long)evictions, wrong);
+    CHECKF(found > N, "only %d addresses have rows", found);
+    CHECKF(evictions >= 40, "%llu evictions: the cap did not make the modules take turns",
+           (unsigned long long)evictions);
+    CHECKF(wrong == 0, "%d lookups disagree with the tables", wrong);
+}
+
 /* Nearly every sample is in clock_gettime: before the vdso had a table, 91 % were cut there
  * (no unwind info). */
 TEST(e2e_clockloop_nofp_unwinds_through_the_vdso)
