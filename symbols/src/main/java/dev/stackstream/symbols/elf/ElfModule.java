@@ -71,13 +71,18 @@ public final class ElfModule {
 
     /** The link-time address of a file offset, or {@code Long.MIN_VALUE} when no segment maps it. */
     public long fileOffsetToVirtual(long fileOffset) {
+        int i = segmentOf(fileOffset);
+        return i < 0 ? Long.MIN_VALUE : fileOffset - loadOffsets[i] + loadVaddrs[i];
+    }
+
+    /** The PT_LOAD segment whose file bytes hold a file offset, or -1. */
+    private int segmentOf(long fileOffset) {
         for (int i = 0; i < loadOffsets.length; i++) {
-            long rel = fileOffset - loadOffsets[i];
-            if (fileOffset >= loadOffsets[i] && rel < loadSizes[i]) {
-                return rel + loadVaddrs[i];
+            if (fileOffset >= loadOffsets[i] && fileOffset - loadOffsets[i] < loadSizes[i]) {
+                return i;
             }
         }
-        return Long.MIN_VALUE;
+        return -1;
     }
 
     /** Demangled name of the function at a file offset, or null. */
@@ -92,14 +97,9 @@ public final class ElfModule {
      * function without a symbol is still one frame.
      */
     public long functionEntryAt(long fileOffset) {
-        for (int i = 0; i < loadOffsets.length; i++) {
-            long rel = fileOffset - loadOffsets[i];
-            if (fileOffset >= loadOffsets[i] && rel < loadSizes[i]) {
-                long start = functions.startOf(rel + loadVaddrs[i]);
-                return start == Long.MIN_VALUE || start < loadVaddrs[i] ? -1 : start - loadVaddrs[i] + loadOffsets[i];
-            }
-        }
-        return -1;
+        int i = segmentOf(fileOffset);
+        long start = i < 0 ? Long.MIN_VALUE : functions.startOf(fileOffset - loadOffsets[i] + loadVaddrs[i]);
+        return start == Long.MIN_VALUE || start < loadVaddrs[i] ? -1 : start - loadVaddrs[i] + loadOffsets[i];
     }
 
     /**

@@ -104,23 +104,9 @@ public final class FunctionBounds {
         }
         starts = Arrays.copyOf(starts, n);
         ends = Arrays.copyOf(ends, n);
-        if (!sorted(starts)) {
-            Integer[] order = new Integer[n];
-            for (int i = 0; i < n; i++) {
-                order[i] = i;
-            }
-            long[] s = starts;
-            Arrays.sort(order, (a, b) -> Long.compare(s[a], s[b]));
-            long[] sortedStarts = new long[n];
-            long[] sortedEnds = new long[n];
-            for (int i = 0; i < n; i++) {
-                sortedStarts[i] = starts[order[i]];
-                sortedEnds[i] = ends[order[i]];
-            }
-            starts = sortedStarts;
-            ends = sortedEnds;
-        }
-        return n == 0 ? NONE : new FunctionBounds(starts, ends);
+        // The linker writes the table sorted (the unwinder's binary search needs it); one that is
+        // not was not written by a linker.
+        return n == 0 || !sorted(starts) ? NONE : new FunctionBounds(starts, ends);
     }
 
     /**
